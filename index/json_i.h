@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * json_i.h - a small strict JSON reader, private to index/ (safetensors headers).
+ *
+ * A cursor over a bounded buffer: no allocation, recursion only in
+ * json_skip() and bounded by JSON_MAX_DEPTH. Strings are decoded (escapes,
+ * surrogate pairs) into caller buffers; numbers are read only as unsigned
+ * integers, which is all safetensors needs. Anything RFC 8259 does not allow
+ * is an error, reported as -EFSCORRUPTED with the byte offset.
+ */
+#ifndef MFS_JSON_I_H
+#define MFS_JSON_I_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define JSON_MAX_DEPTH 64
+
+struct json {
+	const char *start;
+	const char *p;
+	const char *end;
+	struct mfs_err *err;
+};
+
+void json_init(struct json *j, const char *buf, size_t len, struct mfs_err *err);
+void json_ws(struct json *j);
+/* The next non-space character, or -1 at the end. */
+int json_peek(struct json *j);
+/* Consumes @c (after whitespace) or fails. */
+int json_expect(struct json *j, char c);
+/*
+ * Reads a string into @out (cap bytes, NUL-terminated on success); *@len gets
+ * the decoded length. Strings longer than cap-1 are an error naming @what.
+ */
+int json_string(struct json *j, char *out, size_t cap, size_t *len, const char *what);
+/* Reads a non-negative integer that fits in 64 bits. */
+int json_uint(struct json *j, uint64_t *v, const char *what);
+/* Reads "null"; returns 1 if it was there, 0 if not (nothing consumed). */
+int json_null(struct json *j);
+/* Skips any value. */
+int json_skip(struct json *j);
+/* An error at the current position. */
+int json_fail(struct json *j, const char *what);
+
+/* Is buf[0..len) valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF)? */
+bool utf8_valid(const uint8_t *buf, size_t len);
+
+#endif

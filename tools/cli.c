@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.c - shared command-line helpers (see cli.h).
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void vmsg(const char *kind, const char *file, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", CLI_PROG);
+	if (kind)
+		fprintf(stderr, "%s: ", kind);
+	if (file)
+		fprintf(stderr, "%s: ", file);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_error(const char *file, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(NULL, file, fmt, ap);
+	va_end(ap);
+}
+
+void cli_warn(const char *file, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("warning", file, fmt, ap);
+	va_end(ap);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s %s: ", CLI_PROG, cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s %s --help' for more information.\n", CLI_PROG, cmd);
+	return EXIT_USAGE;
+}
+
+bool cli_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool cli_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	default:
+		return false;
+	}
+	if (*end) {
+		end++;
+		if (*end == 'i')
+			end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+		if (*end)
+			return false;
+	}
+	if (v > (UINT64_MAX >> shift))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+const char *cli_size(char *buf, size_t len, uint64_t bytes)
+{
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
+	double v = (double)bytes;
+	unsigned int u = 0;
+
+	while (v >= 1000.0 && u < 4) {
+		v /= 1000.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+double cli_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cli_progress_start(struct cli_progress *p, const char *label, bool quiet)
+{
+	memset(p, 0, sizeof(*p));
+	p->enabled = !quiet && isatty(STDERR_FILENO);
+	p->label = label;
+	p->start = cli_now();
+}
+
+void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t total, uint64_t stored)
+{
+	char a[32], b[32], bar[21];
+	double now, secs, pct;
+	int filled, n;
+
+	if (!p->enabled)
+		return;
+	now = cli_now();
+	if (done < total && now - p->last < 0.1)
+		return;
+	p->last = now;
+	secs = now - p->start;
+	pct = total ? 100.0 * (double)done / (double)total : 100.0;
+	filled = (int)(pct / 5.0);
+	for (int i = 0; i < 20; i++)
+		bar[i] = i < filled ? '#' : '.';
+	bar[20] = '\0';
+	n = fprintf(stderr, "\r%s [%s] %3.0f%% %s of %s", p->label, bar, pct,
+		    cli_size(a, sizeof(a), done), cli_size(b, sizeof(b), total));
+	if (secs > 0.2)
+		n += fprintf(stderr, ", %.0f MB/s", (double)done / secs / 1e6);
+	if (stored && done)
+		n += fprintf(stderr, ", ratio %.3fx", (double)done / (double)stored);
+	if (n < p->width)
+		fprintf(stderr, "%*s", p->width - n, "");
+	p->width = n;
+	fflush(stderr);
+}
+
+void cli_progress_end(struct cli_progress *p)
+{
+	if (!p->enabled || !p->width)
+		return;
+	fprintf(stderr, "\r%*s\r", p->width, "");
+	fflush(stderr);
+}
+
+void cli_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+unsigned int cli_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned int)n : 1;
+}

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_inspect.c - `modelfs inspect`: what is in a container, for people
+ * (tables) and programs (--json). Reads the index only; no chunk is decoded.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "archive.h"
+#include "cli.h"
+#include "dtype.h"
+#include "model.h"
+#include "names.h"
+#include "xform.h"
+
+#include "cmds.h"
+
+static const char inspect_usage[] =
+	"Usage: modelfs inspect [OPTION]... FILE.mfs\n"
+	"Show what a container holds: the original file's size, mode and time, the\n"
+	"compression totals, a summary per dtype, and every tensor with its dtype,\n"
+	"layer, role, shape, original and stored bytes, ratio and codecs.\n"
+	"\n"
+	"Options:\n"
+	"      --json         machine-readable output (one JSON object)\n"
+	"      --chunks       also list every chunk\n"
+	"  -h, --help         show this help and exit\n";
+
+struct tensor_stat {
+	uint64_t bytes;	 /* logical bytes of its chunks (data plus trailing padding) */
+	uint64_t stored; /* stored bytes of its chunks */
+	uint32_t chunks;
+	uint32_t codecs; /* bit per codec id */
+};
+
+struct dtype_stat {
+	uint32_t tensors;
+	uint64_t bytes, stored;
+};
+
+static double ratio(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : 0.0;
+}
+
+static void codecs_str(char *buf, size_t len, uint32_t mask)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < 32; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "+" : "", mfs_codec_name(i));
+		if (n >= len)
+			break;
+	}
+}
+
+static void shape_str(char *buf, size_t len, const struct mfs_tensor *t)
+{
+	size_t n = (size_t)snprintf(buf, len, "[");
+
+	for (unsigned int d = 0; d < t->ndim && n < len; d++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%" PRIu64, d ? ", " : "", t->ne[d]);
+	if (n < len)
+		snprintf(buf + n, len - n, "]%s", t->flags & MFS_TENSOR_SHAPE_FOLDED ? "*" : "");
+}
+
+static void print_text(const char *file, const struct mfs_archive *ar,
+		       const struct tensor_stat *ts, const struct dtype_stat *ds,
+		       const struct tensor_stat *meta, const struct tensor_stat *other,
+		       bool chunks)
+{
+	const struct mfs_archive_info *in = mfs_archive_info(ar);
+	const struct mfs_header_info *h = &in->header;
+	char a[32], b[32], when[64], shape[96], codecs[64];
+	time_t t = (time_t)h->mtime_sec;
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+	printf("file:          %s\n", file);
+	printf("format:        modelfs container v%u.%u, original is %s\n", h->version_major,
+	       h->version_minor, mfs_source_name(h->source));
+	printf("original:      %s (%" PRIu64 " bytes), mode %04o, mtime %s UTC\n",
+	       cli_size(a, sizeof(a), h->original_size), h->original_size, h->mode, when);
+	printf("container:     %s (%" PRIu64 " bytes), ratio %.3fx\n",
+	       cli_size(b, sizeof(b), in->file_size), in->file_size,
+	       ratio(h->original_size, in->file_size));
+	printf("chunk data:    %s stored, ratio %.3fx\n", cli_size(a, sizeof(a), in->stored_bytes),
+	       ratio(h->original_size, in->stored_bytes));
+	printf("chunks:        %u (target %u KiB, largest %u KiB)\n", mfs_archive_nchunks(ar),
+	       in->footer.chunk_target >> 10, in->max_chunk >> 10);
+	printf("tensors:       %u\n", mfs_archive_ntensors(ar));
+	printf("plan entries:  %u\n", mfs_archive_nplan(ar));
+	printf("xxh3-128:      %016" PRIx64 "%016" PRIx64 "\n", in->footer.hash_hi,
+	       in->footer.hash_lo);
+	printf("metadata:      %s in %u chunks, stored %s (%.3fx)\n",
+	       cli_size(a, sizeof(a), meta->bytes), meta->chunks,
+	       cli_size(b, sizeof(b), meta->stored), ratio(meta->bytes, meta->stored));
+	if (other->chunks)
+		printf("other bytes:   %s in %u chunks, stored %s (%.3fx)\n",
+		       cli_size(a, sizeof(a), other->bytes), other->chunks,
+		       cli_size(b, sizeof(b), other->stored), ratio(other->bytes, other->stored));
+
+	printf("\n%-8s %8s %14s %14s %8s\n", "dtype", "tensors", "bytes", "stored", "ratio");
+	for (unsigned int i = 0; i < MFS_DT_NR; i++) {
+		if (!ds[i].tensors)
+			continue;
+		printf("%-8s %8u %14" PRIu64 " %14" PRIu64 " %7.3fx\n", mfs_dtype_get(i)->name,
+		       ds[i].tensors, ds[i].bytes, ds[i].stored, ratio(ds[i].bytes, ds[i].stored));
+	}
+
+	if (mfs_archive_ntensors(ar)) {
+		printf("\n%5s  %-40s %-7s %5s %-11s %-24s %12s %12s %7s  %s\n", "#", "tensor",
+		       "dtype", "layer", "role", "shape", "bytes", "stored", "ratio", "codec");
+		for (uint32_t i = 0; i < mfs_archive_ntensors(ar); i++) {
+			const struct mfs_tensor *tn = mfs_archive_tensor(ar, i);
+			char layer[8];
+
+			if (tn->layer == MFS_LAYER_NONE)
+				snprintf(layer, sizeof(layer), "-");
+			else
+				snprintf(layer, sizeof(layer), "%u", tn->layer);
+			shape_str(shape, sizeof(shape), tn);
+			codecs_str(codecs, sizeof(codecs), ts[i].codecs);
+			printf("%5u  %-40s %-7s %5s %-11s %-24s %12" PRIu64 " %12" PRIu64
+			       " %6.3fx  %s\n",
+			       i, tn->name, mfs_dtype_get(tn->dtype)->name, layer,
+			       mfs_role_name(tn->role), shape, ts[i].bytes, ts[i].stored,
+			       ratio(ts[i].bytes, ts[i].stored), codecs);
+		}
+	}
+	if (chunks) {
+		printf("\n%8s %14s %9s %14s %9s %-6s %-5s %s\n", "#", "offset", "length",
+		       "stored at", "stored", "codec", "flags", "tensor");
+		for (uint32_t i = 0; i < mfs_archive_nchunks(ar); i++) {
+			const struct mfs_chunk *c = mfs_archive_chunk(ar, i);
+
+			printf("%8u %14" PRIu64 " %9u %14" PRIu64 " %9u %-6s %-5s %s\n", i, c->loff,
+			       c->llen, c->poff, c->plen, mfs_codec_name(c->codec),
+			       c->flags & MFS_CHUNK_META ? "meta" : "-",
+			       c->tensor == MFS_TENSOR_NONE ? "-"
+							    : mfs_archive_tensor(ar, c->tensor)->name);
+		}
+	}
+}
+
+static void print_json(const char *file, const struct mfs_archive *ar,
+		       const struct tensor_stat *ts, const struct dtype_stat *ds,
+		       const struct tensor_stat *meta, bool chunks)
+{
+	const struct mfs_archive_info *in = mfs_archive_info(ar);
+	const struct mfs_header_info *h = &in->header;
+	char codecs[64];
+	bool first = true;
+
+	printf("{\"file\":");
+	cli_json_str(stdout, file);
+	printf(",\"format_version\":\"%u.%u\",\"source\":\"%s\",\"original_size\":%" PRIu64
+	       ",\"container_size\":%" PRIu64 ",\"stored_bytes\":%" PRIu64
+	       ",\"ratio\":%.6f,\"mode\":%u,\"mtime\":%" PRId64 ".%09u,\"chunk_target\":%u"
+	       ",\"chunks\":%u,\"xxh3_128\":\"%016" PRIx64 "%016" PRIx64 "\"",
+	       h->version_major, h->version_minor, mfs_source_name(h->source), h->original_size,
+	       in->file_size, in->stored_bytes, ratio(h->original_size, in->file_size), h->mode,
+	       h->mtime_sec, h->mtime_nsec, in->footer.chunk_target, mfs_archive_nchunks(ar),
+	       in->footer.hash_hi, in->footer.hash_lo);
+	printf(",\"metadata\":{\"bytes\":%" PRIu64 ",\"stored\":%" PRIu64 ",\"chunks\":%u}",
+	       meta->bytes, meta->stored, meta->chunks);
+	printf(",\"dtypes\":[");
+	for (unsigned int i = 0; i < MFS_DT_NR; i++) {
+		if (!ds[i].tensors)
+			continue;
+		printf("%s{\"dtype\":\"%s\",\"tensors\":%u,\"bytes\":%" PRIu64 ",\"stored\":%" PRIu64
+		       ",\"ratio\":%.6f}",
+		       first ? "" : ",", mfs_dtype_get(i)->name, ds[i].tensors, ds[i].bytes,
+		       ds[i].stored, ratio(ds[i].bytes, ds[i].stored));
+		first = false;
+	}
+	printf("],\"tensors\":[");
+	for (uint32_t i = 0; i < mfs_archive_ntensors(ar); i++) {
+		const struct mfs_tensor *tn = mfs_archive_tensor(ar, i);
+
+		printf("%s{\"name\":", i ? "," : "");
+		cli_json_str(stdout, tn->name);
+		printf(",\"dtype\":\"%s\",\"layer\":", mfs_dtype_get(tn->dtype)->name);
+		if (tn->layer == MFS_LAYER_NONE)
+			printf("null");
+		else
+			printf("%u", tn->layer);
+		printf(",\"role\":\"%s\",\"shape\":[", mfs_role_name(tn->role));
+		for (unsigned int d = 0; d < tn->ndim; d++)
+			printf("%s%" PRIu64, d ? "," : "", tn->ne[d]);
+		codecs_str(codecs, sizeof(codecs), ts[i].codecs);
+		printf("],\"offset\":%" PRIu64 ",\"size\":%" PRIu64 ",\"bytes\":%" PRIu64
+		       ",\"stored\":%" PRIu64 ",\"ratio\":%.6f,\"chunks\":%u,\"codec\":\"%s\"}",
+		       tn->offset, tn->size, ts[i].bytes, ts[i].stored,
+		       ratio(ts[i].bytes, ts[i].stored), ts[i].chunks, codecs);
+	}
+	printf("]");
+	if (chunks) {
+		printf(",\"chunk_list\":[");
+		for (uint32_t i = 0; i < mfs_archive_nchunks(ar); i++) {
+			const struct mfs_chunk *c = mfs_archive_chunk(ar, i);
+
+			printf("%s{\"offset\":%" PRIu64 ",\"length\":%u,\"stored_at\":%" PRIu64
+			       ",\"stored\":%u,\"codec\":\"%s\",\"transform\":\"%s\",\"meta\":%s,"
+			       "\"tensor\":",
+			       i ? "," : "", c->loff, c->llen, c->poff, c->plen,
+			       mfs_codec_name(c->codec), mfs_xform_name(c->xform),
+			       c->flags & MFS_CHUNK_META ? "true" : "false");
+			if (c->tensor == MFS_TENSOR_NONE)
+				printf("null}");
+			else
+				printf("%u}", c->tensor);
+		}
+		printf("]");
+	}
+	printf("}\n");
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+	enum { OPT_JSON = 256, OPT_CHUNKS };
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, OPT_JSON},
+		{"chunks", no_argument, NULL, OPT_CHUNKS},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct tensor_stat *ts, meta = {0}, other = {0};
+	struct dtype_stat ds[MFS_DT_NR] = {{0}};
+	struct mfs_err err = {{0}};
+	struct mfs_archive *ar;
+	bool json = false, chunks = false;
+	const char *file;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_CHUNKS:
+			chunks = true;
+			break;
+		case 'h':
+			fputs(inspect_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error("inspect", "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("inspect", "give exactly one container");
+	file = argv[optind];
+	r = mfs_archive_open_path(&ar, file, &err);
+	if (r) {
+		cli_error(file, "%s", mfs_err_msg(&err, r));
+		return EXIT_FAIL;
+	}
+	ts = calloc(mfs_archive_ntensors(ar) + 1u, sizeof(*ts));
+	if (!ts) {
+		cli_error(file, "out of memory");
+		mfs_archive_close(ar);
+		return EXIT_FAIL;
+	}
+	for (uint32_t i = 0; i < mfs_archive_nchunks(ar); i++) {
+		const struct mfs_chunk *ch = mfs_archive_chunk(ar, i);
+		struct tensor_stat *s = ch->tensor != MFS_TENSOR_NONE ? &ts[ch->tensor]
+					: ch->flags & MFS_CHUNK_META ? &meta
+								     : &other;
+
+		s->bytes += ch->llen;
+		s->stored += ch->plen;
+		s->chunks++;
+		s->codecs |= 1u << (ch->codec & 31);
+	}
+	for (uint32_t i = 0; i < mfs_archive_ntensors(ar); i++) {
+		struct dtype_stat *d = &ds[mfs_archive_tensor(ar, i)->dtype];
+
+		d->tensors++;
+		d->bytes += ts[i].bytes;
+		d->stored += ts[i].stored;
+	}
+	if (json)
+		print_json(file, ar, ts, ds, &meta, chunks);
+	else
+		print_text(file, ar, ts, ds, &meta, &other, chunks);
+	free(ts);
+	mfs_archive_close(ar);
+	return EXIT_OK;
+}
