@@ -185,7 +185,8 @@ static int unpack_one(const char *file, const char *outdir, bool force, unsigned
 	r = mfs_extract(ar, &o, &res, &err);
 	cli_progress_end(&cb.prog);
 	if (r) {
-		cli_error(file, "%s", mfs_err_msg(&err, r));
+		if (!res.bad_chunks) /* bad chunks were reported as they were found */
+			cli_error(file, "%s", mfs_err_msg(&err, r));
 		goto fail;
 	}
 	/* Restore mode (umask may have masked it) and mtime before the file appears. */

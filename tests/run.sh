@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Builds modelfs with -Werror and runs every test: Criterion unit tests, the
+# command-line round trips and bad-input tests, the real fixtures (skipped,
+# and reported so, when ../shared is absent). Then builds again with
+# AddressSanitizer and UndefinedBehaviorSanitizer and runs everything again.
+#
+#   tests/run.sh            everything
+#   tests/run.sh --quick    the normal build only
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+quick=false
+[ "${1:-}" = --quick ] && quick=true
+
+"$root/tools/install-deps.sh"
+
+# build DIR [MESON OPTIONS...]
+build() {
+	local dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$root" -Dwerror=true "$@" >/dev/null
+	fi
+	ninja -C "$dir" >/dev/null
+}
+
+run_tests() {
+	local dir=$1 label=$2
+	echo "== $label =="
+	meson test -C "$dir" --print-errorlogs --num-processes 2
+}
+
+build "$root/build"
+run_tests "$root/build" "tests (gcc, -Werror)"
+
+if ! $quick; then
+	build "$root/build-asan" -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+	run_tests "$root/build-asan" "tests under ASan + UBSan"
+fi
+echo "== all tests passed =="
