@@ -3,6 +3,7 @@
  * cli.c - shared command-line helpers (see cli.h).
  */
 #include "cli.h"
+#include "mfs_config.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -204,6 +205,11 @@ void cli_json_str(FILE *f, const char *s)
 		}
 	}
 	fputc('"', f);
+}
+
+void cli_version(void)
+{
+	printf("%s %s\n", CLI_PROG, MFS_VERSION_STRING);
 }
 
 unsigned int cli_cpus(void)

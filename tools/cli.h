@@ -50,6 +50,9 @@ void cli_progress_end(struct cli_progress *p);
 /* Writes @s as a JSON string literal (with quotes). */
 void cli_json_str(FILE *f, const char *s);
 
+/* Prints "modelfs VERSION" to stdout. */
+void cli_version(void);
+
 /* The number of online CPUs (at least 1). */
 unsigned int cli_cpus(void);
 

@@ -27,7 +27,8 @@ static const char inspect_usage[] =
 	"Options:\n"
 	"      --json         machine-readable output (one JSON object)\n"
 	"      --chunks       also list every chunk\n"
-	"  -h, --help         show this help and exit\n";
+	"  -h, --help         show this help and exit\n"
+	"  -V, --version      show the version and exit\n";
 
 struct tensor_stat {
 	uint64_t bytes;	 /* logical bytes of its chunks (data plus trailing padding) */
@@ -229,6 +230,7 @@ int cmd_inspect(int argc, char **argv)
 		{"json", no_argument, NULL, OPT_JSON},
 		{"chunks", no_argument, NULL, OPT_CHUNKS},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct tensor_stat *ts, meta = {0}, other = {0};
@@ -239,7 +241,7 @@ int cmd_inspect(int argc, char **argv)
 	const char *file;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			json = true;
@@ -249,6 +251,9 @@ int cmd_inspect(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(inspect_usage, stdout);
+			return EXIT_OK;
+		case 'V':
+			cli_version();
 			return EXIT_OK;
 		default:
 			return cli_usage_error("inspect", "bad option");

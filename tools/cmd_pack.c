@@ -66,6 +66,7 @@ static const char pack_usage[] =
 	"  -f, --force            replace existing containers (default: skip them)\n"
 	"  -q, --quiet            print errors only\n"
 	"  -h, --help             show this help and exit\n"
+	"  -V, --version          show the version and exit\n"
 	"\n"
 	"Exit status: 0 if every file was packed or skipped, 1 if any failed,\n"
 	"2 for usage errors.\n"
@@ -366,6 +367,7 @@ int cmd_pack(int argc, char **argv)
 		{"force", no_argument, NULL, 'f'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct pack_cli pc = {.o = {.codec = MFS_PACK_CODEC_AUTO}};
@@ -375,7 +377,7 @@ int cmd_pack(int argc, char **argv)
 	char a[32], b[32];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:c:l:s:j:fqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:c:l:s:j:fqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			pc.outdir = optarg;
@@ -417,6 +419,9 @@ int cmd_pack(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(pack_usage, stdout);
+			return EXIT_OK;
+		case 'V':
+			cli_version();
 			return EXIT_OK;
 		default:
 			return cli_usage_error("pack", "bad option");

@@ -29,6 +29,7 @@ static const char unpack_usage[] =
 	"  -j, --threads N    decompression threads (default: one per CPU)\n"
 	"  -q, --quiet        print errors only\n"
 	"  -h, --help         show this help and exit\n"
+	"  -V, --version      show the version and exit\n"
 	"\n"
 	"Exit status: 0 if all files were restored, 1 if any failed, 2 for usage errors.\n";
 
@@ -42,6 +43,7 @@ static const char verify_usage[] =
 	"  -j, --threads N    decompression threads (default: one per CPU)\n"
 	"  -q, --quiet        print problems only\n"
 	"  -h, --help         show this help and exit\n"
+	"  -V, --version      show the version and exit\n"
 	"\n"
 	"Exit status: 0 if every container is intact, 1 if corruption was found,\n"
 	"2 for usage errors or when a file could not be read.\n";
@@ -88,12 +90,13 @@ static int parse_common(const char *cmd, const char *usage, bool with_output, in
 		{"threads", required_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	uint64_t v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, with_output ? "o:fj:qh" : "j:qh", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, with_output ? "o:fj:qhV" : "j:qhV", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'o':
@@ -115,6 +118,9 @@ static int parse_common(const char *cmd, const char *usage, bool with_output, in
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			return -1;
+		case 'V':
+			cli_version();
 			return -1;
 		default:
 			return cli_usage_error(cmd, "bad option");

@@ -7,7 +7,6 @@
 
 #include "cli.h"
 #include "cmds.h"
-#include "mfs_config.h"
 
 static const char usage[] =
 	"Usage: modelfs COMMAND [OPTION]... [ARG]...\n"
@@ -44,7 +43,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
-		printf("modelfs %s\n", MFS_VERSION_STRING);
+		cli_version();
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

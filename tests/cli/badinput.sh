@@ -26,6 +26,8 @@ grep -q '^modelfs [0-9]' <<<"$OUT" || fail "version line: $OUT"
 for cmd in pack unpack verify inspect; do
 	expect_exit 0 "$MODELFS" "$cmd" --help
 	grep -q "Usage: modelfs $cmd" <<<"$OUT" || fail "$cmd --help"
+	expect_exit 0 "$MODELFS" "$cmd" --version
+	grep -q "^modelfs [0-9]" <<<"$OUT" || fail "$cmd --version"
 	expect_exit 2 "$MODELFS" "$cmd"
 	expect_exit 2 "$MODELFS" "$cmd" --no-such-option x
 done

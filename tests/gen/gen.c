@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "dtype.h"
+#include "mfs_config.h"
 #include "gguf.h"
 #include "gguf_write.h"
 #include "le.h"
@@ -75,7 +76,8 @@ static const char usage[] =
 	"      --shards N         safetensors: split into N files plus index json\n"
 	"      --seed N           random seed (default 1)\n"
 	"  -q, --quiet            print nothing on success\n"
-	"  -h, --help             show this help\n";
+	"  -h, --help             show this help\n"
+	"  -V, --version          show the version\n";
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -510,7 +512,8 @@ int main(int argc, char **argv)
 		{"vocab", required_argument, NULL, O_VOCAB},
 		{"shards", required_argument, NULL, O_SHARDS},
 		{"seed", required_argument, NULL, O_SEED}, {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	struct spec s = {.layers = 2, .embd = 64, .ff = 128, .heads = 4, .kv_heads = 2,
 			 .ctx = 256, .vocab = 0, .dtype = MFS_DT_BF16, .format = FMT_GGUF,
@@ -522,7 +525,7 @@ int main(int argc, char **argv)
 	uint64_t total, params = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:f:t:p:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:f:t:p:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': s.out = optarg; break;
 		case 'f':
@@ -577,6 +580,7 @@ int main(int argc, char **argv)
 		case O_SEED: s.seed = strtoull(optarg, NULL, 10); break;
 		case 'q': s.quiet = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
+		case 'V': printf("modelfs-gen %s\n", MFS_VERSION_STRING); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
