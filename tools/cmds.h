@@ -10,5 +10,11 @@ int cmd_pack(int argc, char **argv);
 int cmd_unpack(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+struct mfs_daemon_opts;
+/* Mount with options already parsed; takes ownership of @fuse_opts. */
+int mount_run(const char *cmd, struct mfs_daemon_opts *d, char *fuse_opts);
 
 #endif

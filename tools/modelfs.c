@@ -18,6 +18,8 @@ static const char usage[] =
 	"  unpack    restore original files from containers\n"
 	"  verify    check every checksum in containers\n"
 	"  inspect   show a container's header, totals and tensors\n"
+	"  mount     serve a directory of containers as the original files (FUSE)\n"
+	"  stats     show the counters of a mounted modelfs\n"
 	"\n"
 	"Run 'modelfs COMMAND --help' for a command's options.\n"
 	"Options: -h, --help  show this help;  -V, --version  show the version\n";
@@ -32,6 +34,8 @@ int main(int argc, char **argv)
 		{"unpack", cmd_unpack},
 		{"verify", cmd_verify},
 		{"inspect", cmd_inspect},
+		{"mount", cmd_mount},
+		{"stats", cmd_stats},
 	};
 
 	if (argc < 2) {

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cache.c - sharded LRU of decoded chunks (see cache.h).
+ *
+ * Each shard has its own lock, hash table, LRU list, byte count and a share
+ * of the budget. A key's shard and bucket come from one 64-bit hash. Waiters
+ * for a LOADING entry sleep on their shard's condition variable.
+ */
+#include "cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SHARDS 16u
+#define SHARD_MIN_BUDGET (4u << 20)
+
+enum { LOADING, READY, FAILED };
+
+struct mfs_centry {
+	struct mfs_centry *hnext;	 /* hash chain; protected by shard->lock */
+	struct mfs_centry *prev, *next; /* LRU, most recent after the sentinel */
+	uint64_t file;
+	uint32_t chunk;
+	uint32_t refs; /* protected by shard->lock */
+	int state;     /* protected by shard->lock */
+	int error;
+	bool hashed; /* in the index (and the LRU); protected by shard->lock */
+	size_t len;
+	void *data;
+};
+
+struct shard {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	struct mfs_centry **buckets;
+	size_t nbuckets; /* power of two */
+	struct mfs_centry lru;
+	size_t bytes;	/* protected by lock */
+	size_t entries; /* protected by lock */
+	size_t budget;
+};
+
+struct mfs_cache {
+	struct mfs_stats *stats;
+	unsigned int nshards;
+	struct shard shards[MAX_SHARDS];
+};
+
+static uint64_t hash_key(uint64_t file, uint32_t chunk)
+{
+	uint64_t h = (file * 0x9e3779b97f4a7c15ull) ^ chunk;
+
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 29);
+}
+
+static struct shard *shard_of(struct mfs_cache *c, uint64_t h)
+{
+	return &c->shards[h % c->nshards];
+}
+
+static struct mfs_centry **bucket_of(struct shard *s, uint64_t h)
+{
+	return &s->buckets[(h >> 8) & (s->nbuckets - 1)];
+}
+
+struct mfs_cache *mfs_cache_new(size_t budget, struct mfs_stats *stats)
+{
+	struct mfs_cache *c = calloc(1, sizeof(*c));
+	size_t nb = 64;
+
+	if (!c)
+		return NULL;
+	c->stats = stats;
+	c->nshards = (unsigned int)(budget / SHARD_MIN_BUDGET);
+	if (c->nshards < 1)
+		c->nshards = 1;
+	if (c->nshards > MAX_SHARDS)
+		c->nshards = MAX_SHARDS;
+	/* About one bucket per 32 KiB of budget: short chains at any chunk size. */
+	while (nb < budget / c->nshards / 32768)
+		nb *= 2;
+	for (unsigned int i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+
+		pthread_mutex_init(&s->lock, NULL);
+		pthread_cond_init(&s->done, NULL);
+		s->lru.prev = s->lru.next = &s->lru;
+		s->nbuckets = nb;
+		s->budget = budget / c->nshards;
+		s->buckets = calloc(nb, sizeof(*s->buckets));
+		if (!s->buckets) {
+			c->nshards = i + 1;
+			mfs_cache_free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+static void entry_free(struct mfs_centry *e)
+{
+	free(e->data);
+	free(e);
+}
+
+static void lru_unlink(struct mfs_centry *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+}
+
+static void lru_push_front(struct shard *s, struct mfs_centry *e)
+{
+	e->next = s->lru.next;
+	e->prev = &s->lru;
+	s->lru.next->prev = e;
+	s->lru.next = e;
+}
+
+/* Remove from index and LRU; frees it unless referenced. Caller holds s->lock. */
+static void unhash(struct shard *s, struct mfs_centry *e, uint64_t h)
+{
+	struct mfs_centry **pp = bucket_of(s, h);
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	lru_unlink(e);
+	e->hashed = false;
+	s->bytes -= e->len;
+	s->entries--;
+	if (e->refs == 0)
+		entry_free(e);
+}
+
+/* Evict least recently used idle entries until @need more bytes fit. */
+static void make_room(struct mfs_cache *c, struct shard *s, size_t need)
+{
+	struct mfs_centry *e = s->lru.prev;
+
+	while (s->bytes + need > s->budget && e != &s->lru) {
+		struct mfs_centry *prev = e->prev;
+
+		if (e->refs == 0 && e->state == READY) {
+			unhash(s, e, hash_key(e->file, e->chunk));
+			mfs_stat_add(&c->stats->cache_evictions, 1);
+		}
+		e = prev;
+	}
+}
+
+struct mfs_centry *mfs_cache_get(struct mfs_cache *c, uint64_t file, uint32_t chunk, size_t len,
+				 unsigned int flags, bool *created)
+{
+	uint64_t h = hash_key(file, chunk);
+	struct shard *s = shard_of(c, h);
+	struct mfs_centry *e;
+	bool prefetch = flags & MFS_CACHE_PREFETCH;
+
+	*created = false;
+	pthread_mutex_lock(&s->lock);
+	for (e = *bucket_of(s, h); e; e = e->hnext) {
+		if (e->file == file && e->chunk == chunk) {
+			e->refs++;
+			lru_unlink(e);
+			lru_push_front(s, e);
+			if (!prefetch)
+				mfs_stat_add(e->state == LOADING ? &c->stats->cache_waits
+								 : &c->stats->cache_hits,
+					     1);
+			pthread_mutex_unlock(&s->lock);
+			return e;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+
+	/* Allocate outside the lock; a racing thread may insert the key meanwhile. */
+	e = calloc(1, sizeof(*e));
+	if (e)
+		e->data = malloc(len ? len : 1);
+	if (!e || !e->data) {
+		free(e);
+		return NULL;
+	}
+	e->file = file;
+	e->chunk = chunk;
+	e->len = len;
+	e->refs = 1;
+	e->state = LOADING;
+	e->hashed = true;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct mfs_centry *o = *bucket_of(s, h); o; o = o->hnext) {
+		if (o->file == file && o->chunk == chunk) {
+			o->refs++;
+			if (!prefetch)
+				mfs_stat_add(o->state == LOADING ? &c->stats->cache_waits
+								 : &c->stats->cache_hits,
+					     1);
+			pthread_mutex_unlock(&s->lock);
+			entry_free(e);
+			return o;
+		}
+	}
+	make_room(c, s, len);
+	e->hnext = *bucket_of(s, h);
+	*bucket_of(s, h) = e;
+	lru_push_front(s, e);
+	s->bytes += len;
+	s->entries++;
+	if (!prefetch)
+		mfs_stat_add(&c->stats->cache_misses, 1);
+	pthread_mutex_unlock(&s->lock);
+	*created = true;
+	return e;
+}
+
+void mfs_cache_complete(struct mfs_cache *c, struct mfs_centry *e, int error)
+{
+	uint64_t h = hash_key(e->file, e->chunk);
+	struct shard *s = shard_of(c, h);
+
+	pthread_mutex_lock(&s->lock);
+	if (error) {
+		e->state = FAILED;
+		e->error = error;
+		if (e->hashed)
+			unhash(s, e, h); /* the caller's reference keeps it alive */
+	} else {
+		e->state = READY;
+	}
+	pthread_cond_broadcast(&s->done);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int mfs_cache_wait(struct mfs_cache *c, struct mfs_centry *e)
+{
+	struct shard *s = shard_of(c, hash_key(e->file, e->chunk));
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	while (e->state == LOADING)
+		pthread_cond_wait(&s->done, &s->lock);
+	r = e->state == FAILED ? e->error : 0;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void mfs_cache_hold(struct mfs_cache *c, struct mfs_centry *e)
+{
+	struct shard *s = shard_of(c, hash_key(e->file, e->chunk));
+
+	pthread_mutex_lock(&s->lock);
+	e->refs++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void mfs_cache_put(struct mfs_cache *c, struct mfs_centry *e)
+{
+	struct shard *s = shard_of(c, hash_key(e->file, e->chunk));
+	bool dead;
+
+	pthread_mutex_lock(&s->lock);
+	dead = --e->refs == 0 && !e->hashed;
+	pthread_mutex_unlock(&s->lock);
+	if (dead)
+		entry_free(e);
+}
+
+void *mfs_centry_data(const struct mfs_centry *e)
+{
+	return e->data;
+}
+
+void mfs_cache_drop_file(struct mfs_cache *c, uint64_t file)
+{
+	for (unsigned int i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+
+		pthread_mutex_lock(&s->lock);
+		for (size_t b = 0; b < s->nbuckets; b++) {
+			struct mfs_centry *e = s->buckets[b];
+
+			while (e) {
+				struct mfs_centry *next = e->hnext;
+
+				if (e->file == file)
+					unhash(s, e, hash_key(e->file, e->chunk));
+				e = next;
+			}
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+void mfs_cache_usage(struct mfs_cache *c, uint64_t *bytes, uint64_t *entries)
+{
+	*bytes = *entries = 0;
+	for (unsigned int i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+
+		pthread_mutex_lock(&s->lock);
+		*bytes += s->bytes;
+		*entries += s->entries;
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+void mfs_cache_free(struct mfs_cache *c)
+{
+	if (!c)
+		return;
+	for (unsigned int i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+
+		if (s->buckets) {
+			for (size_t b = 0; b < s->nbuckets; b++) {
+				struct mfs_centry *e = s->buckets[b];
+
+				while (e) {
+					struct mfs_centry *next = e->hnext;
+
+					entry_free(e);
+					e = next;
+				}
+			}
+		}
+		free(s->buckets);
+		pthread_cond_destroy(&s->done);
+		pthread_mutex_destroy(&s->lock);
+	}
+	free(c);
+}

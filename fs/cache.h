@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cache.h - decoded chunks, kept under a byte budget, least recently used
+ * out first.
+ *
+ * An entry is a chunk (@file, @chunk) and its decoded bytes. Entries are
+ * reference counted: whoever holds a reference may read the bytes, and a
+ * referenced entry is never freed (it can be evicted from the index, then
+ * lives until the last reference goes). Lookups are single-flight: the first
+ * thread to miss gets a LOADING entry to fill (created = true), everyone else
+ * gets the same entry and waits for it in mfs_cache_wait(). A failed fill
+ * leaves the index, so the next reader tries again.
+ *
+ * The budget counts every entry, loading or referenced included; it is
+ * exceeded only while more bytes are referenced than it allows. Locks are
+ * sharded by key; no lock is held across calls.
+ */
+#ifndef MFS_CACHE_H
+#define MFS_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stats.h"
+
+struct mfs_cache;
+struct mfs_centry;
+
+/* MFS_CACHE_PREFETCH: the lookup is speculative; it counts no hit or miss. */
+#define MFS_CACHE_PREFETCH 0x1u
+
+struct mfs_cache *mfs_cache_new(size_t budget, struct mfs_stats *stats);
+/* All references must have been put. _free(NULL) is a no-op. */
+void mfs_cache_free(struct mfs_cache *c);
+
+/*
+ * The entry for (@file, @chunk), referenced. If there was none, a new LOADING
+ * entry with a @len-byte buffer is inserted and *@created set: the caller must
+ * fill mfs_centry_data() and call mfs_cache_complete(). NULL on ENOMEM.
+ */
+struct mfs_centry *mfs_cache_get(struct mfs_cache *c, uint64_t file, uint32_t chunk, size_t len,
+				 unsigned int flags, bool *created);
+
+/* Mark a LOADING entry filled (@error 0) or failed (-errno), and wake waiters. */
+void mfs_cache_complete(struct mfs_cache *c, struct mfs_centry *e, int error);
+
+/* Wait until the entry is no longer LOADING; 0 or the fill's error. */
+int mfs_cache_wait(struct mfs_cache *c, struct mfs_centry *e);
+
+/* Take another reference on an entry already held. */
+void mfs_cache_hold(struct mfs_cache *c, struct mfs_centry *e);
+
+/* Drop a reference. */
+void mfs_cache_put(struct mfs_cache *c, struct mfs_centry *e);
+
+/* The decoded bytes; valid while the reference is held and the entry is READY. */
+void *mfs_centry_data(const struct mfs_centry *e);
+
+/* Forget every entry of @file (referenced ones are freed by their last put). */
+void mfs_cache_drop_file(struct mfs_cache *c, uint64_t file);
+
+/* Current bytes and entries held. */
+void mfs_cache_usage(struct mfs_cache *c, uint64_t *bytes, uint64_t *entries);
+
+#endif

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon.c - set up, mount, serve, tear down (see daemon.h).
+ *
+ * Order matters: the session is created and mounted while the caller's
+ * terminal can still see errors; then the process daemonizes (a fork: no
+ * threads may exist before it), and only then are the worker pool and the
+ * FUSE threads started. SIGINT, SIGTERM and SIGHUP end the loop, after which
+ * the mount is taken down and everything freed.
+ */
+#include "fs_i.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int open_source(struct mfs_fs *fs, const char *src, struct mfs_err *err)
+{
+	struct stat st;
+	char *copy;
+
+	if (stat(src, &st) < 0)
+		return mfs_err_set(err, -errno, "%s: %s", src, mfs_strerror(errno));
+	if (S_ISREG(st.st_mode)) {
+		size_t n = strlen(src);
+		char *base;
+
+		if (n <= 4 || strcmp(src + n - 4, ".mfs") != 0)
+			return mfs_err_set(err, -EINVAL,
+					   "%s: a single file to mount must be a .mfs container",
+					   src);
+		copy = strdup(src);
+		if (!copy)
+			return -ENOMEM;
+		base = basename(copy);
+		fs->single = strdup(base);
+		fs->src_fd = open(dirname(copy), O_PATH | O_DIRECTORY | O_CLOEXEC);
+		free(copy);
+		if (!fs->single)
+			return -ENOMEM;
+	} else if (S_ISDIR(st.st_mode)) {
+		fs->src_fd = open(src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		return mfs_err_set(err, -EINVAL, "%s: not a directory or a .mfs file", src);
+	}
+	if (fs->src_fd < 0)
+		return mfs_err_set(err, -errno, "%s: %s", src, mfs_strerror(errno));
+	if (fstat(fs->src_fd, &st) < 0)
+		return mfs_err_set(err, -errno, "%s: %s", src, mfs_strerror(errno));
+	fs->root.kind = MFS_NODE_DIR;
+	fs->root.fd = fs->src_fd;
+	fs->root.dev = st.st_dev;
+	fs->root.ino = st.st_ino;
+	fs->root.nlookup = 1;
+	fs->root.path = strdup("");
+	pthread_mutex_init(&fs->root.lock, NULL);
+	return fs->root.path ? 0 : -ENOMEM;
+}
+
+static void fs_free(struct mfs_fs *fs)
+{
+	/* The kernel forgot every node at unmount; free what it did not. */
+	for (size_t i = 0; fs->table && i < fs->table_size; i++) {
+		while (fs->table[i]) {
+			struct mfs_node *n = fs->table[i];
+
+			n->nlookup = 1;
+			mfs_fs_forget(fs, n, 1);
+		}
+	}
+	mfs_pool_free(fs->pool); /* runs queued jobs, which release their files */
+	mfs_cache_free(fs->cache);
+	for (size_t i = 0; i < fs->nwarned; i++)
+		free(fs->warned[i]);
+	free(fs->warned);
+	free(fs->table);
+	free(fs->root.path);
+	free(fs->single);
+	if (fs->src_fd >= 0)
+		close(fs->src_fd);
+	pthread_mutex_destroy(&fs->nodes_lock);
+	pthread_mutex_destroy(&fs->warn_lock);
+	free(fs);
+}
+
+static unsigned int cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned int)n : 1;
+}
+
+int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *cfg = NULL;
+	struct fuse_session *se = NULL;
+	struct mfs_fs *fs;
+	char *opts = NULL;
+	int r, mounted = 0;
+
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	fs->opts = *o;
+	fs->src_fd = -1;
+	if (o->debug)
+		fs->opts.foreground = true;
+	if (!fs->opts.workers)
+		fs->opts.workers = cpus();
+	if (!fs->opts.max_threads)
+		fs->opts.max_threads = MFS_MAX_THREADS_DEFAULT;
+	/* Decoding ahead may use a quarter of the cache, at most 32 MiB. */
+	fs->prefetch_cap = o->cache_size / 4 < (32u << 20) ? o->cache_size / 4 : (32u << 20);
+	pthread_mutex_init(&fs->nodes_lock, NULL);
+	pthread_mutex_init(&fs->warn_lock, NULL);
+	fs->table_size = 4096;
+	fs->table = calloc(fs->table_size, sizeof(*fs->table));
+	if (!fs->table) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = open_source(fs, o->src, err);
+	if (r)
+		goto out;
+
+	/* Read-only, permission checks by the kernel; the user's options come last and win. */
+	if (asprintf(&opts, "ro,default_permissions,fsname=modelfs:%s,subtype=modelfs%s%s",
+		     o->src, o->fuse_opts && *o->fuse_opts ? "," : "",
+		     o->fuse_opts ? o->fuse_opts : "") < 0) {
+		opts = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	if (fuse_opt_add_arg(&args, "modelfs") || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, opts) || (o->debug && fuse_opt_add_arg(&args, "-d"))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	se = fuse_session_new(&args, &mfs_ops, sizeof(mfs_ops), fs);
+	if (!se) {
+		r = mfs_err_set(err, -EINVAL, "cannot start FUSE (bad mount options: %s?)", opts);
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se)) {
+		r = mfs_err_set(err, -EIO, "cannot install signal handlers");
+		goto out;
+	}
+	if (fuse_session_mount(se, o->mnt)) {
+		r = mfs_err_set(err, -EIO, "%s: cannot mount (see the message above)", o->mnt);
+		goto out_signals;
+	}
+	mounted = 1;
+	if (fuse_daemonize(fs->opts.foreground)) {
+		r = mfs_err_set(err, -EIO, "cannot become a daemon");
+		goto out_unmount;
+	}
+	mfs_log_init(!fs->opts.foreground, o->debug ? MFS_LOG_DEBUG : MFS_LOG_INFO);
+
+	/* Threads only now: fuse_daemonize() forked. */
+	fs->cache = mfs_cache_new(o->cache_size, &fs->stats);
+	fs->pool = fs->cache ? mfs_pool_new(fs->opts.workers) : NULL;
+	cfg = fuse_loop_cfg_create();
+	if (!fs->cache || !fs->pool || !cfg) {
+		mfs_log(MFS_LOG_ERR, "%s: out of memory", o->mnt);
+		r = -ENOMEM;
+		goto out_unmount;
+	}
+	fuse_loop_cfg_set_max_threads(cfg, fs->opts.max_threads);
+	mfs_log(MFS_LOG_INFO, "%s mounted on %s (cache %zu MiB, %u workers)", o->src, o->mnt,
+		o->cache_size >> 20, fs->opts.workers);
+	r = fuse_session_loop_mt(se, cfg);
+	r = r < 0 ? r : r > 0 ? 0 : 0; /* > 0: ended by a signal, a clean exit */
+	mfs_log(MFS_LOG_INFO, "%s unmounted", o->mnt);
+out_unmount:
+	if (mounted)
+		fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out:
+	if (cfg)
+		fuse_loop_cfg_destroy(cfg);
+	if (se)
+		fuse_session_destroy(se);
+	fuse_opt_free_args(&args);
+	free(opts);
+	fs_free(fs);
+	return r;
+}

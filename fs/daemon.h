@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon.h - run the modelfs FUSE daemon: mount a directory of containers
+ * read-only and serve each X.mfs as X until unmounted or signalled.
+ *
+ * This is the only public entry point of fs/; the command line (tools/)
+ * fills struct mfs_daemon_opts and calls mfs_daemon_run().
+ */
+#ifndef MFS_DAEMON_H
+#define MFS_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+#define MFS_CACHE_SIZE_DEFAULT (64u << 20)
+#define MFS_MAX_THREADS_DEFAULT 10u
+
+struct mfs_daemon_opts {
+	const char *src;	  /* directory of containers, or one .mfs file */
+	const char *mnt;	  /* mount point */
+	size_t cache_size;	  /* bytes of decoded chunks to keep */
+	unsigned int workers;	  /* decode threads; 0: one per CPU */
+	unsigned int max_threads; /* FUSE request threads */
+	bool readahead;		  /* decode ahead of sequential readers */
+	bool foreground;	  /* do not daemonize; log to stderr */
+	bool debug;		  /* libfuse request tracing (implies foreground) */
+	const char *fuse_opts;	  /* more -o options for FUSE/the kernel, or NULL */
+};
+
+/*
+ * Mount and serve until unmounted. Returns 0 after a clean unmount, or -errno
+ * with @err saying why the mount could not be made. In daemon mode the
+ * calling process exits inside (fuse_daemonize) once the mount is ready.
+ */
+int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err);
+
+#endif

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs.c - nodes and the directory view of the mount.
+ *
+ * The view is computed from the source directory on every lookup and
+ * readdir, so files added later appear without a remount:
+ * - a regular file X.mfs is shown as X, with the original's size, mode and
+ *   mtime from its header, and hides a plain X next to it (warned once);
+ * - other regular files, directories and symlinks are shown as they are;
+ *   symlinks are never followed by the daemon (O_NOFOLLOW everywhere), the
+ *   kernel resolves them inside the mount;
+ * - devices, FIFOs and sockets are not shown, so the mount cannot become a
+ *   way to reach them with the daemon's rights.
+ *
+ * Nodes are keyed by the source object's (dev, ino): two names for one file
+ * are one node, as in the source.
+ */
+#include "fs_i.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MFS_SUFFIX ".mfs"
+#define MFS_SUFFIX_LEN 4
+
+static size_t slot(struct mfs_fs *fs, dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ino;
+
+	h ^= h >> 29;
+	return (size_t)(h * 0xbf58476d1ce4e5b9ull >> 17) & (fs->table_size - 1);
+}
+
+struct mfs_node *mfs_fs_node(struct mfs_fs *fs, fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? &fs->root : (struct mfs_node *)(uintptr_t)ino;
+}
+
+static bool ends_with_mfs(const char *name, size_t n)
+{
+	return n > MFS_SUFFIX_LEN && strcmp(name + n - MFS_SUFFIX_LEN, MFS_SUFFIX) == 0;
+}
+
+void mfs_fs_warn_once(struct mfs_fs *fs, const char *path, const char *msg)
+{
+	char **grown;
+
+	pthread_mutex_lock(&fs->warn_lock);
+	for (size_t i = 0; i < fs->nwarned; i++) {
+		if (strcmp(fs->warned[i], path) == 0) {
+			pthread_mutex_unlock(&fs->warn_lock);
+			return;
+		}
+	}
+	grown = realloc(fs->warned, (fs->nwarned + 1) * sizeof(*fs->warned));
+	if (grown) {
+		fs->warned = grown;
+		fs->warned[fs->nwarned] = strdup(path);
+		if (fs->warned[fs->nwarned])
+			fs->nwarned++;
+	}
+	pthread_mutex_unlock(&fs->warn_lock);
+	mfs_log(MFS_LOG_WARN, "%s: %s", path, msg);
+}
+
+static char *join(const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *p = malloc(a + b + 2);
+
+	if (!p)
+		return NULL;
+	if (a) {
+		memcpy(p, dir, a);
+		p[a++] = '/';
+	}
+	memcpy(p + a, name, b + 1);
+	return p;
+}
+
+/* Reads and checks a container's header from @fd. */
+static int read_header(int fd, struct mfs_header_info *h, const char *path)
+{
+	uint8_t buf[MFS_HEADER_SIZE];
+	struct mfs_err err = {{0}};
+	ssize_t r;
+	int ret;
+
+	r = pread(fd, buf, sizeof(buf), 0);
+	if (r < 0) {
+		mfs_log(MFS_LOG_ERR, "%s: cannot read header: %s", path, mfs_strerror(errno));
+		return -EIO;
+	}
+	if ((size_t)r < sizeof(buf))
+		ret = mfs_err_set(&err, -EFSCORRUPTED, "too small to be a container");
+	else
+		ret = mfs_disk_header_decode(h, buf, &err);
+	if (ret) {
+		mfs_log(MFS_LOG_ERR, "%s: %s", path, mfs_err_msg(&err, ret));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Finds the node for @st or adds one that takes over @fd; bumps nlookup. */
+static struct mfs_node *node_get(struct mfs_fs *fs, const struct stat *st, int kind, int fd,
+				 char *path, const struct mfs_header_info *hdr)
+{
+	struct mfs_node *n;
+	size_t s;
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	s = slot(fs, st->st_dev, st->st_ino);
+	for (n = fs->table[s]; n; n = n->hnext) {
+		if (n->dev == st->st_dev && n->ino == st->st_ino && n->kind == kind) {
+			n->nlookup++;
+			pthread_mutex_unlock(&fs->nodes_lock);
+			close(fd);
+			free(path);
+			return n;
+		}
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		pthread_mutex_unlock(&fs->nodes_lock);
+		return NULL;
+	}
+	n->dev = st->st_dev;
+	n->ino = st->st_ino;
+	n->kind = kind;
+	n->fd = fd;
+	n->path = path;
+	n->nlookup = 1;
+	if (hdr)
+		n->hdr = *hdr;
+	pthread_mutex_init(&n->lock, NULL);
+	n->hnext = fs->table[s];
+	fs->table[s] = n;
+	fs->nnodes++;
+	pthread_mutex_unlock(&fs->nodes_lock);
+	return n;
+}
+
+void mfs_fs_forget(struct mfs_fs *fs, struct mfs_node *n, uint64_t nlookup)
+{
+	struct mfs_node **pp;
+
+	if (n == &fs->root)
+		return;
+	pthread_mutex_lock(&fs->nodes_lock);
+	n->nlookup -= nlookup < n->nlookup ? nlookup : n->nlookup;
+	if (n->nlookup) {
+		pthread_mutex_unlock(&fs->nodes_lock);
+		return;
+	}
+	for (pp = &fs->table[slot(fs, n->dev, n->ino)]; *pp != n; pp = &(*pp)->hnext)
+		;
+	*pp = n->hnext;
+	fs->nnodes--;
+	pthread_mutex_unlock(&fs->nodes_lock);
+
+	if (n->cf)
+		mfs_cfile_put(n->cf);
+	close(n->fd);
+	pthread_mutex_destroy(&n->lock);
+	free(n->path);
+	free(n);
+}
+
+int mfs_fs_stat(struct mfs_fs *fs, struct mfs_node *n, struct stat *st)
+{
+	if (fstatat(n->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (n->kind == MFS_NODE_MODEL) {
+		/* The original's identity; the container's disk use, owner and times. */
+		st->st_mode = S_IFREG | (mode_t)n->hdr.mode;
+		st->st_size = (off_t)n->hdr.original_size;
+		st->st_mtim.tv_sec = n->hdr.mtime_sec;
+		st->st_mtim.tv_nsec = n->hdr.mtime_nsec;
+		st->st_nlink = 1;
+		st->st_blksize = MFS_BLKSIZE;
+	}
+	return 0;
+}
+
+int mfs_fs_lookup(struct mfs_fs *fs, struct mfs_node *dir, const char *name,
+		  struct fuse_entry_param *e)
+{
+	struct mfs_header_info hdr, *hdrp = NULL;
+	char mfsname[NAME_MAX + 1];
+	size_t n = strlen(name);
+	struct mfs_node *node;
+	struct stat st, plain;
+	int kind = -1, fd, r;
+	char *path;
+
+	if (dir->kind != MFS_NODE_DIR)
+		return -ENOTDIR;
+	if (fs->single && dir == &fs->root &&
+	    (n + MFS_SUFFIX_LEN != strlen(fs->single) || strncmp(fs->single, name, n) != 0))
+		return -ENOENT;
+
+	/* A container X.mfs is what the name X means. */
+	if (n + MFS_SUFFIX_LEN <= NAME_MAX) {
+		memcpy(mfsname, name, n);
+		memcpy(mfsname + n, MFS_SUFFIX, MFS_SUFFIX_LEN + 1);
+		if (fstatat(dir->fd, mfsname, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			kind = MFS_NODE_MODEL;
+	}
+	if (kind == MFS_NODE_MODEL) {
+		path = join(dir->path, mfsname);
+		if (!path)
+			return -ENOMEM;
+		if (fstatat(dir->fd, name, &plain, AT_SYMLINK_NOFOLLOW) == 0)
+			mfs_fs_warn_once(fs, path, "shown instead of the plain file next to it");
+		fd = openat(dir->fd, mfsname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			r = fd < 0 ? -errno : -ENOENT;
+			goto fail;
+		}
+		r = read_header(fd, &hdr, path);
+		if (r)
+			goto fail;
+		hdrp = &hdr;
+	} else {
+		/* A container is never shown under its own name. */
+		if (ends_with_mfs(name, n) &&
+		    fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			return -ENOENT;
+		if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		if (S_ISDIR(st.st_mode))
+			kind = MFS_NODE_DIR;
+		else if (S_ISREG(st.st_mode))
+			kind = MFS_NODE_REG;
+		else if (S_ISLNK(st.st_mode))
+			kind = MFS_NODE_LNK;
+		else
+			return -ENOENT;
+		path = join(dir->path, name);
+		if (!path)
+			return -ENOMEM;
+		fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+			r = fd < 0 ? -errno : -ENOENT;
+			goto fail;
+		}
+	}
+	node = node_get(fs, &st, kind, fd, path, hdrp);
+	if (!node) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	memset(e, 0, sizeof(*e));
+	r = mfs_fs_stat(fs, node, &e->attr);
+	if (r) {
+		mfs_fs_forget(fs, node, 1);
+		return r;
+	}
+	e->ino = (fuse_ino_t)(uintptr_t)node;
+	e->attr_timeout = MFS_ATTR_TIMEOUT;
+	e->entry_timeout = MFS_ATTR_TIMEOUT;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return r;
+}
+
+const char *mfs_fs_shown_name(struct mfs_fs *fs, struct mfs_node *dir, const char *d_name,
+			      unsigned char d_type, char *buf, size_t len)
+{
+	size_t n = strlen(d_name);
+	struct stat st;
+
+	if (strcmp(d_name, ".") == 0 || strcmp(d_name, "..") == 0)
+		return d_name;
+	if (fs->single && dir == &fs->root && strcmp(d_name, fs->single) != 0)
+		return NULL;
+	if (d_type == DT_UNKNOWN) {
+		if (fstatat(dir->fd, d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return NULL;
+		d_type = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR
+						: S_ISLNK(st.st_mode) ? DT_LNK
+								      : DT_UNKNOWN;
+	}
+	if (d_type != DT_REG && d_type != DT_DIR && d_type != DT_LNK)
+		return NULL;
+	if (d_type == DT_REG && ends_with_mfs(d_name, n)) {
+		if (n - MFS_SUFFIX_LEN >= len)
+			return NULL;
+		memcpy(buf, d_name, n - MFS_SUFFIX_LEN);
+		buf[n - MFS_SUFFIX_LEN] = '\0';
+		return buf;
+	}
+	/* X is hidden when X.mfs is there: the container is what X means. */
+	if (n + MFS_SUFFIX_LEN < len) {
+		memcpy(buf, d_name, n);
+		memcpy(buf + n, MFS_SUFFIX, MFS_SUFFIX_LEN + 1);
+		if (fstatat(dir->fd, buf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			return NULL;
+	}
+	return d_name;
+}

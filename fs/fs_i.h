@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs_i.h - state shared by the files of fs/: the mounted filesystem, its
+ * nodes (one per source object the kernel knows), and opened containers.
+ *
+ * Lifetimes: a node lives while the kernel holds lookups on it (nlookup);
+ * the root lives as long as the mount. A container's struct mfs_cfile is
+ * created on the first open of its node and is reference counted: the node
+ * holds one reference, every open file handle one, every queued decode job
+ * one, so a job can finish after the file was closed and forgotten.
+ */
+#ifndef MFS_FS_I_H
+#define MFS_FS_I_H
+
+#define FUSE_USE_VERSION 312
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "archive.h"
+#include "cache.h"
+#include "daemon.h"
+#include "disk.h"
+#include "io.h"
+#include "pool.h"
+#include "stats.h"
+
+/* What the kernel sees as block size: a stdio buffer of this size is one FUSE read. */
+#define MFS_BLKSIZE (128u << 10)
+/* Attribute and entry cache time: files added to the source show up this fast. */
+#define MFS_ATTR_TIMEOUT 1.0
+
+enum mfs_node_kind {
+	MFS_NODE_DIR,
+	MFS_NODE_REG,	/* a plain file, passed through */
+	MFS_NODE_LNK,
+	MFS_NODE_MODEL, /* X.mfs, shown as X */
+};
+
+struct mfs_cfile;
+
+struct mfs_node {
+	struct mfs_node *hnext; /* protected by fs->nodes_lock */
+	dev_t dev;		/* identity of the source object */
+	ino_t ino;
+	int kind;
+	int fd;		  /* O_PATH (dirs, files, links) or O_RDONLY (containers) */
+	uint64_t nlookup; /* protected by fs->nodes_lock */
+	char *path;	  /* source path relative to SRC, for messages */
+	pthread_mutex_t lock;
+	struct mfs_header_info hdr; /* containers: the original's size, mode, mtime */
+	struct mfs_cfile *cf;	    /* containers: opened on first open; protected by lock */
+};
+
+struct mfs_fs {
+	struct mfs_daemon_opts opts;
+	int src_fd;	/* O_PATH of the source directory */
+	char *single;	/* in single-file mode, the one container's name */
+	struct mfs_node root;
+	pthread_mutex_t nodes_lock;
+	struct mfs_node **table; /* hash of nodes by (dev, ino); protected by nodes_lock */
+	size_t table_size;
+	size_t nnodes;
+	struct mfs_cache *cache;
+	struct mfs_pool *pool;
+	struct mfs_stats stats;
+	atomic_uint_fast64_t next_file_id;
+	atomic_uint_fast64_t prefetch_inflight; /* bytes in queued prefetch jobs */
+	uint64_t prefetch_cap;			/* most bytes prefetched ahead at once */
+	pthread_mutex_t warn_lock;
+	char **warned; /* names already warned about; protected by warn_lock */
+	size_t nwarned;
+};
+
+/* An opened container. */
+struct mfs_cfile {
+	atomic_uint refs;
+	struct mfs_fs *fs;
+	uint64_t id; /* cache key namespace, unique per open */
+	int fd;
+	struct mfs_src src;
+	struct mfs_archive *ar;
+	char *path;
+	_Atomic uint8_t *reported; /* bit per chunk: its error was logged */
+	pthread_mutex_t ra_lock;
+	uint32_t ra_last;  /* last chunk of the previous read; protected by ra_lock */
+	uint32_t ra_streak; /* sequential reads in a row; protected by ra_lock */
+	uint32_t ra_next;  /* first chunk not yet prefetched; protected by ra_lock */
+};
+
+/* fs.c: nodes and the directory view */
+struct mfs_node *mfs_fs_node(struct mfs_fs *fs, fuse_ino_t ino);
+int mfs_fs_lookup(struct mfs_fs *fs, struct mfs_node *dir, const char *name,
+		  struct fuse_entry_param *e);
+void mfs_fs_forget(struct mfs_fs *fs, struct mfs_node *n, uint64_t nlookup);
+int mfs_fs_stat(struct mfs_fs *fs, struct mfs_node *n, struct stat *st);
+/* The name @d_name of directory @dir has in the mount, or NULL to hide it. */
+const char *mfs_fs_shown_name(struct mfs_fs *fs, struct mfs_node *dir, const char *d_name,
+			      unsigned char d_type, char *buf, size_t len);
+/* Logs "@path: @msg" the first time it is called for @path. */
+void mfs_fs_warn_once(struct mfs_fs *fs, const char *path, const char *msg);
+
+/* cfile.c: opened containers and reads from them */
+int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out);
+void mfs_cfile_get(struct mfs_cfile *cf);
+void mfs_cfile_put(struct mfs_cfile *cf);
+/* Serve a read: reply with the bytes or return -errno for the caller to reply. */
+int mfs_cfile_read(struct mfs_cfile *cf, fuse_req_t req, size_t size, uint64_t off);
+
+/* ops.c */
+extern const struct fuse_lowlevel_ops mfs_ops;
+
+#endif

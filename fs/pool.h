@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.h - worker threads that decode chunks, separate from FUSE's threads.
+ *
+ * A FUSE thread that misses in the cache queues a job and sleeps; so does
+ * the prefetcher, without sleeping. Workers take demand jobs before any
+ * prefetch job, so speculation never delays a reader by more than the job a
+ * worker is already running. Each worker owns one struct mfs_dctx (zstd
+ * context and scratch buffers) for its whole life.
+ *
+ * Jobs are owned by their submitter until run() is called; run() owns them
+ * from then on (and usually frees them).
+ */
+#ifndef MFS_POOL_H
+#define MFS_POOL_H
+
+#include <stdbool.h>
+
+#include "codec.h"
+
+struct mfs_pool;
+
+struct mfs_pool_job {
+	void (*run)(struct mfs_pool_job *job, struct mfs_dctx *dctx);
+	struct mfs_pool_job *next; /* queue link; the pool's */
+};
+
+/* Start @nthreads workers (at least 1). NULL on failure. */
+struct mfs_pool *mfs_pool_new(unsigned int nthreads);
+
+/* Queue @job; @urgent (a reader waits for it) goes before every prefetch job. */
+void mfs_pool_submit(struct mfs_pool *p, struct mfs_pool_job *job, bool urgent);
+
+/* Prefetch jobs queued and not yet started. */
+unsigned int mfs_pool_backlog(struct mfs_pool *p);
+
+/* Run what is queued, stop the workers, free the pool. _free(NULL) is a no-op. */
+void mfs_pool_free(struct mfs_pool *p);
+
+#endif

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_mount.c - `modelfs mount SRC MNT`: options, then mfs_daemon_run().
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "daemon.h"
+#include "mountopt.h"
+
+#include "cmds.h"
+
+static const char mount_usage[] =
+	"Usage: modelfs mount [OPTION]... SRC MNT\n"
+	"Serve the containers in SRC (a directory, or a single .mfs file) read-only at\n"
+	"MNT: each X.mfs appears as X, with the original bytes, size, mode and time,\n"
+	"so programs such as llama.cpp read (or mmap) the model without knowing it is\n"
+	"compressed. Other files, subdirectories and symlinks appear as they are;\n"
+	"files added to SRC later appear without a remount.\n"
+	"\n"
+	"Options:\n"
+	"  -f, --foreground    stay in the foreground and log to stderr (default: run\n"
+	"                      in the background once mounted, log to syslog)\n"
+	"  -d, --debug         trace every FUSE request (implies -f)\n"
+	"  -o OPT[,OPT...]     mount options:\n"
+	"      cache_size=SIZE   memory for decompressed chunks (default 64M)\n"
+	"      workers=N         decompression threads (default: one per CPU)\n"
+	"      max_threads=N     threads serving FUSE requests (default 10)\n"
+	"      readahead=on|off  decompress ahead of sequential readers (default on)\n"
+	"      allow_other       let other users read (file permissions still apply)\n"
+	"      auto_unmount      unmount when the daemon exits, even if killed\n"
+	"      fsname=NAME       source shown in /proc/mounts (default modelfs:SRC)\n"
+	"      other options are passed to FUSE (see mount.fuse3(8))\n"
+	"  -h, --help          show this help and exit\n"
+	"  -V, --version       show the version and exit\n"
+	"\n"
+	"Unmount with 'umount MNT' or 'fusermount3 -u MNT'; the daemon also unmounts\n"
+	"on SIGTERM and SIGINT. Counters: 'modelfs stats MNT'.\n";
+
+/* Shared by `modelfs mount` and mount.modelfs once options are known. */
+int mount_run(const char *cmd, struct mfs_daemon_opts *d, char *fuse_opts)
+{
+	struct mfs_err err = {{0}};
+	char src[PATH_MAX];
+	struct stat st;
+	int r;
+
+	if (!realpath(d->src, src)) {
+		cli_error(d->src, "%s", mfs_strerror(errno));
+		free(fuse_opts);
+		return EXIT_FAIL;
+	}
+	d->src = src;
+	if (stat(d->mnt, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		cli_error(d->mnt, "%s", errno == ENOTCONN
+						? "a dead modelfs mount is still here (run 'umount -l' on it)"
+					: errno ? mfs_strerror(errno)
+						: "not a directory");
+		free(fuse_opts);
+		return EXIT_FAIL;
+	}
+	d->fuse_opts = fuse_opts;
+	r = mfs_daemon_run(d, &err);
+	free(fuse_opts);
+	if (r) {
+		cli_error(NULL, "%s", mfs_err_msg(&err, r));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"foreground", no_argument, NULL, 'f'},
+		{"debug", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct mfs_daemon_opts d;
+	char *fuse_opts = NULL;
+	int c, r;
+
+	mountopt_defaults(&d);
+	while ((c = getopt_long(argc, argv, "fdo:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			d.foreground = true;
+			break;
+		case 'd':
+			d.debug = true;
+			break;
+		case 'o':
+			r = mountopt_parse("mount", optarg, false, &d, &fuse_opts);
+			if (r) {
+				free(fuse_opts);
+				return r;
+			}
+			break;
+		case 'h':
+			fputs(mount_usage, stdout);
+			free(fuse_opts);
+			return EXIT_OK;
+		case 'V':
+			cli_version();
+			free(fuse_opts);
+			return EXIT_OK;
+		default:
+			free(fuse_opts);
+			return cli_usage_error("mount", "bad option");
+		}
+	}
+	if (argc - optind != 2) {
+		free(fuse_opts);
+		return cli_usage_error("mount", "give a source and a mount point");
+	}
+	d.src = argv[optind];
+	d.mnt = argv[optind + 1];
+	return mount_run("mount", &d, fuse_opts);
+}

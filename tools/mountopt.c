@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mountopt.c - mount option parsing (see mountopt.h).
+ */
+#include "mountopt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* mount(8) and fstab options that mean nothing to FUSE. */
+static const char *const fstab_only[] = {
+	"defaults", "auto",  "noauto", "user",	  "users",	"nouser",     "owner",
+	"group",    "_netdev", "nofail", "exec",   "noexec",	"suid",	      "nosuid",
+	"dev",	    "nodev", "async",  "sync",	  "atime",	"noatime",    "relatime",
+	"norelatime", "strictatime", "diratime", "nodiratime", "lazytime", "nolazytime",
+	"rw",	    "ro",    "loud",   "silent",  NULL,
+};
+
+static bool is_fstab_only(const char *opt)
+{
+	if (strncmp(opt, "x-", 2) == 0 || strncmp(opt, "comment=", 8) == 0)
+		return true;
+	for (size_t i = 0; fstab_only[i]; i++)
+		if (strcmp(opt, fstab_only[i]) == 0)
+			return true;
+	return false;
+}
+
+void mountopt_defaults(struct mfs_daemon_opts *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->cache_size = MFS_CACHE_SIZE_DEFAULT;
+	d->max_threads = MFS_MAX_THREADS_DEFAULT;
+	d->readahead = true;
+}
+
+static int add_fuse_opt(char **list, const char *opt)
+{
+	size_t a = *list ? strlen(*list) : 0, b = strlen(opt);
+	char *p = realloc(*list, a + b + 2);
+
+	if (!p)
+		return -1;
+	if (a)
+		p[a++] = ',';
+	memcpy(p + a, opt, b + 1);
+	*list = p;
+	return 0;
+}
+
+int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_daemon_opts *d,
+		   char **fuse_opts)
+{
+	char *copy = strdup(list), *save = NULL, *opt;
+	int r = 0;
+
+	if (!copy)
+		return cli_usage_error(cmd, "out of memory");
+	for (opt = strtok_r(copy, ",", &save); opt && !r; opt = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(opt, '=');
+		const char *val = eq ? eq + 1 : NULL;
+		uint64_t v;
+
+		if (eq)
+			*eq = '\0';
+		if (strcmp(opt, "cache_size") == 0) {
+			if (!val || !cli_parse_size(val, &v) || v < (1u << 20))
+				r = cli_usage_error(cmd, "cache_size '%s' is not a size of 1M or more",
+						    val ? val : "");
+			else
+				d->cache_size = (size_t)v;
+		} else if (strcmp(opt, "workers") == 0) {
+			if (!val || !cli_parse_uint(val, 256, &v) || v == 0)
+				r = cli_usage_error(cmd, "workers '%s' is not 1 to 256", val ? val : "");
+			else
+				d->workers = (unsigned int)v;
+		} else if (strcmp(opt, "max_threads") == 0) {
+			if (!val || !cli_parse_uint(val, 1024, &v) || v == 0)
+				r = cli_usage_error(cmd, "max_threads '%s' is not 1 to 1024",
+						    val ? val : "");
+			else
+				d->max_threads = (unsigned int)v;
+		} else if (strcmp(opt, "readahead") == 0) {
+			if (val && strcmp(val, "on") == 0)
+				d->readahead = true;
+			else if (val && strcmp(val, "off") == 0)
+				d->readahead = false;
+			else
+				r = cli_usage_error(cmd, "readahead is on or off");
+		} else if (strcmp(opt, "debug") == 0 && !val) {
+			d->debug = true;
+		} else if (!val && strcmp(opt, "rw") == 0 && !fstab) {
+			r = cli_usage_error(cmd, "modelfs mounts are read-only");
+		} else if (fstab && !val && is_fstab_only(opt)) {
+			continue;
+		} else if (fstab && val && is_fstab_only(opt)) {
+			continue; /* comment=..., x-systemd.requires=... */
+		} else {
+			if (eq)
+				*eq = '=';
+			if (add_fuse_opt(fuse_opts, opt))
+				r = cli_usage_error(cmd, "out of memory");
+		}
+	}
+	free(copy);
+	return r;
+}
