@@ -276,27 +276,6 @@ void *mfs_centry_data(const struct mfs_centry *e)
 	return e->data;
 }
 
-void mfs_cache_drop_file(struct mfs_cache *c, uint64_t file)
-{
-	for (unsigned int i = 0; i < c->nshards; i++) {
-		struct shard *s = &c->shards[i];
-
-		pthread_mutex_lock(&s->lock);
-		for (size_t b = 0; b < s->nbuckets; b++) {
-			struct mfs_centry *e = s->buckets[b];
-
-			while (e) {
-				struct mfs_centry *next = e->hnext;
-
-				if (e->file == file)
-					unhash(s, e, hash_key(e->file, e->chunk));
-				e = next;
-			}
-		}
-		pthread_mutex_unlock(&s->lock);
-	}
-}
-
 void mfs_cache_usage(struct mfs_cache *c, uint64_t *bytes, uint64_t *entries)
 {
 	*bytes = *entries = 0;

@@ -57,9 +57,6 @@ void mfs_cache_put(struct mfs_cache *c, struct mfs_centry *e);
 /* The decoded bytes; valid while the reference is held and the entry is READY. */
 void *mfs_centry_data(const struct mfs_centry *e);
 
-/* Forget every entry of @file (referenced ones are freed by their last put). */
-void mfs_cache_drop_file(struct mfs_cache *c, uint64_t file);
-
 /* Current bytes and entries held. */
 void mfs_cache_usage(struct mfs_cache *c, uint64_t *bytes, uint64_t *entries);
 

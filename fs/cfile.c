@@ -15,6 +15,12 @@
  * next request: a transient read error heals itself, corrupt bytes never
  * reach a reader.
  *
+ * Cache keys name the container, not this open of it: the same file with the
+ * same content (dev, ino, whole-file hash, chunk index checksum) gets the same
+ * key after the kernel forgot and re-looked-up the inode (it does that under
+ * memory pressure), so its decoded chunks are found again; a file replaced by
+ * another never is. A closed container's chunks age out of the LRU.
+ *
  * Sequential readers are detected per container (reads that start in or right
  * after the chunk the previous read ended in); the window of chunks decoded
  * ahead doubles with each sequential read, up to fs->prefetch_cap bytes in
@@ -28,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "log.h"
 
 #define STACK_CHUNKS 16
@@ -40,6 +48,16 @@ struct chunk_job {
 	uint32_t idx;
 	bool prefetch;
 };
+
+/* The cache key of a container: its file and its content, as explained above. */
+static uint64_t content_id(const struct mfs_node *n, const struct mfs_archive *ar)
+{
+	const struct mfs_footer_info *f = &mfs_archive_info(ar)->footer;
+	uint64_t key[5] = {(uint64_t)n->dev, (uint64_t)n->ino, f->hash_lo, f->hash_hi,
+			   f->sections[MFS_SEC_CHUNKS].checksum};
+
+	return XXH3_64bits(key, sizeof(key));
+}
 
 int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out)
 {
@@ -78,7 +96,7 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 		goto fail;
 	}
 	atomic_init(&cf->refs, 1);
-	cf->id = atomic_fetch_add(&fs->next_file_id, 1);
+	cf->id = content_id(n, cf->ar);
 	cf->ra_last = UINT32_MAX - 1;
 	pthread_mutex_init(&cf->ra_lock, NULL);
 	*out = cf;
@@ -101,7 +119,6 @@ void mfs_cfile_put(struct mfs_cfile *cf)
 {
 	if (atomic_fetch_sub(&cf->refs, 1) != 1)
 		return;
-	mfs_cache_drop_file(cf->fs->cache, cf->id);
 	mfs_archive_close(cf->ar);
 	close(cf->fd);
 	pthread_mutex_destroy(&cf->ra_lock);

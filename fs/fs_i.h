@@ -68,7 +68,6 @@ struct mfs_fs {
 	struct mfs_cache *cache;
 	struct mfs_pool *pool;
 	struct mfs_stats stats;
-	atomic_uint_fast64_t next_file_id;
 	atomic_uint_fast64_t prefetch_inflight; /* bytes in queued prefetch jobs */
 	uint64_t prefetch_cap;			/* most bytes prefetched ahead at once */
 	pthread_mutex_t warn_lock;
@@ -80,7 +79,7 @@ struct mfs_fs {
 struct mfs_cfile {
 	atomic_uint refs;
 	struct mfs_fs *fs;
-	uint64_t id; /* cache key namespace, unique per open */
+	uint64_t id; /* cache key: this file with this content (cfile.c) */
 	int fd;
 	struct mfs_src src;
 	struct mfs_archive *ar;

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Builds modelfs with -Werror and runs every test: Criterion unit tests, the
-# command-line round trips and bad-input tests, the real fixtures (skipped,
-# and reported so, when ../shared is absent). Then builds again with
+# command-line round trips and bad-input tests, real FUSE mounts read by real
+# programs, unmodified llama.cpp through a mount, and the real fixtures
+# (skipped, and reported so, when ../shared is absent). Then builds again with
 # AddressSanitizer and UndefinedBehaviorSanitizer and runs everything again.
+# The FUSE and llama.cpp tests need root and /dev/fuse; without them they
+# report themselves as skipped.
 #
 #   tests/run.sh            everything
 #   tests/run.sh --quick    the normal build only
@@ -14,6 +17,7 @@ quick=false
 [ "${1:-}" = --quick ] && quick=true
 
 "$root/tools/install-deps.sh"
+"$root/tests/e2e/setup.sh" >/dev/null # Node.js and node-llama-cpp for the llama.cpp tests
 
 # build DIR [MESON OPTIONS...]
 build() {

@@ -6,17 +6,6 @@
 # file, complete or partial.
 . "$(dirname "$0")/lib.sh"
 
-# patch FILE OFFSET HEXBYTES : overwrite bytes in place
-patch() {
-	printf "$(sed 's/\(..\)/\\x\1/g' <<<"$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
-flip() { # FILE OFFSET : flip the low bit of one byte
-	local b
-	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-	patch "$1" "$2" "$(printf %02x $((b ^ 1)))"
-}
-
 # ---- usage -------------------------------------------------------------------
 expect_exit 2 "$MODELFS"
 expect_exit 2 "$MODELFS" frobnicate

@@ -53,6 +53,18 @@ no_temp_files() {
 	pass
 }
 
+# patch FILE OFFSET HEXBYTES: overwrite bytes in place
+patch() {
+	printf "$(sed 's/\(..\)/\\x\1/g' <<<"$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# flip FILE OFFSET: invert the low bit of one byte, so the file surely changes
+flip() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	patch "$1" "$2" "$(printf %02x $((b ^ 1)))"
+}
+
 done_ok() {
 	echo "ok: $CHECKS checks"
 }
