@@ -46,9 +46,12 @@ static void *scratch_get(struct scratch *s, size_t len)
 	free(s->buf);
 	/* Round up so that slowly growing requests do not reallocate each time. */
 	s->cap = len < 4096 ? 4096 : len + len / 8;
+	s->cap = (s->cap + 4095) & ~(size_t)4095;
 	if (s->cap > MFS_SCRATCH_MAX)
 		s->cap = MFS_SCRATCH_MAX;
-	p = malloc(s->cap);
+	/* Page-aligned, so O_DIRECT reads can land in it. */
+	if (posix_memalign(&p, 4096, s->cap))
+		p = NULL;
 	s->buf = p;
 	if (!p)
 		s->cap = 0;

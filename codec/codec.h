@@ -69,7 +69,7 @@ void mfs_dctx_free(struct mfs_dctx *dctx);
 
 /*
  * Scratch buffers owned by a context, reused across calls: at least @len
- * bytes, valid until the next call with the same slot or until the context is
+ * bytes, page-aligned, valid until the next call with the same slot or until the context is
  * freed. NULL on ENOMEM or when @len exceeds MFS_SCRATCH_MAX. Slot 0 is free
  * for callers (the container reader puts compressed bytes there); slot 1 is
  * used by mfs_block_encode/decode for transformed bytes.

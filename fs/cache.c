@@ -5,6 +5,11 @@
  * Each shard has its own lock, hash table, LRU list, byte count and a share
  * of the budget. A key's shard and bucket come from one 64-bit hash. Waiters
  * for a LOADING entry sleep on their shard's condition variable.
+ *
+ * Buffers of dropped entries are kept as spares (a few per shard) and reused
+ * for new entries of about the same size: a fresh 256 KiB malloc is an mmap
+ * whose pages fault in and get zeroed one by one, every time. Spares count
+ * against the budget like entries and are the first thing evicted.
  */
 #include "cache.h"
 
@@ -15,6 +20,7 @@
 
 #define MAX_SHARDS 16u
 #define SHARD_MIN_BUDGET (4u << 20)
+#define SPARES 4u
 
 enum { LOADING, READY, FAILED };
 
@@ -28,7 +34,13 @@ struct mfs_centry {
 	int error;
 	bool hashed; /* in the index (and the LRU); protected by shard->lock */
 	size_t len;
+	size_t cap; /* bytes allocated at data, >= len */
 	void *data;
+};
+
+struct spare {
+	void *buf;
+	size_t cap;
 };
 
 struct shard {
@@ -37,9 +49,11 @@ struct shard {
 	struct mfs_centry **buckets;
 	size_t nbuckets; /* power of two */
 	struct mfs_centry lru;
-	size_t bytes;	/* protected by lock */
+	size_t bytes;	/* entries' and spares' capacity; protected by lock */
 	size_t entries; /* protected by lock */
 	size_t budget;
+	struct spare spares[SPARES]; /* protected by lock */
+	unsigned int nspares;	     /* protected by lock */
 };
 
 struct mfs_cache {
@@ -107,6 +121,32 @@ static void entry_free(struct mfs_centry *e)
 	free(e);
 }
 
+/* Frees an entry, keeping its buffer as a spare if there is room. Lock held. */
+static void entry_retire(struct shard *s, struct mfs_centry *e)
+{
+	if (s->nspares < SPARES) {
+		s->spares[s->nspares++] = (struct spare){e->data, e->cap};
+		s->bytes += e->cap;
+		e->data = NULL;
+	}
+	entry_free(e);
+}
+
+/* A spare of @len to 5/4 @len bytes, taken out of the shard; lock held. */
+static struct spare take_spare(struct shard *s, size_t len)
+{
+	for (unsigned int i = 0; i < s->nspares; i++) {
+		struct spare sp = s->spares[i];
+
+		if (sp.cap >= len && sp.cap <= len + len / 4) {
+			s->spares[i] = s->spares[--s->nspares];
+			s->bytes -= sp.cap;
+			return sp;
+		}
+	}
+	return (struct spare){NULL, 0};
+}
+
 static void lru_unlink(struct mfs_centry *e)
 {
 	e->prev->next = e->next;
@@ -131,10 +171,10 @@ static void unhash(struct shard *s, struct mfs_centry *e, uint64_t h)
 	*pp = e->hnext;
 	lru_unlink(e);
 	e->hashed = false;
-	s->bytes -= e->len;
+	s->bytes -= e->cap;
 	s->entries--;
 	if (e->refs == 0)
-		entry_free(e);
+		entry_retire(s, e);
 }
 
 /* Evict least recently used idle entries until @need more bytes fit. */
@@ -142,6 +182,12 @@ static void make_room(struct mfs_cache *c, struct shard *s, size_t need)
 {
 	struct mfs_centry *e = s->lru.prev;
 
+	while (s->bytes + need > s->budget && s->nspares) {
+		struct spare sp = s->spares[--s->nspares];
+
+		s->bytes -= sp.cap;
+		free(sp.buf);
+	}
 	while (s->bytes + need > s->budget && e != &s->lru) {
 		struct mfs_centry *prev = e->prev;
 
@@ -159,6 +205,7 @@ struct mfs_centry *mfs_cache_get(struct mfs_cache *c, uint64_t file, uint32_t ch
 	uint64_t h = hash_key(file, chunk);
 	struct shard *s = shard_of(c, h);
 	struct mfs_centry *e;
+	struct spare sp;
 	bool prefetch = flags & MFS_CACHE_PREFETCH;
 
 	*created = false;
@@ -176,13 +223,17 @@ struct mfs_centry *mfs_cache_get(struct mfs_cache *c, uint64_t file, uint32_t ch
 			return e;
 		}
 	}
+	sp = take_spare(s, len);
 	pthread_mutex_unlock(&s->lock);
 
 	/* Allocate outside the lock; a racing thread may insert the key meanwhile. */
 	e = calloc(1, sizeof(*e));
-	if (e)
-		e->data = malloc(len ? len : 1);
+	if (e) {
+		e->data = sp.buf ? sp.buf : malloc(len ? len : 1);
+		e->cap = sp.buf ? sp.cap : len;
+	}
 	if (!e || !e->data) {
+		free(sp.buf);
 		free(e);
 		return NULL;
 	}
@@ -201,16 +252,16 @@ struct mfs_centry *mfs_cache_get(struct mfs_cache *c, uint64_t file, uint32_t ch
 				mfs_stat_add(o->state == LOADING ? &c->stats->cache_waits
 								 : &c->stats->cache_hits,
 					     1);
+			entry_retire(s, e);
 			pthread_mutex_unlock(&s->lock);
-			entry_free(e);
 			return o;
 		}
 	}
-	make_room(c, s, len);
+	make_room(c, s, e->cap);
 	e->hnext = *bucket_of(s, h);
 	*bucket_of(s, h) = e;
 	lru_push_front(s, e);
-	s->bytes += len;
+	s->bytes += e->cap;
 	s->entries++;
 	if (!prefetch)
 		mfs_stat_add(&c->stats->cache_misses, 1);
@@ -266,9 +317,9 @@ void mfs_cache_put(struct mfs_cache *c, struct mfs_centry *e)
 
 	pthread_mutex_lock(&s->lock);
 	dead = --e->refs == 0 && !e->hashed;
-	pthread_mutex_unlock(&s->lock);
 	if (dead)
-		entry_free(e);
+		entry_retire(s, e);
+	pthread_mutex_unlock(&s->lock);
 }
 
 void *mfs_centry_data(const struct mfs_centry *e)
@@ -308,6 +359,8 @@ void mfs_cache_free(struct mfs_cache *c)
 				}
 			}
 		}
+		for (unsigned int k = 0; k < s->nspares; k++)
+			free(s->spares[k].buf);
 		free(s->buckets);
 		pthread_cond_destroy(&s->done);
 		pthread_mutex_destroy(&s->lock);

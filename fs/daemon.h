@@ -16,6 +16,7 @@
 
 #define MFS_CACHE_SIZE_DEFAULT (64u << 20)
 #define MFS_MAX_THREADS_DEFAULT 10u
+#define MFS_KERNEL_READAHEAD_DEFAULT (1u << 20)
 
 struct mfs_daemon_opts {
 	const char *src;	  /* directory of containers, or one .mfs file */
@@ -24,6 +25,8 @@ struct mfs_daemon_opts {
 	unsigned int workers;	  /* decode threads; 0: one per CPU */
 	unsigned int max_threads; /* FUSE request threads */
 	bool readahead;		  /* decode ahead of sequential readers */
+	bool backing_cached;	  /* read containers through the page cache, not O_DIRECT */
+	size_t kernel_readahead;  /* the mount's readahead window in bytes; 0: kernel default */
 	bool foreground;	  /* do not daemonize; log to stderr */
 	bool debug;		  /* libfuse request tracing (implies foreground) */
 	const char *fuse_opts;	  /* more -o options for FUSE/the kernel, or NULL */

@@ -70,6 +70,8 @@ struct mfs_fs {
 	struct mfs_stats stats;
 	atomic_uint_fast64_t prefetch_inflight; /* bytes in queued prefetch jobs */
 	uint64_t prefetch_cap;			/* most bytes prefetched ahead at once */
+	char readahead_knob[96];	/* sysfs read_ahead_kb of the mount, or "" */
+	atomic_bool readahead_applied;
 	pthread_mutex_t warn_lock;
 	char **warned; /* names already warned about; protected by warn_lock */
 	size_t nwarned;
@@ -81,7 +83,9 @@ struct mfs_cfile {
 	struct mfs_fs *fs;
 	uint64_t id; /* cache key: this file with this content (cfile.c) */
 	int fd;
+	int dfd; /* the same file opened with O_DIRECT, or -1 */
 	struct mfs_src src;
+	struct mfs_src dsrc; /* O_DIRECT reads of chunk data, when dfd >= 0 */
 	struct mfs_archive *ar;
 	char *path;
 	_Atomic uint8_t *reported; /* bit per chunk: its error was logged */
@@ -102,6 +106,9 @@ const char *mfs_fs_shown_name(struct mfs_fs *fs, struct mfs_node *dir, const cha
 			      unsigned char d_type, char *buf, size_t len);
 /* Logs "@path: @msg" the first time it is called for @path. */
 void mfs_fs_warn_once(struct mfs_fs *fs, const char *path, const char *msg);
+
+/* daemon.c: widen the kernel's readahead window (once, after INIT) */
+void mfs_fs_apply_readahead(struct mfs_fs *fs);
 
 /* cfile.c: opened containers and reads from them */
 int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out);

@@ -239,6 +239,7 @@ static int do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		return -EROFS;
+	mfs_fs_apply_readahead(fs);
 	if (n->kind == MFS_NODE_DIR)
 		return -EISDIR;
 	if (n->kind == MFS_NODE_MODEL) {

@@ -23,6 +23,7 @@
 
 struct mfs_archive {
 	struct mfs_src src;
+	struct mfs_src data; /* where chunk bytes are read from; src unless set */
 	int fd; /* owned, or -1 */
 	struct mfs_archive_info info;
 	struct mfs_chunk *chunks;
@@ -240,6 +241,7 @@ int mfs_archive_open(struct mfs_archive **out, const struct mfs_src *src, struct
 	if (!ar)
 		return -ENOMEM;
 	ar->src = *src;
+	ar->data = *src;
 	ar->fd = -1;
 	in = &ar->info;
 	in->file_size = src->size;
@@ -360,6 +362,11 @@ const struct mfs_plan_entry *mfs_archive_plan(const struct mfs_archive *ar, uint
 	return &ar->plan[i];
 }
 
+void mfs_archive_set_data_source(struct mfs_archive *ar, const struct mfs_src *src)
+{
+	ar->data = *src;
+}
+
 int64_t mfs_archive_find(const struct mfs_archive *ar, uint64_t off)
 {
 	uint32_t lo = 0, hi = mfs_archive_nchunks(ar);
@@ -382,7 +389,8 @@ int mfs_archive_read_chunk(const struct mfs_archive *ar, uint32_t i, void *dst, 
 			   struct mfs_dctx *dctx, struct mfs_err *err)
 {
 	const struct mfs_chunk *c;
-	void *in;
+	size_t skip;
+	uint8_t *in;
 	int r;
 
 	if (i >= mfs_archive_nchunks(ar))
@@ -391,17 +399,18 @@ int mfs_archive_read_chunk(const struct mfs_archive *ar, uint32_t i, void *dst, 
 	if (dst_cap < c->llen)
 		return mfs_err_set(err, -EINVAL, "chunk %u: buffer too small", i);
 
-	if (c->codec == MFS_CODEC_STORE && c->xform == MFS_XFORM_NONE) {
+	if (c->codec == MFS_CODEC_STORE && c->xform == MFS_XFORM_NONE && !ar->data.align) {
 		/* Stored chunks go straight into the caller's buffer. */
-		r = mfs_src_read(&ar->src, dst, c->llen, c->poff, err);
+		r = mfs_src_read(&ar->data, dst, c->llen, c->poff, err);
 	} else {
-		in = mfs_dctx_scratch(dctx, MFS_SCRATCH_IO, c->plen);
+		in = mfs_dctx_scratch(dctx, MFS_SCRATCH_IO, mfs_src_envelope(&ar->data, c->poff,
+									      c->plen));
 		if (!in)
 			return -ENOMEM;
-		r = mfs_src_read(&ar->src, in, c->plen, c->poff, err);
+		r = mfs_src_read_envelope(&ar->data, in, c->plen, c->poff, &skip, err);
 		if (!r)
-			r = mfs_block_decode(dctx, c->codec, c->xform, c->xparam, dst, c->llen, in,
-					     c->plen, err);
+			r = mfs_block_decode(dctx, c->codec, c->xform, c->xparam, dst, c->llen,
+					     in + skip, c->plen, err);
 	}
 	if (r)
 		return mfs_err_prefix(err, r, "chunk %u", i);

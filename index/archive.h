@@ -53,6 +53,13 @@ const struct mfs_tensor *mfs_archive_tensor(const struct mfs_archive *ar, uint32
 uint32_t mfs_archive_nplan(const struct mfs_archive *ar);
 const struct mfs_plan_entry *mfs_archive_plan(const struct mfs_archive *ar, uint32_t i);
 
+/*
+ * Read chunk data from @src instead of the source the archive was opened with
+ * (which still serves nothing else): for example the same file opened with
+ * O_DIRECT. @src is borrowed and must read the same file.
+ */
+void mfs_archive_set_data_source(struct mfs_archive *ar, const struct mfs_src *src);
+
 /* The index of the chunk holding logical offset @off, or -1 past the end. */
 int64_t mfs_archive_find(const struct mfs_archive *ar, uint64_t off);
 

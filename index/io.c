@@ -29,6 +29,62 @@ int mfs_src_init_fd(struct mfs_src *src, int fd, struct mfs_err *err)
 	src->pread = fd_pread;
 	src->priv = (void *)(intptr_t)fd;
 	src->size = (uint64_t)st.st_size;
+	src->align = 0;
+	return 0;
+}
+
+#define DIRECT_ALIGN 4096u
+
+int mfs_src_init_direct(struct mfs_src *src, int fd, const struct mfs_src *size_of)
+{
+	src->pread = fd_pread;
+	src->priv = (void *)(intptr_t)fd;
+	src->size = size_of->size;
+	src->align = DIRECT_ALIGN;
+	return 0;
+}
+
+size_t mfs_src_envelope(const struct mfs_src *src, uint64_t off, size_t len)
+{
+	uint64_t a = src->align;
+
+	if (!a)
+		return len;
+	return (size_t)(((off + len + a - 1) & ~(a - 1)) - (off & ~(a - 1)));
+}
+
+int mfs_src_read_envelope(const struct mfs_src *src, void *buf, size_t len, uint64_t off,
+			  size_t *skip, struct mfs_err *err)
+{
+	uint64_t a = src->align, start, need, have = 0;
+	size_t total;
+	uint8_t *p = buf;
+
+	if (!a) {
+		*skip = 0;
+		return mfs_src_read(src, buf, len, off, err);
+	}
+	start = off & ~(a - 1);
+	need = off + len - start;
+	total = mfs_src_envelope(src, off, len);
+	*skip = (size_t)(off - start);
+	while (have < need) {
+		ssize_t r = src->pread(src->priv, p + have, total - have, start + have);
+
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return mfs_err_set(err, (int)r, "read error at offset %llu: %s",
+					   (unsigned long long)(start + have), mfs_strerror((int)r));
+		if (r == 0)
+			return mfs_err_set(err, -EFSCORRUPTED, "unexpected end of file at offset %llu",
+					   (unsigned long long)(start + have));
+		have += (uint64_t)r;
+		/* O_DIRECT continues only from aligned positions; a short read ends the file. */
+		if (have < need && have % a)
+			return mfs_err_set(err, -EFSCORRUPTED, "unexpected end of file at offset %llu",
+					   (unsigned long long)(start + have));
+	}
 	return 0;
 }
 

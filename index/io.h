@@ -23,7 +23,8 @@ struct mfs_src {
 	/* Like pread(2): bytes read, 0 at end of file, or -errno. */
 	ssize_t (*pread)(void *priv, void *buf, size_t len, uint64_t off);
 	void *priv;
-	uint64_t size; /* the size the source had when it was opened */
+	uint64_t size;	/* the size the source had when it was opened */
+	uint32_t align; /* reads must be aligned to this (O_DIRECT); 0: any read works */
 };
 
 /* A source reading file descriptor @fd (not owned); fstat()s it for the size. */
@@ -32,5 +33,23 @@ int mfs_src_init_fd(struct mfs_src *src, int fd, struct mfs_err *err);
 /* Reads exactly @len bytes at @off. */
 int mfs_src_read(const struct mfs_src *src, void *buf, size_t len, uint64_t off,
 		 struct mfs_err *err);
+
+/*
+ * For sources with an alignment: the size of the aligned envelope around
+ * [@off, @off + @len), which is what mfs_src_read_envelope() needs in @buf.
+ */
+size_t mfs_src_envelope(const struct mfs_src *src, uint64_t off, size_t len);
+
+/*
+ * Reads [@off, @off + @len) through its aligned envelope into @buf (aligned to
+ * src->align, mfs_src_envelope() bytes long); the bytes start at @buf +
+ * *@skip. Without an alignment this is mfs_src_read() with *@skip = 0. The
+ * file may end inside the envelope, but not before @off + @len.
+ */
+int mfs_src_read_envelope(const struct mfs_src *src, void *buf, size_t len, uint64_t off,
+			  size_t *skip, struct mfs_err *err);
+
+/* A source reading @fd opened with O_DIRECT; the size comes from @size_of. */
+int mfs_src_init_direct(struct mfs_src *src, int fd, const struct mfs_src *size_of);
 
 #endif

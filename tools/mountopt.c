@@ -34,6 +34,8 @@ void mountopt_defaults(struct mfs_daemon_opts *d)
 	d->cache_size = MFS_CACHE_SIZE_DEFAULT;
 	d->max_threads = MFS_MAX_THREADS_DEFAULT;
 	d->readahead = true;
+	d->backing_cached = true;
+	d->kernel_readahead = MFS_KERNEL_READAHEAD_DEFAULT;
 }
 
 static int add_fuse_opt(char **list, const char *opt)
@@ -89,6 +91,19 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 				d->readahead = false;
 			else
 				r = cli_usage_error(cmd, "readahead is on or off");
+		} else if (strcmp(opt, "kernel_readahead") == 0) {
+			if (!val || !cli_parse_size(val, &v) || v > (64u << 20))
+				r = cli_usage_error(cmd, "kernel_readahead '%s' is not a size up to 64M",
+						    val ? val : "");
+			else
+				d->kernel_readahead = (size_t)v;
+		} else if (strcmp(opt, "backing") == 0) {
+			if (val && strcmp(val, "direct") == 0)
+				d->backing_cached = false;
+			else if (val && strcmp(val, "cached") == 0)
+				d->backing_cached = true;
+			else
+				r = cli_usage_error(cmd, "backing is direct or cached");
 		} else if (strcmp(opt, "debug") == 0 && !val) {
 			d->debug = true;
 		} else if (!val && strcmp(opt, "rw") == 0 && !fstab) {
