@@ -5,7 +5,8 @@
 # preads, mmap, 8 threads and 8 processes under a cache far smaller than the
 # file, stats, EROFS for every kind of write, files appearing while mounted,
 # a Hugging Face cache layout, single-file mode, mount.modelfs with fstab
-# options, daemon mode, clean unmount on umount, SIGTERM and SIGINT.
+# options, daemon mode, clean unmount on umount, SIGTERM and SIGINT, and
+# auto_unmount after SIGKILL.
 . "$(dirname "$0")/lib.sh"
 
 src=$WORK/src
@@ -161,6 +162,14 @@ grep -q "fuse.modelfs" <(grep " $mnt " /proc/mounts) || fail "not a modelfs moun
 grep -q "modelfs:$src" <(grep " $mnt " /proc/mounts) || fail "fsname"
 unmount "$mnt"
 
+# ---- auto_unmount: a daemon killed with SIGKILL takes its mount with it --------
+"$MODELFS" mount -o auto_unmount,fsname=mymodels "$src" "$mnt" || fail "auto_unmount mount"
+grep -q "^mymodels $mnt fuse.modelfs" /proc/mounts || fail "fsname= not applied"
+kill -KILL "$(pgrep -f "modelfs mount -o auto_unmount,fsname=mymodels $src $mnt")"
+for _ in $(seq 50); do mountpoint -q "$mnt" || break; sleep 0.1; done
+mountpoint -q "$mnt" && fail "auto_unmount left the mount after SIGKILL"
+pass
+
 # ---- single file; mount.modelfs with fstab options ------------------------------
 DPID=""
 "$MODELFS" mount "$src/q8.gguf.mfs" "$mnt" || fail "single-file mount"
@@ -176,6 +185,27 @@ same_file "$orig/big.gguf" "$mnt/big.gguf"
 umount "$mnt"
 "$MOUNT_MODELFS" -f "$src" "$mnt" -o defaults || fail "mount.modelfs -f (fake)"
 mountpoint -q "$mnt" && fail "fake mount mounted"
+pass
+
+# ---- mount -t modelfs and /etc/fstab, through the real mount(8) --------------------
+# mount(8) finds helpers only in /sbin: in a private mount namespace, bind a
+# directory holding mount.modelfs over it, and a test fstab over /etc/fstab.
+mkdir -p "$WORK/ns/sbin"
+cp "$MOUNT_MODELFS" "$WORK/ns/sbin/mount.modelfs"
+printf '%s %s modelfs defaults,nofail,noauto,cache_size=8M 0 0\n' "$src" "$mnt" >"$WORK/ns/fstab"
+unshare -m --propagation private sh -c '
+	set -e
+	mount --bind "$1/ns/sbin" "$(readlink -f /sbin)"
+	mount --bind "$1/ns/fstab" /etc/fstab
+	mount -t modelfs -o allow_other "$2" "$3"
+	grep " $3 fuse.modelfs " /proc/mounts | grep -q allow_other
+	cmp "$4" "$3/q4.gguf"
+	umount "$3"
+	mount "$3"
+	cmp "$4" "$3/q4.gguf"
+	umount "$3"' sh "$WORK" "$src" "$mnt" "$orig/q4.gguf" ||
+	fail "mount -t modelfs or the fstab entry did not work"
+mountpoint -q "$mnt" && fail "the namespace's mount leaked out"
 pass
 
 # ---- bad usage --------------------------------------------------------------------
