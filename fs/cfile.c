@@ -310,8 +310,10 @@ int mfs_cfile_read(struct mfs_cfile *cf, fuse_req_t req, size_t size, uint64_t o
 	int r = 0;
 
 	mfs_stat_add(&fs->stats.read_requests, 1);
-	if (off >= info->header.original_size || size == 0)
-		return fuse_reply_buf(req, NULL, 0) < 0 ? -EIO : 0;
+	if (off >= info->header.original_size || size == 0) {
+		fuse_reply_buf(req, NULL, 0); /* replied: the caller must not reply again */
+		return 0;
+	}
 	end = off + size;
 	if (end > info->header.original_size || end < off)
 		end = info->header.original_size;
@@ -351,16 +353,15 @@ int mfs_cfile_read(struct mfs_cfile *cf, fuse_req_t req, size_t size, uint64_t o
 		pos += iov[i].iov_len;
 	}
 	mfs_stat_add(&fs->stats.bytes_served, end - off);
+	/* A failed reply means the request is gone (interrupted): nothing more to answer. */
 	if (n == 1) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(iov[0].iov_len);
 
 		bv.buf[0].mem = iov[0].iov_base;
-		r = fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 	} else {
-		r = fuse_reply_iov(req, iov, (int)n);
+		fuse_reply_iov(req, iov, (int)n);
 	}
-	/* A failed reply means the request is gone (interrupted); nothing to answer. */
-	r = 0;
 out:
 	for (uint32_t i = 0; i < got; i++)
 		mfs_cache_put(fs->cache, ents[i]);

@@ -227,7 +227,8 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	mfs_log(MFS_LOG_INFO, "%s mounted on %s (cache %zu MiB, %u workers)", o->src, o->mnt,
 		o->cache_size >> 20, fs->opts.workers);
 	r = fuse_session_loop_mt(se, cfg);
-	r = r < 0 ? r : r > 0 ? 0 : 0; /* > 0: ended by a signal, a clean exit */
+	if (r > 0)
+		r = 0; /* the number of the signal that ended the loop: a clean exit */
 	mfs_log(MFS_LOG_INFO, "%s unmounted", o->mnt);
 out_unmount:
 	if (mounted)
