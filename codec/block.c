@@ -4,8 +4,10 @@
  */
 #include "block.h"
 
-static int lookup(unsigned int codec, unsigned int xform, const struct mfs_codec **c,
-		  const struct mfs_xform **x, struct mfs_err *err)
+#include "planes.h"
+
+static int lookup(unsigned int codec, unsigned int xform, uint32_t xparam,
+		  const struct mfs_codec **c, const struct mfs_xform **x, struct mfs_err *err)
 {
 	*c = mfs_codec_get(codec);
 	if (!*c)
@@ -13,6 +15,8 @@ static int lookup(unsigned int codec, unsigned int xform, const struct mfs_codec
 	*x = mfs_xform_get(xform);
 	if (!*x)
 		return mfs_err_set(err, -EOPNOTSUPP, "unknown transform id %u", xform);
+	if (!(*x)->param_ok(xparam))
+		return mfs_err_set(err, -EFSCORRUPTED, "%s: bad parameter %u", (*x)->name, xparam);
 	return 0;
 }
 
@@ -20,10 +24,13 @@ size_t mfs_block_bound(unsigned int codec, unsigned int xform, uint32_t xparam, 
 {
 	const struct mfs_codec *c;
 	const struct mfs_xform *x;
+	size_t sizes[MFS_PLANES_MAX];
 
-	if (lookup(codec, xform, &c, &x, NULL))
+	if (lookup(codec, xform, xparam, &c, &x, NULL))
 		return 0;
-	return c->bound(x->encoded_len(len, xparam));
+	if (codec == MFS_CODEC_PLANES)
+		return mfs_planes_bound(sizes, x->planes(len, xparam, sizes));
+	return c->bound(len); /* transforms keep the length */
 }
 
 ssize_t mfs_block_encode(struct mfs_cctx *cctx, unsigned int codec, int level, unsigned int xform,
@@ -32,26 +39,25 @@ ssize_t mfs_block_encode(struct mfs_cctx *cctx, unsigned int codec, int level, u
 {
 	const struct mfs_codec *c;
 	const struct mfs_xform *x;
-	size_t xlen;
-	void *tmp;
-	ssize_t r;
+	size_t sizes[MFS_PLANES_MAX];
+	const uint8_t *in = src;
+	int r;
 
-	r = lookup(codec, xform, &c, &x, err);
+	r = lookup(codec, xform, xparam, &c, &x, err);
 	if (r)
-		return r;
-	if (!x->param_ok(xparam))
-		return mfs_err_set(err, -EINVAL, "%s: bad parameter %u", x->name, xparam);
-	if (xform == MFS_XFORM_NONE)
-		return c->compress(cctx, level, dst, cap, src, len, err);
+		return r == -EFSCORRUPTED ? -EINVAL : r;
+	if (xform != MFS_XFORM_NONE) {
+		uint8_t *tmp = mfs_cctx_scratch(cctx, MFS_SCRATCH_XFORM, len);
 
-	xlen = x->encoded_len(len, xparam);
-	tmp = mfs_cctx_scratch(cctx, MFS_SCRATCH_XFORM, xlen);
-	if (!tmp)
-		return -ENOMEM;
-	r = x->forward(tmp, xlen, src, len, xparam, err);
-	if (r < 0)
-		return r;
-	return c->compress(cctx, level, dst, cap, tmp, (size_t)r, err);
+		if (!tmp)
+			return -ENOMEM;
+		x->forward(tmp, src, len, xparam);
+		in = tmp;
+	}
+	if (codec == MFS_CODEC_PLANES)
+		return mfs_planes_encode(cctx, level, dst, cap, in, sizes,
+					 x->planes(len, xparam, sizes), err);
+	return c->compress(cctx, level, dst, cap, in, len, err);
 }
 
 int mfs_block_decode(struct mfs_dctx *dctx, unsigned int codec, unsigned int xform,
@@ -60,24 +66,24 @@ int mfs_block_decode(struct mfs_dctx *dctx, unsigned int codec, unsigned int xfo
 {
 	const struct mfs_codec *c;
 	const struct mfs_xform *x;
-	size_t xlen;
-	void *tmp;
+	size_t sizes[MFS_PLANES_MAX];
+	uint8_t *out = dst;
 	int r;
 
-	r = lookup(codec, xform, &c, &x, err);
+	r = lookup(codec, xform, xparam, &c, &x, err);
 	if (r)
 		return r;
-	if (!x->param_ok(xparam))
-		return mfs_err_set(err, -EFSCORRUPTED, "%s: bad parameter %u", x->name, xparam);
-	if (xform == MFS_XFORM_NONE)
-		return c->decompress(dctx, dst, len, src, src_len, err);
-
-	xlen = x->encoded_len(len, xparam);
-	tmp = mfs_dctx_scratch(dctx, MFS_SCRATCH_XFORM, xlen);
-	if (!tmp)
-		return -ENOMEM;
-	r = c->decompress(dctx, tmp, xlen, src, src_len, err);
-	if (r)
-		return r;
-	return x->inverse(dst, len, tmp, xlen, xparam, err);
+	if (xform != MFS_XFORM_NONE) {
+		out = mfs_dctx_scratch(dctx, MFS_SCRATCH_XFORM, len);
+		if (!out)
+			return -ENOMEM;
+	}
+	if (codec == MFS_CODEC_PLANES)
+		r = mfs_planes_decode(dctx, out, sizes, x->planes(len, xparam, sizes), src, src_len,
+				      err);
+	else
+		r = c->decompress(dctx, out, len, src, src_len, err);
+	if (!r && xform != MFS_XFORM_NONE)
+		x->inverse(dst, out, len, xparam);
+	return r;
 }

@@ -2,13 +2,15 @@
 /*
  * block.h - one chunk through transform and codec, in both directions.
  *
- * encode: original bytes -> transform -> codec -> stored bytes
+ * encode: original bytes -> transform (planes) -> codec -> stored bytes
  * decode: stored bytes -> codec -> inverse transform -> original bytes
  *
- * The identity transform costs nothing: the codec reads from / writes to the
- * caller's buffers directly. Other transforms use the context's
- * MFS_SCRATCH_XFORM buffer for the intermediate bytes. Integrity checks
- * (checksums) are the container's job, not this module's.
+ * The "planes" codec codes each plane of the transform on its own; other
+ * codecs see the planes as one buffer. The identity transform costs nothing:
+ * the codec reads from / writes to the caller's buffers directly. Other
+ * transforms use the context's MFS_SCRATCH_XFORM buffer for the intermediate
+ * bytes. Integrity checks (checksums) are the container's job, not this
+ * module's.
  */
 #ifndef MFS_BLOCK_H
 #define MFS_BLOCK_H
@@ -21,7 +23,7 @@
 #include "err.h"
 #include "xform.h"
 
-/* Worst-case stored size for a chunk of @len bytes; 0 if ids are unknown. */
+/* Worst-case stored size for a chunk of @len bytes; 0 if ids or parameter are unknown. */
 size_t mfs_block_bound(unsigned int codec, unsigned int xform, uint32_t xparam, size_t len);
 
 /* Encodes @src into @dst; returns the stored size. */

@@ -7,6 +7,8 @@
  * allocates a zstd context. Nothing here is shared between threads.
  */
 #include "codec.h"
+#include "codec_i.h"
+#include "planes.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -175,6 +177,25 @@ static int zstd_decompress(struct mfs_dctx *dctx, void *dst, size_t dst_len, con
 	return 0;
 }
 
+/* ---- planes, used on a whole chunk as one plane ------------------------ */
+
+static size_t planes_bound1(size_t len)
+{
+	return mfs_planes_bound(&len, 1);
+}
+
+static ssize_t planes_compress1(struct mfs_cctx *cctx, int level, void *dst, size_t cap,
+				const void *src, size_t len, struct mfs_err *err)
+{
+	return mfs_planes_encode(cctx, level, dst, cap, src, &len, 1, err);
+}
+
+static int planes_decompress1(struct mfs_dctx *dctx, void *dst, size_t dst_len, const void *src,
+			      size_t src_len, struct mfs_err *err)
+{
+	return mfs_planes_decode(dctx, dst, &dst_len, 1, src, src_len, err);
+}
+
 /* ---- table ------------------------------------------------------------- */
 
 static const struct mfs_codec codecs[MFS_CODEC_NR] = {
@@ -192,6 +213,13 @@ static const struct mfs_codec codecs[MFS_CODEC_NR] = {
 		.name = "zstd", .id = MFS_CODEC_ZSTD,
 		.min_level = 1, .max_level = 19, .default_level = 3,
 		.bound = zstd_bound, .compress = zstd_compress, .decompress = zstd_decompress,
+	},
+	[MFS_CODEC_PLANES] = {
+		.name = "planes", .id = MFS_CODEC_PLANES,
+		.min_level = MFS_PLANES_LEVEL_FAST, .max_level = MFS_PLANES_LEVEL_BEST,
+		.default_level = MFS_PLANES_LEVEL_BEST,
+		.bound = planes_bound1, .compress = planes_compress1,
+		.decompress = planes_decompress1,
 	},
 };
 
@@ -250,6 +278,20 @@ void mfs_dctx_free(struct mfs_dctx *dctx)
 	for (unsigned int i = 0; i < MFS_SCRATCH_NR; i++)
 		free(dctx->scratch[i].buf);
 	free(dctx);
+}
+
+ZSTD_CCtx *mfs_cctx_zstd(struct mfs_cctx *cctx)
+{
+	if (!cctx->zstd)
+		cctx->zstd = ZSTD_createCCtx();
+	return cctx->zstd;
+}
+
+ZSTD_DCtx *mfs_dctx_zstd(struct mfs_dctx *dctx)
+{
+	if (!dctx->zstd)
+		dctx->zstd = ZSTD_createDCtx();
+	return dctx->zstd;
 }
 
 void *mfs_cctx_scratch(struct mfs_cctx *cctx, unsigned int slot, size_t len)

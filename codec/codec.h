@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * codec.h - chunk codecs: store, lz4 (lz4hc at levels >= 3) and zstd.
+ * codec.h - chunk codecs: store, lz4 (lz4hc at levels >= 3), zstd, and
+ * planes (per-plane entropy coding of transformed chunks, planes.h).
  *
  * One table of descriptors maps the on-disk codec id (a byte in every chunk
  * record, see index/FORMAT.md) to its name, level range and functions. The
@@ -30,6 +31,7 @@ enum mfs_codec_id {
 	MFS_CODEC_STORE = 0,
 	MFS_CODEC_LZ4 = 1,
 	MFS_CODEC_ZSTD = 2,
+	MFS_CODEC_PLANES = 3, /* per-plane coding after a transform: planes.h */
 	MFS_CODEC_NR,
 };
 

@@ -2,9 +2,12 @@
 /*
  * pack.c - packing a model file (see pack.h).
  *
- * Workers pread their chunk from the source, checksum it and compress it;
- * the calling thread takes chunks back in order, feeds the whole-file hash and
- * appends them to the container. The source is read exactly once.
+ * Two passes over the thread pool. With --codec auto, the first picks each
+ * tensor's method: workers read up to two of its chunks and try every
+ * candidate on them (method.h). The second packs: workers pread their chunk,
+ * checksum it and encode it with its tensor's method; the calling thread
+ * takes chunks back in order, feeds the whole-file hash and appends them to
+ * the container. Only the sampled chunks are read twice.
  */
 #include "pack.h"
 
@@ -17,7 +20,9 @@
 #include <xxhash.h>
 
 #include "block.h"
+#include "dtype.h"
 #include "layout.h"
+#include "method.h"
 #include "model.h"
 #include "outfile.h"
 #include "pipe.h"
@@ -28,8 +33,8 @@
 struct pack_ctx {
 	const struct mfs_src *src;
 	const struct mfs_layout_chunk *chunks;
-	int codec;
-	int level;
+	const struct mfs_method *methods; /* per tensor */
+	struct mfs_method plain;	  /* for chunks of no tensor */
 	struct mfs_writer *w;
 	XXH3_state_t *hash;
 	const struct mfs_pack_opts *o;
@@ -37,12 +42,6 @@ struct pack_ctx {
 	uint64_t done;
 	struct mfs_err *err;
 };
-
-void mfs_pack_auto(int *codec, int *level)
-{
-	*codec = MFS_CODEC_ZSTD;
-	*level = mfs_codec_get(MFS_CODEC_ZSTD)->default_level;
-}
 
 static void *worker_new(void *ctx)
 {
@@ -60,11 +59,18 @@ static int worth_it(size_t stored, size_t len)
 	return stored * 100 < len * 99;
 }
 
+static const struct mfs_method *method_of(const struct pack_ctx *ctx,
+					 const struct mfs_layout_chunk *c)
+{
+	return c->tensor == MFS_TENSOR_NONE ? &ctx->plain : &ctx->methods[c->tensor];
+}
+
 static int pack_work(void *vctx, void *wctx, uint64_t seq, struct mfs_pipe_buf *b,
 		     struct mfs_err *err)
 {
 	struct pack_ctx *ctx = vctx;
 	const struct mfs_layout_chunk *c = &ctx->chunks[seq];
+	const struct mfs_method *m = method_of(ctx, c);
 	ssize_t n;
 	int r;
 
@@ -73,14 +79,13 @@ static int pack_work(void *vctx, void *wctx, uint64_t seq, struct mfs_pipe_buf *
 		return r;
 	b->in_len = c->length;
 	b->aux = XXH3_64bits(b->in, c->length);
-	if (ctx->codec == MFS_CODEC_STORE) {
+	if (m->codec == MFS_CODEC_STORE) {
 		b->flags = STORED_RAW;
 		return 0;
 	}
-	n = mfs_block_encode(wctx, (unsigned int)ctx->codec, ctx->level, MFS_XFORM_NONE, 0, b->out,
-			     mfs_block_bound((unsigned int)ctx->codec, MFS_XFORM_NONE, 0,
-					     c->length),
-			     b->in, c->length, err);
+	n = mfs_block_encode(wctx, m->codec, m->level, m->xform, m->xparam, b->out,
+			     mfs_block_bound(m->codec, m->xform, m->xparam, c->length), b->in,
+			     c->length, err);
 	if (n < 0)
 		return (int)n;
 	if (!worth_it((size_t)n, c->length))
@@ -94,6 +99,7 @@ static int pack_consume(void *vctx, uint64_t seq, struct mfs_pipe_buf *b, int st
 {
 	struct pack_ctx *ctx = vctx;
 	const struct mfs_layout_chunk *lc = &ctx->chunks[seq];
+	const struct mfs_method *m = method_of(ctx, lc);
 	struct mfs_chunk c = {0};
 	int raw = b->flags & STORED_RAW;
 	int r;
@@ -109,8 +115,9 @@ static int pack_consume(void *vctx, uint64_t seq, struct mfs_pipe_buf *b, int st
 	c.checksum = b->aux;
 	c.tensor = lc->tensor;
 	c.flags = lc->flags;
-	c.codec = (uint8_t)(raw ? MFS_CODEC_STORE : ctx->codec);
-	c.xform = MFS_XFORM_NONE;
+	c.codec = raw ? MFS_CODEC_STORE : m->codec;
+	c.xform = raw ? MFS_XFORM_NONE : m->xform;
+	c.xparam = raw ? 0 : m->xparam;
 	r = mfs_writer_add(ctx->w, &c, raw ? b->in : b->out, raw ? b->in_len : b->out_len,
 			   ctx->err);
 	if (r)
@@ -130,6 +137,110 @@ static const struct mfs_pipe_ops pack_ops = {
 	.consume = pack_consume,
 };
 
+/* ---- choosing each tensor's method (--codec auto) -------------------------- */
+
+struct coders {
+	struct mfs_cctx *c;
+	struct mfs_dctx *d;
+};
+
+static void *coders_new(void *ctx)
+{
+	struct coders *k = calloc(1, sizeof(*k));
+
+	if (k && (!(k->c = mfs_cctx_new()) || !(k->d = mfs_dctx_new()))) {
+		mfs_cctx_free(k->c);
+		free(k);
+		k = NULL;
+	}
+	return k;
+}
+
+static void coders_free(void *wctx)
+{
+	struct coders *k = wctx;
+
+	mfs_cctx_free(k->c);
+	mfs_dctx_free(k->d);
+	free(k);
+}
+
+struct select_ctx {
+	const struct mfs_src *src;
+	const struct mfs_model *model;
+	const struct mfs_layout_chunk *chunks;
+	const uint32_t *first, *count; /* each tensor's chunks */
+	int zstd_level;
+	double min_decode;
+	struct mfs_method *methods;
+	struct mfs_err *err;
+};
+
+/* Tensors smaller than this get their first candidate untried: too little to matter. */
+#define SELECT_MIN_BYTES (16u << 10)
+
+static int select_work(void *vctx, void *wctx, uint64_t t, struct mfs_pipe_buf *b,
+		       struct mfs_err *err)
+{
+	struct select_ctx *ctx = vctx;
+	struct coders *k = wctx;
+	struct mfs_method cand[MFS_METHOD_MAX];
+	struct mfs_method_trial trials[MFS_METHOD_MAX];
+	const uint8_t *samples[2];
+	size_t lens[2];
+	unsigned int n, ns = 0;
+	uint32_t pick[2];
+	uint8_t *p = b->in;
+	int r;
+
+	n = mfs_method_candidates(ctx->model->tensors[t].dtype, ctx->zstd_level, cand);
+	b->aux = 0;
+	if (ctx->count[t] == 0 || ctx->model->tensors[t].size < SELECT_MIN_BYTES)
+		return 0;
+	pick[ns++] = ctx->first[t];
+	if (ctx->count[t] > 1)
+		pick[ns++] = ctx->first[t] + ctx->count[t] / 2;
+	for (unsigned int s = 0; s < ns; s++) {
+		const struct mfs_layout_chunk *c = &ctx->chunks[pick[s]];
+
+		r = mfs_src_read(ctx->src, p, c->length, c->offset, err);
+		if (r)
+			return r;
+		samples[s] = p;
+		lens[s] = c->length;
+		p += c->length;
+	}
+	r = mfs_method_choose(k->c, k->d, cand, n, samples, lens, ns, ctx->min_decode, trials,
+			      err);
+	if (r < 0)
+		return r;
+	b->aux = (uint64_t)r;
+	return 0;
+}
+
+static int select_consume(void *vctx, uint64_t t, struct mfs_pipe_buf *b, int status,
+			  const struct mfs_err *werr)
+{
+	struct select_ctx *ctx = vctx;
+	struct mfs_method cand[MFS_METHOD_MAX];
+
+	if (status) {
+		*ctx->err = *werr;
+		return mfs_err_prefix(ctx->err, status, "choosing a method for tensor '%s'",
+				      ctx->model->tensors[t].name);
+	}
+	mfs_method_candidates(ctx->model->tensors[t].dtype, ctx->zstd_level, cand);
+	ctx->methods[t] = cand[b->aux];
+	return 0;
+}
+
+static const struct mfs_pipe_ops select_ops = {
+	.worker_new = coders_new,
+	.worker_free = coders_free,
+	.work = select_work,
+	.consume = select_consume,
+};
+
 static unsigned int default_threads(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -137,11 +248,69 @@ static unsigned int default_threads(void)
 	return n > 0 ? (unsigned int)n : 1;
 }
 
+/*
+ * Each tensor's method: measured (auto), the dtype's planes method (planes),
+ * or the codec asked for, without a transform. @methods has ntensors entries.
+ */
+static int choose_methods(const struct mfs_pack_opts *o, const struct mfs_src *src,
+			  const struct mfs_model *m, const struct mfs_layout_chunk *chunks,
+			  uint32_t nchunks, unsigned int threads, struct mfs_method *methods,
+			  struct mfs_err *err)
+{
+	struct select_ctx ctx = {.src = src, .model = m, .chunks = chunks, .methods = methods,
+				 .err = err, .zstd_level = o->level,
+				 .min_decode = o->min_decode_mbs > 0 ? o->min_decode_mbs
+								     : MFS_MIN_DECODE_DEFAULT};
+	uint32_t *first = NULL, *count = NULL, maxlen = 0;
+	int r;
+
+	for (uint32_t t = 0; t < m->ntensors; t++) {
+		if (o->codec == MFS_PACK_CODEC_AUTO) {
+			struct mfs_method cand[MFS_METHOD_MAX];
+
+			mfs_method_candidates(m->tensors[t].dtype, o->level, cand);
+			methods[t] = cand[0];
+		} else if (o->codec == MFS_CODEC_PLANES) {
+			methods[t] = mfs_method_planes(m->tensors[t].dtype, o->level);
+		} else {
+			methods[t] = (struct mfs_method){.codec = (uint8_t)o->codec, .level = o->level};
+		}
+	}
+	if (o->codec != MFS_PACK_CODEC_AUTO || m->ntensors == 0)
+		return 0;
+
+	first = calloc(m->ntensors, sizeof(*first));
+	count = calloc(m->ntensors, sizeof(*count));
+	if (!first || !count) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < nchunks; i++) {
+		uint32_t t = chunks[i].tensor;
+
+		if (t == MFS_TENSOR_NONE)
+			continue;
+		if (count[t]++ == 0)
+			first[t] = i;
+		if (chunks[i].length > maxlen)
+			maxlen = chunks[i].length;
+	}
+	ctx.first = first;
+	ctx.count = count;
+	r = mfs_pipe_run(&select_ops, &ctx, m->ntensors, threads, 2 * (size_t)maxlen, 1);
+out:
+	free(first);
+	free(count);
+	return r;
+}
+
 int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_pack_opts *o,
 		  struct mfs_pack_result *res, struct mfs_err *err)
 {
 	struct mfs_outfile out = {.fd = -1, .dirfd = -1};
 	struct mfs_layout_chunk *chunks = NULL;
+	struct mfs_method *methods = NULL;
+	size_t outcap = 0;
 	struct mfs_header_info h = {0};
 	struct mfs_writer *w = NULL;
 	struct mfs_model model = {0};
@@ -152,16 +321,12 @@ int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_p
 	struct mfs_src src;
 	uint32_t nchunks = 0, maxlen = 0;
 	uint32_t target = o->chunk_target ? o->chunk_target : MFS_CHUNK_TARGET_DEFAULT;
-	int codec = o->codec, level = o->level;
+	unsigned int threads = o->threads ? o->threads : default_threads();
 	int fd, r;
 
 	memset(res, 0, sizeof(*res));
-	if (codec == MFS_PACK_CODEC_AUTO)
-		mfs_pack_auto(&codec, &level);
-	if (!mfs_codec_get((unsigned int)codec))
-		return mfs_err_set(err, -EINVAL, "unknown codec %d", codec);
-	if (level == 0)
-		level = mfs_codec_get((unsigned int)codec)->default_level;
+	if (o->codec != MFS_PACK_CODEC_AUTO && !mfs_codec_get((unsigned int)o->codec))
+		return mfs_err_set(err, -EINVAL, "unknown codec %d", o->codec);
 
 	fd = open(src_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -182,6 +347,24 @@ int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_p
 	for (uint32_t i = 0; i < nchunks; i++)
 		if (chunks[i].length > maxlen)
 			maxlen = chunks[i].length;
+	methods = calloc(model.ntensors ? model.ntensors : 1, sizeof(*methods));
+	if (!methods) {
+		r = -ENOMEM;
+		goto out_chunks;
+	}
+	r = choose_methods(o, &src, &model, chunks, nchunks, threads, methods, err);
+	if (r)
+		goto out_chunks;
+	ctx.plain = o->codec == MFS_PACK_CODEC_AUTO || o->codec == MFS_CODEC_PLANES
+			    ? mfs_method_zstd(o->level)
+			    : (struct mfs_method){.codec = (uint8_t)o->codec, .level = o->level};
+	for (uint32_t t = 0; t <= model.ntensors; t++) {
+		const struct mfs_method *mm = t < model.ntensors ? &methods[t] : &ctx.plain;
+		size_t b = mfs_block_bound(mm->codec, mm->xform, mm->xparam, maxlen);
+
+		if (b > outcap)
+			outcap = b;
+	}
 
 	hash = XXH3_createState();
 	if (!hash || XXH3_128bits_reset(hash) != XXH_OK) {
@@ -204,10 +387,15 @@ int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_p
 	res->ntensors = model.ntensors;
 	res->nchunks = nchunks;
 	res->original_size = src.size;
-	ctx = (struct pack_ctx){.src = &src, .chunks = chunks, .codec = codec, .level = level,
-				.w = w, .hash = hash, .o = o, .res = res, .err = err};
-	r = mfs_pipe_run(&pack_ops, &ctx, nchunks, o->threads ? o->threads : default_threads(),
-			 maxlen, mfs_block_bound((unsigned int)codec, MFS_XFORM_NONE, 0, maxlen));
+	ctx.src = &src;
+	ctx.chunks = chunks;
+	ctx.methods = methods;
+	ctx.w = w;
+	ctx.hash = hash;
+	ctx.o = o;
+	ctx.res = res;
+	ctx.err = err;
+	r = mfs_pipe_run(&pack_ops, &ctx, nchunks, threads, maxlen, outcap);
 	if (r)
 		goto out_file;
 
@@ -229,6 +417,7 @@ out_file:
 	mfs_writer_free(w);
 out_chunks:
 	XXH3_freeState(hash);
+	free(methods);
 	free(chunks);
 out_model:
 	mfs_model_release(&model);

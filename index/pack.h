@@ -3,10 +3,11 @@
  * pack.h - turn a model file into a container.
  *
  * mfs_pack_file() parses the model (model.h), plans its chunks (layout.h),
- * compresses them on a pool of threads (pipe.h) and streams them into an
- * atomic output file (outfile.h), hashing the original as it goes. Chunks
- * that a codec shrinks by less than 1% are stored raw: reading them costs no
- * decompression. The source must not change while it is packed; if its size
+ * picks a coding method per tensor (method.h; with MFS_PACK_CODEC_AUTO by
+ * trying the candidates on samples of the tensor), compresses the chunks on a
+ * pool of threads (pipe.h) and streams them into an atomic output file
+ * (outfile.h), hashing the original as it goes. Chunks that a method shrinks
+ * by less than 1% are stored raw: reading them costs no decompression. The source must not change while it is packed; if its size
  * or mtime moved, the output is dropped and -EAGAIN returned.
  */
 #ifndef MFS_PACK_H
@@ -21,7 +22,8 @@
 
 struct mfs_pack_opts {
 	int codec;	       /* enum mfs_codec_id, or MFS_PACK_CODEC_AUTO */
-	int level;	       /* 0 for the codec's default */
+	int level;	       /* 0 for the codec's default (with auto: zstd's level) */
+	double min_decode_mbs; /* auto: slowest acceptable decode, MB/s per core; 0: default */
 	uint32_t chunk_target; /* 0 for MFS_CHUNK_TARGET_DEFAULT */
 	unsigned int threads;  /* 0 for one per CPU */
 	bool replace;	       /* overwrite an existing output */
@@ -44,7 +46,5 @@ struct mfs_pack_result {
 int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_pack_opts *o,
 		  struct mfs_pack_result *res, struct mfs_err *err);
 
-/* The codec and level auto picks for now (zstd, its default level). */
-void mfs_pack_auto(int *codec, int *level);
 
 #endif

@@ -12,6 +12,8 @@
 #include "archive.h"
 #include "cli.h"
 #include "dtype.h"
+#include "entropy.h"
+#include "method.h"
 #include "model.h"
 #include "names.h"
 #include "xform.h"
@@ -27,6 +29,9 @@ static const char inspect_usage[] =
 	"Options:\n"
 	"      --json         machine-readable output (one JSON object)\n"
 	"      --chunks       also list every chunk\n"
+	"      --entropy      decode every chunk and compare each tensor's stored size\n"
+	"                     with its order-0 entropy bound: bytes x H0 / 8 summed over\n"
+	"                     the planes of the best split (none, byte planes, fields)\n"
 	"  -h, --help         show this help and exit\n"
 	"  -V, --version      show the version and exit\n";
 
@@ -34,7 +39,7 @@ struct tensor_stat {
 	uint64_t bytes;	 /* logical bytes of its chunks (data plus trailing padding) */
 	uint64_t stored; /* stored bytes of its chunks */
 	uint32_t chunks;
-	uint32_t codecs; /* bit per codec id */
+	uint32_t methods; /* bit per (codec, transform): codec * MFS_XFORM_NR + xform */
 };
 
 struct dtype_stat {
@@ -50,14 +55,76 @@ static double ratio(uint64_t a, uint64_t b)
 static void codecs_str(char *buf, size_t len, uint32_t mask)
 {
 	size_t n = 0;
+	char name[48];
 
 	buf[0] = '\0';
 	for (unsigned int i = 0; i < 32; i++) {
 		if (!(mask & (1u << i)))
 			continue;
-		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "+" : "", mfs_codec_name(i));
+		mfs_method_name(name, sizeof(name), i / MFS_XFORM_NR, i % MFS_XFORM_NR);
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", name);
 		if (n >= len)
 			break;
+	}
+}
+
+static double ratio_or_zero(double a, double b)
+{
+	return b > 0 ? a / b : 0.0;
+}
+
+static void print_entropy_text(const struct mfs_archive *ar, const struct mfs_tensor_bound *tb)
+{
+	static const char *const split[MFS_SPLIT_NR] = {"none", "bytes", "fields"};
+	struct { uint64_t bytes, stored; double best; uint32_t n; } d[MFS_DT_NR] = {{0}};
+	uint64_t tb_bytes = 0, tb_stored = 0;
+	double tb_best = 0;
+
+	for (uint32_t i = 0; i < mfs_archive_ntensors(ar); i++) {
+		unsigned int dt = mfs_archive_tensor(ar, i)->dtype;
+
+		d[dt].bytes += tb[i].bytes;
+		d[dt].stored += tb[i].stored;
+		d[dt].best += tb[i].best;
+		d[dt].n++;
+		tb_bytes += tb[i].bytes;
+		tb_stored += tb[i].stored;
+		tb_best += tb[i].best;
+	}
+	printf("\norder-0 entropy bound (best split per tensor) against what is stored:\n");
+	printf("%-8s %8s %14s %14s %9s %9s %9s\n", "dtype", "tensors", "bytes", "stored", "ratio",
+	       "bound", "of bound");
+	for (unsigned int i = 0; i < MFS_DT_NR; i++) {
+		if (!d[i].n)
+			continue;
+		printf("%-8s %8u %14" PRIu64 " %14" PRIu64 " %8.3fx %8.3fx %8.1f%%\n",
+		       mfs_dtype_get(i)->name, d[i].n, d[i].bytes, d[i].stored,
+		       ratio((uint64_t)d[i].bytes, d[i].stored),
+		       ratio_or_zero((double)d[i].bytes, d[i].best),
+		       100.0 * ratio_or_zero(d[i].best, (double)d[i].stored));
+	}
+	printf("%-8s %8u %14" PRIu64 " %14" PRIu64 " %8.3fx %8.3fx %8.1f%%\n", "all",
+	       mfs_archive_ntensors(ar), tb_bytes, tb_stored, ratio(tb_bytes, tb_stored),
+	       ratio_or_zero((double)tb_bytes, tb_best),
+	       100.0 * ratio_or_zero(tb_best, (double)tb_stored));
+	printf("\n%5s  %-40s %-7s %9s %9s %9s %9s %9s\n", "#", "tensor", "dtype", "ratio",
+	       split[0], split[1], split[2], "of bound");
+	for (uint32_t i = 0; i < mfs_archive_ntensors(ar); i++) {
+		const struct mfs_tensor_bound *b = &tb[i];
+		char cols[MFS_SPLIT_NR][16];
+
+		for (unsigned int k = 0; k < MFS_SPLIT_NR; k++) {
+			if (b->bound[k] > 0)
+				snprintf(cols[k], sizeof(cols[k]), "%.3fx",
+					 (double)b->bytes / b->bound[k]);
+			else
+				snprintf(cols[k], sizeof(cols[k]), "-");
+		}
+		printf("%5u  %-40s %-7s %8.3fx %9s %9s %9s %8.1f%%\n", i,
+		       mfs_archive_tensor(ar, i)->name,
+		       mfs_dtype_get(mfs_archive_tensor(ar, i)->dtype)->name,
+		       ratio(b->bytes, b->stored), cols[0], cols[1], cols[2],
+		       100.0 * ratio_or_zero(b->best, (double)b->stored));
 	}
 }
 
@@ -127,7 +194,7 @@ static void print_text(const char *file, const struct mfs_archive *ar,
 			else
 				snprintf(layer, sizeof(layer), "%u", tn->layer);
 			shape_str(shape, sizeof(shape), tn);
-			codecs_str(codecs, sizeof(codecs), ts[i].codecs);
+			codecs_str(codecs, sizeof(codecs), ts[i].methods);
 			printf("%5u  %-40s %-7s %5s %-11s %-24s %12" PRIu64 " %12" PRIu64
 			       " %6.3fx  %s\n",
 			       i, tn->name, mfs_dtype_get(tn->dtype)->name, layer,
@@ -152,7 +219,8 @@ static void print_text(const char *file, const struct mfs_archive *ar,
 
 static void print_json(const char *file, const struct mfs_archive *ar,
 		       const struct tensor_stat *ts, const struct dtype_stat *ds,
-		       const struct tensor_stat *meta, bool chunks)
+		       const struct tensor_stat *meta, bool chunks,
+		       const struct mfs_tensor_bound *tb)
 {
 	const struct mfs_archive_info *in = mfs_archive_info(ar);
 	const struct mfs_header_info *h = &in->header;
@@ -195,11 +263,19 @@ static void print_json(const char *file, const struct mfs_archive *ar,
 		printf(",\"role\":\"%s\",\"shape\":[", mfs_role_name(tn->role));
 		for (unsigned int d = 0; d < tn->ndim; d++)
 			printf("%s%" PRIu64, d ? "," : "", tn->ne[d]);
-		codecs_str(codecs, sizeof(codecs), ts[i].codecs);
+		codecs_str(codecs, sizeof(codecs), ts[i].methods);
 		printf("],\"offset\":%" PRIu64 ",\"size\":%" PRIu64 ",\"bytes\":%" PRIu64
-		       ",\"stored\":%" PRIu64 ",\"ratio\":%.6f,\"chunks\":%u,\"codec\":\"%s\"}",
+		       ",\"stored\":%" PRIu64 ",\"ratio\":%.6f,\"chunks\":%u,\"codec\":\"%s\"",
 		       tn->offset, tn->size, ts[i].bytes, ts[i].stored,
 		       ratio(ts[i].bytes, ts[i].stored), ts[i].chunks, codecs);
+		if (tb)
+			printf(",\"bound\":{\"none\":%.6f,\"bytes\":%.6f,\"fields\":%.6f,"
+			       "\"best\":%.6f,\"best_bytes\":%.0f}",
+			       ratio_or_zero((double)tb[i].bytes, tb[i].bound[MFS_SPLIT_NONE]),
+			       ratio_or_zero((double)tb[i].bytes, tb[i].bound[MFS_SPLIT_BYTES]),
+			       ratio_or_zero((double)tb[i].bytes, tb[i].bound[MFS_SPLIT_FIELDS]),
+			       ratio_or_zero((double)tb[i].bytes, tb[i].best), tb[i].best);
+		printf("}");
 	}
 	printf("]");
 	if (chunks) {
@@ -225,10 +301,11 @@ static void print_json(const char *file, const struct mfs_archive *ar,
 
 int cmd_inspect(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_CHUNKS };
+	enum { OPT_JSON = 256, OPT_CHUNKS, OPT_ENTROPY };
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
 		{"chunks", no_argument, NULL, OPT_CHUNKS},
+		{"entropy", no_argument, NULL, OPT_ENTROPY},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -237,7 +314,8 @@ int cmd_inspect(int argc, char **argv)
 	struct dtype_stat ds[MFS_DT_NR] = {{0}};
 	struct mfs_err err = {{0}};
 	struct mfs_archive *ar;
-	bool json = false, chunks = false;
+	struct mfs_tensor_bound *tb = NULL;
+	bool json = false, chunks = false, entropy = false;
 	const char *file;
 	int c, r;
 
@@ -248,6 +326,9 @@ int cmd_inspect(int argc, char **argv)
 			break;
 		case OPT_CHUNKS:
 			chunks = true;
+			break;
+		case OPT_ENTROPY:
+			entropy = true;
 			break;
 		case 'h':
 			fputs(inspect_usage, stdout);
@@ -282,7 +363,7 @@ int cmd_inspect(int argc, char **argv)
 		s->bytes += ch->llen;
 		s->stored += ch->plen;
 		s->chunks++;
-		s->codecs |= 1u << (ch->codec & 31);
+		s->methods |= 1u << ((ch->codec * MFS_XFORM_NR + ch->xform) & 31);
 	}
 	for (uint32_t i = 0; i < mfs_archive_ntensors(ar); i++) {
 		struct dtype_stat *d = &ds[mfs_archive_tensor(ar, i)->dtype];
@@ -291,10 +372,25 @@ int cmd_inspect(int argc, char **argv)
 		d->bytes += ts[i].bytes;
 		d->stored += ts[i].stored;
 	}
-	if (json)
-		print_json(file, ar, ts, ds, &meta, chunks);
-	else
+	if (entropy) {
+		tb = calloc(mfs_archive_ntensors(ar) + 1u, sizeof(*tb));
+		r = tb ? mfs_entropy_bounds(ar, 0, tb, &err) : -ENOMEM;
+		if (r) {
+			cli_error(file, "%s", mfs_err_msg(&err, r));
+			free(tb);
+			free(ts);
+			mfs_archive_close(ar);
+			return EXIT_FAIL;
+		}
+	}
+	if (json) {
+		print_json(file, ar, ts, ds, &meta, chunks, tb);
+	} else {
 		print_text(file, ar, ts, ds, &meta, &other, chunks);
+		if (tb)
+			print_entropy_text(ar, tb);
+	}
+	free(tb);
 	free(ts);
 	mfs_archive_close(ar);
 	return EXIT_OK;

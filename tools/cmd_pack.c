@@ -57,9 +57,18 @@ static const char pack_usage[] =
 	"Options:\n"
 	"  -o, --output DIR       write containers into DIR (mirroring directories)\n"
 	"                         instead of next to each file\n"
-	"  -c, --codec CODEC      auto (default), zstd, lz4 or store\n"
-	"  -l, --level N          compression level: zstd 1-19 (default 3),\n"
-	"                         lz4 1-12 (default 1; 3 and up use lz4hc)\n"
+	"  -c, --codec CODEC      auto (default): per tensor, split the weights into\n"
+	"                         planes (float exponents apart from mantissas,\n"
+	"                         quant scales apart from quants) and entropy-code\n"
+	"                         them, or use zstd - whichever a sample of the\n"
+	"                         tensor shows smaller while decoding fast enough;\n"
+	"                         planes: always the dtype's planes; zstd, lz4,\n"
+	"                         store: that codec, no planes\n"
+	"  -l, --level N          zstd 1-19 (default 3; with auto, for what zstd\n"
+	"                         codes), lz4 1-12 (default 1; 3 and up lz4hc),\n"
+	"                         planes 1 (faster decoding) or 2 (smaller, default)\n"
+	"      --min-decode MB/S  auto: slowest decoding accepted, MB/s on one core\n"
+	"                         (default 200; measured while packing)\n"
 	"  -s, --chunk-size SIZE  target chunk size, 4K to 16M (default 256K);\n"
 	"                         tensors are cut at row boundaries near it\n"
 	"  -j, --threads N        compression threads (default: one per CPU)\n"
@@ -364,6 +373,7 @@ int cmd_pack(int argc, char **argv)
 		{"level", required_argument, NULL, 'l'},
 		{"chunk-size", required_argument, NULL, 's'},
 		{"threads", required_argument, NULL, 'j'},
+		{"min-decode", required_argument, NULL, 'D'},
 		{"force", no_argument, NULL, 'f'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -377,7 +387,7 @@ int cmd_pack(int argc, char **argv)
 	char a[32], b[32];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:c:l:s:j:fqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:c:l:s:j:fqhVD:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			pc.outdir = optarg;
@@ -391,7 +401,7 @@ int cmd_pack(int argc, char **argv)
 			codec = mfs_codec_find(optarg);
 			if (!codec)
 				return cli_usage_error("pack", "unknown codec '%s' (auto, zstd, lz4, "
-							       "store)", optarg);
+							       "store, planes)", optarg);
 			pc.o.codec = (int)codec->id;
 			break;
 		case 'l':
@@ -410,6 +420,11 @@ int cmd_pack(int argc, char **argv)
 			if (!cli_parse_uint(optarg, 1024, &v) || v == 0)
 				return cli_usage_error("pack", "bad thread count '%s'", optarg);
 			pc.o.threads = (unsigned int)v;
+			break;
+		case 'D':
+			if (!cli_parse_uint(optarg, 1000000, &v) || v == 0)
+				return cli_usage_error("pack", "bad --min-decode '%s' (MB/s)", optarg);
+			pc.o.min_decode_mbs = (double)v;
 			break;
 		case 'f':
 			pc.o.replace = true;
@@ -437,8 +452,6 @@ int cmd_pack(int argc, char **argv)
 		if (pc.o.level < lc->min_level || pc.o.level > lc->max_level)
 			return cli_usage_error("pack", "%s levels are %d to %d", lc->name,
 					       lc->min_level, lc->max_level);
-		if (!codec)
-			pc.o.codec = (int)lc->id;
 	}
 	if (pc.outdir) {
 		if (mkdir_p(pc.outdir) < 0 || stat(pc.outdir, &st) < 0 || !S_ISDIR(st.st_mode)) {

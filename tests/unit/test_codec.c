@@ -166,25 +166,13 @@ Test(codec, unknown_ids)
 	cr_assert_eq(mfs_block_encode(c, 9, 1, 0, 0, out, 16, buf, 16, NULL), -EOPNOTSUPP);
 	cr_assert_eq(mfs_block_decode(d, 0, 0, 1, out, 16, buf, 16, NULL), -EFSCORRUPTED,
 		     "identity takes no parameter");
+	cr_assert_eq(mfs_block_decode(d, 0, MFS_XFORM_BYTES, 3, out, 16, buf, 16, NULL),
+		     -EFSCORRUPTED, "bytes takes 2, 4 or 8");
+	cr_assert_eq(mfs_block_decode(d, 0, MFS_XFORM_FIELDS, 4, out, 16, buf, 16, NULL),
+		     -EFSCORRUPTED, "fields knows no type 4");
 	cr_assert_eq(mfs_block_bound(9, 0, 0, 16), 0);
 	mfs_dctx_free(d);
 	mfs_cctx_free(c);
-}
-
-Test(codec, identity_transform_contract)
-{
-	const struct mfs_xform *x = mfs_xform_get(MFS_XFORM_NONE);
-	uint8_t a[100], b[100], c[100];
-
-	fill_random(a, sizeof(a), 3);
-	for (size_t n = 0; n <= sizeof(a); n++) {
-		cr_assert_eq(x->encoded_len(n, 0), n);
-		cr_assert_eq(x->forward(b, sizeof(b), a, n, 0, NULL), (ssize_t)n);
-		cr_assert_eq(x->inverse(c, n, b, n, 0, NULL), 0);
-		cr_assert_eq(memcmp(a, c, n), 0);
-	}
-	cr_assert_eq(x->inverse(c, 10, b, 11, 0, NULL), -EFSCORRUPTED);
-	cr_assert_eq(x->forward(b, 5, a, 10, 0, NULL), -ENOSPC);
 }
 
 Test(codec, scratch_grows_and_caps)

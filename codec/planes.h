@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * planes.h - codec 3, "planes": each plane of a transformed chunk coded on its
+ * own, with what suits it.
+ *
+ * A transform (xform.h) cuts a chunk into planes whose sizes follow from the
+ * chunk length; this codec stores, for each plane, a method and a length, then
+ * the coded planes:
+ *
+ *   u8 plane count (must match the transform)
+ *   per plane: u8 method, LEB128 stored length
+ *   the stored planes, in order
+ *
+ *   method 0 raw    the plane's bytes (a near-random plane: mantissas, quants)
+ *   method 1 const  one byte, repeated for the whole plane
+ *   method 2 rans   order-0 rANS (rans.h): skewed planes, closest to entropy
+ *   method 3 zstd   a zstd frame at level 1 with long minimum matches, which
+ *                   leaves zstd's Huffman literal coder: faster to decode than
+ *                   rANS, a few percent larger on skewed planes
+ *
+ * Levels choose the coder for skewed planes: 1 always zstd; 2 (the default;
+ * 0 means it too) rans where a Huffman code would lose more than 1% to the
+ * order-0 entropy (exponent planes), zstd where it would not (quant planes):
+ * there the two are within a fraction of a percent and zstd decodes faster. A
+ * plane whose order-0 entropy is within 1% of 8 bits is stored raw, and so is
+ * any plane the coder does not shrink by 1%. Decoding checks that every plane
+ * decodes to exactly its size and that the stored lengths add up.
+ */
+#ifndef MFS_PLANES_H
+#define MFS_PLANES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "codec.h"
+#include "err.h"
+#include "xform.h"
+
+enum mfs_plane_method {
+	MFS_PLANE_RAW = 0,
+	MFS_PLANE_CONST = 1,
+	MFS_PLANE_RANS = 2,
+	MFS_PLANE_ZSTD = 3,
+	MFS_PLANE_METHOD_NR,
+};
+
+#define MFS_PLANES_LEVEL_FAST 1
+#define MFS_PLANES_LEVEL_BEST 2
+
+/* Worst-case stored size for planes of these sizes. */
+size_t mfs_planes_bound(const size_t *sizes, unsigned int n);
+
+ssize_t mfs_planes_encode(struct mfs_cctx *cctx, int level, void *dst, size_t cap,
+			  const uint8_t *src, const size_t *sizes, unsigned int n,
+			  struct mfs_err *err);
+
+/* Decode into @dst, whose planes have the given sizes (their sum is the length). */
+int mfs_planes_decode(struct mfs_dctx *dctx, uint8_t *dst, const size_t *sizes, unsigned int n,
+		      const uint8_t *src, size_t src_len, struct mfs_err *err);
+
+#endif
