@@ -50,14 +50,15 @@ struct mfs_method mfs_method_planes(unsigned int dtype, int level)
 	return m;
 }
 
-unsigned int mfs_method_candidates(unsigned int dtype, int zstd_level,
+unsigned int mfs_method_candidates(unsigned int dtype, int zstd_level, bool fast,
 				   struct mfs_method out[MFS_METHOD_MAX])
 {
 	const struct mfs_dtype_info *dt = mfs_dtype_get(dtype);
 	unsigned int n = 0;
 
 	out[n++] = mfs_method_planes(dtype, MFS_PLANES_LEVEL_BEST);
-	out[n++] = mfs_method_planes(dtype, MFS_PLANES_LEVEL_FAST);
+	if (fast)
+		out[n++] = mfs_method_planes(dtype, MFS_PLANES_LEVEL_FAST);
 	/* Floats with a field split also try plain byte planes. */
 	if (out[0].xform == MFS_XFORM_FIELDS && dt && dt->block_elems == 1)
 		out[n++] = (struct mfs_method){.codec = MFS_CODEC_PLANES, .level = MFS_PLANES_LEVEL_BEST,
@@ -122,8 +123,8 @@ int mfs_method_choose(struct mfs_cctx *cctx, struct mfs_dctx *dctx,
 			elen[s] = (size_t)e;
 			trials[i].stored += (size_t)e;
 		}
-		/* Best of three: the machine may be busy, the code is not slower. */
-		for (int rep = 0; rep < 3; rep++) {
+		/* Best of two: the machine may be busy, the code is not slower. */
+		for (int rep = 0; rep < 2; rep++) {
 			double t0 = now();
 
 			for (unsigned int s = 0; s < ns; s++) {

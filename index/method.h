@@ -13,6 +13,7 @@
 #ifndef MFS_METHOD_H
 #define MFS_METHOD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,8 +35,12 @@ struct mfs_method_trial {
 	double decode_mbs; /* decoded MB/s, best of a few runs */
 };
 
-/* Candidates for tensors of @dtype, the likely best first; zstd ones at @zstd_level. */
-unsigned int mfs_method_candidates(unsigned int dtype, int zstd_level,
+/*
+ * Candidates for tensors of @dtype, the likely best first; zstd ones at
+ * @zstd_level. With @fast, also planes at level 1 (zstd on every plane):
+ * worth trying only when decoding must be faster than level 2 manages.
+ */
+unsigned int mfs_method_candidates(unsigned int dtype, int zstd_level, bool fast,
 				   struct mfs_method out[MFS_METHOD_MAX]);
 
 /* Plain zstd (for metadata, padding and files in no known format). */

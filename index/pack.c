@@ -3,8 +3,8 @@
  * pack.c - packing a model file (see pack.h).
  *
  * Two passes over the thread pool. With --codec auto, the first picks each
- * tensor's method: workers read up to two of its chunks and try every
- * candidate on them (method.h). The second packs: workers pread their chunk,
+ * tensor's method: workers read a chunk of it and try every
+ * candidate on one of them (method.h). The second packs: workers pread their chunk,
  * checksum it and encode it with its tensor's method; the calling thread
  * takes chunks back in order, feeds the whole-file hash and appends them to
  * the container. Only the sampled chunks are read twice.
@@ -172,6 +172,7 @@ struct select_ctx {
 	const uint32_t *first, *count; /* each tensor's chunks */
 	int zstd_level;
 	double min_decode;
+	bool fast; /* also try planes at level 1 */
 	struct mfs_method *methods;
 	struct mfs_err *err;
 };
@@ -186,32 +187,23 @@ static int select_work(void *vctx, void *wctx, uint64_t t, struct mfs_pipe_buf *
 	struct coders *k = wctx;
 	struct mfs_method cand[MFS_METHOD_MAX];
 	struct mfs_method_trial trials[MFS_METHOD_MAX];
-	const uint8_t *samples[2];
-	size_t lens[2];
-	unsigned int n, ns = 0;
-	uint32_t pick[2];
-	uint8_t *p = b->in;
+	const struct mfs_layout_chunk *c;
+	const uint8_t *sample = b->in;
+	size_t len;
+	unsigned int n;
 	int r;
 
-	n = mfs_method_candidates(ctx->model->tensors[t].dtype, ctx->zstd_level, cand);
+	n = mfs_method_candidates(ctx->model->tensors[t].dtype, ctx->zstd_level, ctx->fast, cand);
 	b->aux = 0;
 	if (ctx->count[t] == 0 || ctx->model->tensors[t].size < SELECT_MIN_BYTES)
 		return 0;
-	pick[ns++] = ctx->first[t];
-	if (ctx->count[t] > 1)
-		pick[ns++] = ctx->first[t] + ctx->count[t] / 2;
-	for (unsigned int s = 0; s < ns; s++) {
-		const struct mfs_layout_chunk *c = &ctx->chunks[pick[s]];
-
-		r = mfs_src_read(ctx->src, p, c->length, c->offset, err);
-		if (r)
-			return r;
-		samples[s] = p;
-		lens[s] = c->length;
-		p += c->length;
-	}
-	r = mfs_method_choose(k->c, k->d, cand, n, samples, lens, ns, ctx->min_decode, trials,
-			      err);
+	/* One chunk from the middle: a tensor's weights are alike throughout. */
+	c = &ctx->chunks[ctx->first[t] + ctx->count[t] / 2];
+	r = mfs_src_read(ctx->src, b->in, c->length, c->offset, err);
+	if (r)
+		return r;
+	len = c->length;
+	r = mfs_method_choose(k->c, k->d, cand, n, &sample, &len, 1, ctx->min_decode, trials, err);
 	if (r < 0)
 		return r;
 	b->aux = (uint64_t)r;
@@ -229,7 +221,7 @@ static int select_consume(void *vctx, uint64_t t, struct mfs_pipe_buf *b, int st
 		return mfs_err_prefix(ctx->err, status, "choosing a method for tensor '%s'",
 				      ctx->model->tensors[t].name);
 	}
-	mfs_method_candidates(ctx->model->tensors[t].dtype, ctx->zstd_level, cand);
+	mfs_method_candidates(ctx->model->tensors[t].dtype, ctx->zstd_level, ctx->fast, cand);
 	ctx->methods[t] = cand[b->aux];
 	return 0;
 }
@@ -261,6 +253,7 @@ static int choose_methods(const struct mfs_pack_opts *o, const struct mfs_src *s
 				 .err = err, .zstd_level = o->level,
 				 .min_decode = o->min_decode_mbs > 0 ? o->min_decode_mbs
 								     : MFS_MIN_DECODE_DEFAULT};
+	ctx.fast = ctx.min_decode > MFS_MIN_DECODE_DEFAULT;
 	uint32_t *first = NULL, *count = NULL, maxlen = 0;
 	int r;
 
@@ -268,7 +261,7 @@ static int choose_methods(const struct mfs_pack_opts *o, const struct mfs_src *s
 		if (o->codec == MFS_PACK_CODEC_AUTO) {
 			struct mfs_method cand[MFS_METHOD_MAX];
 
-			mfs_method_candidates(m->tensors[t].dtype, o->level, cand);
+			mfs_method_candidates(m->tensors[t].dtype, o->level, ctx.fast, cand);
 			methods[t] = cand[0];
 		} else if (o->codec == MFS_CODEC_PLANES) {
 			methods[t] = mfs_method_planes(m->tensors[t].dtype, o->level);
@@ -297,7 +290,7 @@ static int choose_methods(const struct mfs_pack_opts *o, const struct mfs_src *s
 	}
 	ctx.first = first;
 	ctx.count = count;
-	r = mfs_pipe_run(&select_ops, &ctx, m->ntensors, threads, 2 * (size_t)maxlen, 1);
+	r = mfs_pipe_run(&select_ops, &ctx, m->ntensors, threads, maxlen, 1);
 out:
 	free(first);
 	free(count);
