@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Conformance: spec.py, a second reader written from index/FORMAT.md alone,
+# decodes containers the C packer wrote, for every dtype the generator makes
+# and every codec, and must get the original bytes back.
+. "$(dirname "$0")/lib.sh"
+
+# Debian's python3 carries the zstd and lz4 bindings (tools/install-deps.sh);
+# a python3 earlier on PATH (pyenv, venv) may not.
+py=
+for p in /usr/bin/python3 python3; do
+	if "$p" -c 'import zstandard, lz4.block' 2>/dev/null; then
+		py=$p
+		break
+	fi
+done
+[ -n "$py" ] || fail "no python3 with the zstandard and lz4 modules (run tools/install-deps.sh)"
+spec=$(dirname "$0")/spec.py
+
+check() { # check MODEL CODEC REQUIRED...
+	local f=$1 codec=$2 req=()
+	shift 2
+	for r in "$@"; do req+=(--require "$r"); done
+	expect_exit 0 "$MODELFS" pack -q -f --codec "$codec" "$f"
+	expect_exit 0 "$py" "$spec" "$f.mfs" "$f" "${req[@]}"
+	echo "$OUT"
+}
+
+for t in bf16 f32 f16 q8_0 q4_0; do
+	expect_exit 0 "$MODELFS_GEN" -q -t "$t" -o "$WORK/$t.gguf"
+done
+check "$WORK/bf16.gguf" planes planes/fields plane:rans plane:raw
+check "$WORK/f32.gguf" planes planes/fields plane:rans plane:raw
+check "$WORK/f16.gguf" planes planes/bytes planes/fields plane:zstd
+check "$WORK/q8_0.gguf" planes planes/fields plane:const plane:rans plane:zstd
+check "$WORK/q4_0.gguf" planes planes/fields plane:rans plane:zstd
+check "$WORK/bf16.gguf" auto planes/fields
+check "$WORK/bf16.gguf" zstd zstd/identity
+check "$WORK/bf16.gguf" lz4 lz4/identity
+check "$WORK/f16.gguf" store store/identity
+
+# The second reader must also reject what the first rejects.
+f=$WORK/bf16.gguf
+expect_exit 0 "$MODELFS" pack -q -f --codec planes "$f"
+expect_exit 0 "$MODELFS" inspect --json --chunks "$f.mfs"
+at=$(grep -o '"stored_at":[0-9]*,"stored":[0-9]*,"codec":"planes"' <<<"$OUT" | head -1 |
+	sed 's/"stored_at":\([0-9]*\),"stored":\([0-9]*\).*/\1 \2/')
+read -r pos len <<<"$at"
+flip "$f.mfs" $((pos + len - 3))
+expect_exit 1 "$py" "$spec" "$f.mfs" "$f"
+grep -q -e 'decodes to other bytes' -e 'not a valid container' <<<"$OUT" ||
+	fail "spec.py accepted a flipped byte: $OUT"
+expect_exit 1 "$MODELFS" verify -q "$f.mfs"
+done_ok
