@@ -140,7 +140,8 @@ struct mfs_disk_plan {
 };
 
 #define MFS_PLAN_CYCLE 0x1u /* the access order wraps around to this entry */
-#define MFS_PLAN_KNOWN_FLAGS MFS_PLAN_CYCLE
+#define MFS_PLAN_SPARSE 0x2u /* read in small pieces at unpredictable places (embeddings) */
+#define MFS_PLAN_KNOWN_FLAGS (MFS_PLAN_CYCLE | MFS_PLAN_SPARSE)
 
 #define MFS_HEADER_SIZE 64u
 #define MFS_FOOTER_SIZE 208u

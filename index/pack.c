@@ -26,6 +26,7 @@
 #include "model.h"
 #include "outfile.h"
 #include "pipe.h"
+#include "plan.h"
 #include "writer.h"
 
 #define STORED_RAW 1 /* pipe_buf flag: chunk kept uncompressed */
@@ -297,12 +298,30 @@ out:
 	return r;
 }
 
+/* The prefetch plan of @m from its tensor names. */
+static int names_plan(const struct mfs_layout_chunk *chunks, uint32_t nchunks,
+		      const struct mfs_model *m, struct mfs_plan_entry **plan, uint32_t *nplan)
+{
+	uint32_t *ct = malloc((nchunks ? nchunks : 1) * sizeof(*ct));
+	int r;
+
+	if (!ct)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nchunks; i++)
+		ct[i] = chunks[i].tensor;
+	r = mfs_plan_from_names(m->tensors, m->ntensors, ct, nchunks, plan, nplan);
+	free(ct);
+	return r;
+}
+
 int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_pack_opts *o,
 		  struct mfs_pack_result *res, struct mfs_err *err)
 {
 	struct mfs_outfile out = {.fd = -1, .dirfd = -1};
 	struct mfs_layout_chunk *chunks = NULL;
 	struct mfs_method *methods = NULL;
+	struct mfs_plan_entry *plan = NULL;
+	uint32_t nplan = 0;
 	size_t outcap = 0;
 	struct mfs_header_info h = {0};
 	struct mfs_writer *w = NULL;
@@ -392,8 +411,12 @@ int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_p
 	if (r)
 		goto out_file;
 
+	r = names_plan(chunks, nchunks, &model, &plan, &nplan);
+	if (r)
+		goto out_file;
+	res->nplan = nplan;
 	digest = XXH3_128bits_digest(hash);
-	r = mfs_writer_finish(w, model.tensors, model.ntensors, NULL, 0, digest.low64,
+	r = mfs_writer_finish(w, model.tensors, model.ntensors, plan, nplan, digest.low64,
 			      digest.high64, target, err);
 	if (r)
 		goto out_file;
@@ -410,6 +433,7 @@ out_file:
 	mfs_writer_free(w);
 out_chunks:
 	XXH3_freeState(hash);
+	free(plan);
 	free(methods);
 	free(chunks);
 out_model:

@@ -7,7 +7,9 @@
  * trying the candidates on samples of the tensor), compresses the chunks on a
  * pool of threads (pipe.h) and streams them into an atomic output file
  * (outfile.h), hashing the original as it goes. Chunks that a method shrinks
- * by less than 1% are stored raw: reading them costs no decompression. The source must not change while it is packed; if its size
+ * by less than 1% are stored raw: reading them costs no decompression. The
+ * prefetch plan comes from tensor names (plan.h). The source must not change
+ * while it is packed; if its size
  * or mtime moved, the output is dropped and -EAGAIN returned.
  */
 #ifndef MFS_PACK_H
@@ -38,6 +40,7 @@ struct mfs_pack_result {
 	uint32_t ntensors;
 	uint32_t nchunks;
 	uint32_t raw_chunks; /* chunks stored without compression */
+	uint32_t nplan;	     /* runs in the prefetch plan (plan.h) */
 	uint64_t original_size;
 	uint64_t container_size;
 };

@@ -29,6 +29,9 @@ static const char inspect_usage[] =
 	"Options:\n"
 	"      --json         machine-readable output (one JSON object)\n"
 	"      --chunks       also list every chunk\n"
+	"      --plan         also list the prefetch plan: the chunk runs in the order\n"
+	"                     inference reads them (cycle: where each token starts\n"
+	"                     over; sparse: read a row at a time, not prefetched)\n"
 	"      --entropy      decode every chunk and compare each tensor's stored size\n"
 	"                     with its order-0 entropy bound: bytes x H0 / 8 summed over\n"
 	"                     the planes of the best split (none, byte planes, fields)\n"
@@ -217,6 +220,31 @@ static void print_text(const char *file, const struct mfs_archive *ar,
 	}
 }
 
+static const char *chunk_tensor_name(const struct mfs_archive *ar, uint32_t chunk)
+{
+	const struct mfs_chunk *c = mfs_archive_chunk(ar, chunk);
+
+	return c->tensor == MFS_TENSOR_NONE ? "-" : mfs_archive_tensor(ar, c->tensor)->name;
+}
+
+static void print_plan_text(const struct mfs_archive *ar)
+{
+	printf("\nprefetch plan, in access order:\n%6s %9s %9s %-13s %s\n", "run", "chunk",
+	       "chunks", "flags", "tensors");
+	for (uint32_t i = 0; i < mfs_archive_nplan(ar); i++) {
+		const struct mfs_plan_entry *pe = mfs_archive_plan(ar, i);
+		const char *a = chunk_tensor_name(ar, pe->first);
+		const char *b = chunk_tensor_name(ar, pe->first + pe->count - 1);
+		char flags[16];
+
+		snprintf(flags, sizeof(flags), "%s%s%s", pe->flags & MFS_PLAN_CYCLE ? "cycle" : "",
+			 (pe->flags & MFS_PLAN_CYCLE) && (pe->flags & MFS_PLAN_SPARSE) ? "," : "",
+			 pe->flags & MFS_PLAN_SPARSE ? "sparse" : "");
+		printf("%6u %9u %9u %-13s %s%s%s\n", i, pe->first, pe->count, *flags ? flags : "-",
+		       a, strcmp(a, b) ? " .. " : "", strcmp(a, b) ? b : "");
+	}
+}
+
 static void print_json(const char *file, const struct mfs_archive *ar,
 		       const struct tensor_stat *ts, const struct dtype_stat *ds,
 		       const struct tensor_stat *meta, bool chunks,
@@ -277,6 +305,15 @@ static void print_json(const char *file, const struct mfs_archive *ar,
 			       ratio_or_zero((double)tb[i].bytes, tb[i].best), tb[i].best);
 		printf("}");
 	}
+	printf("],\"plan\":[");
+	for (uint32_t i = 0; i < mfs_archive_nplan(ar); i++) {
+		const struct mfs_plan_entry *pe = mfs_archive_plan(ar, i);
+
+		printf("%s{\"first_chunk\":%u,\"count\":%u,\"cycle\":%s,\"sparse\":%s}",
+		       i ? "," : "", pe->first, pe->count,
+		       pe->flags & MFS_PLAN_CYCLE ? "true" : "false",
+		       pe->flags & MFS_PLAN_SPARSE ? "true" : "false");
+	}
 	printf("]");
 	if (chunks) {
 		printf(",\"chunk_list\":[");
@@ -301,11 +338,12 @@ static void print_json(const char *file, const struct mfs_archive *ar,
 
 int cmd_inspect(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_CHUNKS, OPT_ENTROPY };
+	enum { OPT_JSON = 256, OPT_CHUNKS, OPT_ENTROPY, OPT_PLAN };
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
 		{"chunks", no_argument, NULL, OPT_CHUNKS},
 		{"entropy", no_argument, NULL, OPT_ENTROPY},
+		{"plan", no_argument, NULL, OPT_PLAN},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -315,7 +353,7 @@ int cmd_inspect(int argc, char **argv)
 	struct mfs_err err = {{0}};
 	struct mfs_archive *ar;
 	struct mfs_tensor_bound *tb = NULL;
-	bool json = false, chunks = false, entropy = false;
+	bool json = false, chunks = false, entropy = false, plan = false;
 	const char *file;
 	int c, r;
 
@@ -329,6 +367,9 @@ int cmd_inspect(int argc, char **argv)
 			break;
 		case OPT_ENTROPY:
 			entropy = true;
+			break;
+		case OPT_PLAN:
+			plan = true;
 			break;
 		case 'h':
 			fputs(inspect_usage, stdout);
@@ -389,6 +430,8 @@ int cmd_inspect(int argc, char **argv)
 		print_text(file, ar, ts, ds, &meta, &other, chunks);
 		if (tb)
 			print_entropy_text(ar, tb);
+		if (plan)
+			print_plan_text(ar);
 	}
 	free(tb);
 	free(ts);

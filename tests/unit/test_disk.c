@@ -258,7 +258,11 @@ Test(disk, plan_roundtrip_and_rejects)
 	cr_assert_eq(d.first, 5);
 	cr_assert_eq(d.count, 7);
 	cr_assert_eq(d.flags, MFS_PLAN_CYCLE);
-	p.flags = 2;
+	p.flags = MFS_PLAN_SPARSE;
+	mfs_disk_plan_encode(buf, &p);
+	cr_assert_eq(mfs_disk_plan_decode(&d, buf, NULL), 0);
+	cr_assert_eq(d.flags, MFS_PLAN_SPARSE);
+	p.flags = 4;
 	mfs_disk_plan_encode(buf, &p);
 	cr_assert_eq(mfs_disk_plan_decode(&d, buf, NULL), -EFSCORRUPTED);
 	p.flags = 0;
