@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Benchmark: how close modelfs comes to the order-0 entropy bound per dtype,
+# how fast it encodes and decodes on one core, and what whole-file zstd and
+# kernel SquashFS make of the same files.
+#
+#   tests/bench/codec.sh [--preset bench|medium|small] [--no-quantize] [WORKDIR]
+#
+# Models: F32, F16, BF16, Q8_0 and Q4_0 from the generator (same weights), and
+# Q4_K_M and Q6_K made from the F32 one by llama.cpp's own llama-quantize
+# (built outside the repo by tests/bench/llama-tools.sh; --no-quantize skips
+# them). Columns, per file:
+#   ratio      original / stored bytes of the tensor data (metadata excluded)
+#   bound      the order-0 entropy bound of the best plane split, per tensor
+#              (modelfs inspect --entropy); ratio/bound is how much of it we get
+#   file       original / container size, everything included
+#   enc, dec   MB/s of original bytes on one core: pack -j1, verify -j1 (which
+#              reads, decodes, inverts the transform and checks xxh3), input
+#              in the page cache, best of two runs for dec
+#   zstd -3, zstd -19, sqfs   whole-file ratios: zstd CLI (-T0), and
+#              mksquashfs -comp zstd -b 1M (the kernel's format and level 15)
+# Not a test: it asserts nothing; numbers vary with the machine. WORKDIR keeps
+# the models between runs.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+preset=bench
+quantize=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--preset) preset=$2; shift 2 ;;
+	--no-quantize) quantize=0; shift ;;
+	-h | --help) sed -n '3,23p' "$0"; exit 0 ;;
+	*) break ;;
+	esac
+done
+work=${1:-$(mktemp -d "${TMPDIR:-/tmp}/modelfs-bench.XXXXXX")}
+mkdir -p "$work"
+
+"$root/tools/install-deps.sh"
+need=()
+command -v zstd >/dev/null || need+=(zstd)
+command -v mksquashfs >/dev/null || need+=(squashfs-tools)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "codec.sh: installing ${need[*]}" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+[ -f "$root/build/build.ninja" ] || meson setup "$root/build" "$root" >/dev/null
+ninja -C "$root/build" >/dev/null
+modelfs=$root/build/tools/modelfs
+gen=$root/build/tests/gen/modelfs-gen
+llama=
+[ "$quantize" = 1 ] && llama=$("$root/tests/bench/llama-tools.sh")
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { print b - a }'; }
+rate() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b) ? a : b }'; }
+
+files=()
+for t in f32 f16 bf16 q8_0 q4_0; do
+	[ -f "$work/$t.gguf" ] || "$gen" -q -p "$preset" -t "$t" -o "$work/$t.gguf"
+	files+=("$t")
+done
+if [ -n "$llama" ]; then
+	for q in Q4_K_M Q6_K; do
+		f=$work/${q,,}.gguf
+		if [ ! -f "$f" ]; then
+			"$llama/llama-quantize" "$work/f32.gguf" "$f.tmp" "$q" 1 >"$work/quantize.log" 2>&1 ||
+				{ echo "llama-quantize $q failed: see $work/quantize.log" >&2; exit 1; }
+			mv "$f.tmp" "$f"
+		fi
+		files+=("${q,,}")
+	done
+fi
+
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "preset $preset; $("$modelfs" --version | head -1); zstd $(zstd --version | grep -o 'v[0-9.]*')"
+[ -n "$llama" ] && echo "K-quants by llama-quantize from $llama"
+fmt='%-7s %8s | %7s %7s %7s %7s | %6s %6s | %7s %7s %7s\n'
+printf "\n$fmt" file MB ratio bound "of bnd" file "enc" "dec" "zstd-3" zstd-19 sqfs
+printf "$fmt" "" "" data data "" ratio "MB/s" "MB/s" ratio ratio ratio
+detail=$work/dtypes.txt
+: >"$detail"
+for t in "${files[@]}"; do
+	f=$work/$t.gguf
+	size=$(stat -c %s "$f")
+	cat "$f" >/dev/null
+
+	s=$(now)
+	"$modelfs" pack -q -f -j 1 "$f"
+	enc_s=$(since "$s")
+	cat "$f.mfs" >/dev/null
+	dec_s=1e9
+	for _ in 1 2; do
+		s=$(now)
+		"$modelfs" verify -q -j 1 "$f.mfs"
+		dec_s=$(min "$dec_s" "$(since "$s")")
+	done
+
+	# The "all" row of the bound table: ratio, bound, fraction of the bound.
+	"$modelfs" inspect --entropy "$f.mfs" >"$work/inspect.txt"
+	read -r data_ratio bound frac < <(awk '/^order-0 entropy bound/ { on = 1; next }
+		on && $1 == "all" { print $5, $6, $7; exit }' "$work/inspect.txt")
+	awk -v t="$t" '/^order-0 entropy bound/ { on = 1; next } on && NF == 0 { exit }
+		on && $1 != "dtype" && $1 != "all" { printf "%-7s %s\n", t, $0 }' \
+		"$work/inspect.txt" >>"$detail"
+
+	zstd -q -f -3 -T0 "$f" -o "$work/z"
+	z3=$(stat -c %s "$work/z")
+	zstd -q -f -19 -T0 "$f" -o "$work/z"
+	z19=$(stat -c %s "$work/z")
+	rm -rf "$work/z" "$work/sq" && mkdir "$work/sq" && ln "$f" "$work/sq/"
+	mksquashfs "$work/sq" "$work/z" -comp zstd -b 1M -noappend -quiet -no-progress >/dev/null
+	sq=$(stat -c %s "$work/z")
+	rm -rf "$work/z" "$work/sq"
+
+	printf "$fmt" "$t" "$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1e6 }')" \
+		"$data_ratio" "$bound" "$frac" "$(ratio "$size" "$(stat -c %s "$f.mfs")")" \
+		"$(rate "$size" "$enc_s")" "$(rate "$size" "$dec_s")" \
+		"$(ratio "$size" "$z3")" "$(ratio "$size" "$z19")" "$(ratio "$size" "$sq")"
+done
+echo
+echo "per dtype within each file (tensors, bytes, stored, ratio, bound, of bound):"
+cat "$detail"
+echo
+echo "files kept in $work"
