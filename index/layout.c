@@ -72,12 +72,47 @@ static uint64_t split_unit(const struct mfs_tensor *t, uint32_t target)
 	return dt->block_bytes;
 }
 
-/* Tensor data [t->offset, +size) plus @tail bytes of padding glued to the end. */
+/*
+ * Edge cuts: the page that holds the first bytes of a tensor also holds the
+ * last bytes of the one before (tensors are 32-byte aligned, pages are 4 KiB),
+ * and the kernel reads whole pages. A reader that starts on a tensor - in
+ * inference order, not file order - would make the daemon decode the
+ * neighbour's whole last chunk for a few bytes of one page. So a tensor whose
+ * ends are not page aligned gets a small first chunk up to the first block
+ * boundary past its first page boundary, and a small last chunk from the last
+ * block boundary before its last page boundary: serving a straddling page
+ * then decodes two small chunks. Blocks keep the transforms aligned.
+ */
+static void edge_cuts(const struct mfs_tensor *t, uint64_t end, uint64_t *head, uint64_t *tail)
+{
+	const struct mfs_dtype_info *dt = mfs_dtype_get(t->dtype);
+	uint64_t block = dt ? dt->block_bytes : 1, o = t->offset, p;
+
+	*head = o;
+	*tail = end;
+	if (t->size < 4 * MFS_LAYOUT_PAGE)
+		return; /* small enough to decode whole */
+	if (o % MFS_LAYOUT_PAGE) {
+		p = (o / MFS_LAYOUT_PAGE + 1) * MFS_LAYOUT_PAGE;
+		*head = o + (p - o + block - 1) / block * block;
+	}
+	if (end % MFS_LAYOUT_PAGE) {
+		p = end / MFS_LAYOUT_PAGE * MFS_LAYOUT_PAGE;
+		*tail = p > o ? o + (p - o) / block * block : o;
+	}
+	if (*head >= *tail || *tail - *head < 2 * MFS_LAYOUT_PAGE) {
+		*head = o; /* nothing much in between: no edges */
+		*tail = end;
+	}
+}
+
+/* Tensor data [t->offset, +size) plus @pad bytes of padding glued to the end. */
 static int push_tensor(struct vec *v, const struct mfs_tensor *t, uint32_t idx, uint32_t target,
-		       uint64_t tail)
+		       uint64_t pad)
 {
 	uint32_t tgt = target;
 	uint64_t unit, nunits, upc, nchunks, off = t->offset, left = t->size;
+	uint64_t head, tail, end = t->offset + t->size + pad;
 	int r;
 
 	if (t->role == MFS_ROLE_EMBED)
@@ -85,19 +120,35 @@ static int push_tensor(struct vec *v, const struct mfs_tensor *t, uint32_t idx, 
 	unit = split_unit(t, tgt);
 	nunits = t->size / unit;
 	if (nunits <= 1)
-		return push(v, off, t->size + tail, idx, 0);
+		return push(v, off, t->size + pad, idx, 0);
 	upc = (tgt + unit / 2) / unit;
 	if (upc == 0)
 		upc = 1;
 	nchunks = (nunits + upc - 1) / upc;
 	upc = (nunits + nchunks - 1) / nchunks;
+	edge_cuts(t, end, &head, &tail);
 	while (left > 0) {
-		uint64_t l = upc * unit;
+		uint64_t l = upc * unit, stop;
 
 		/* The last piece takes what is left: whole units plus any partial unit. */
 		if (l >= left || left - l < unit)
 			l = left;
-		r = push(v, off, l + (l == left ? tail : 0), idx, 0);
+		stop = off + l + (l == left ? pad : 0);
+		/* The edge cuts go inside the first and last pieces. */
+		if (off < head && head < stop) {
+			r = push(v, off, head - off, idx, 0);
+			if (r)
+				return r;
+			r = push(v, head, (tail < stop ? tail : stop) - head, idx, 0);
+			if (!r && tail < stop)
+				r = push(v, tail, stop - tail, idx, 0);
+		} else if (off < tail && tail < stop) {
+			r = push(v, off, tail - off, idx, 0);
+			if (!r)
+				r = push(v, tail, stop - tail, idx, 0);
+		} else {
+			r = push(v, off, stop - off, idx, 0);
+		}
 		if (r)
 			return r;
 		off += l;

@@ -12,7 +12,10 @@
  * - tensors read one row at a time (token embeddings) get chunks of 1/8 of
  *   the target, so fetching one token's row decompresses little;
  * - alignment padding after a tensor joins its last chunk when small; larger
- *   gaps and files in no known format get fixed-size chunks.
+ *   gaps and files in no known format get fixed-size chunks;
+ * - a tensor of 16 KiB or more whose start or end is not page aligned gets
+ *   a small first or last chunk (to a block boundary past the page boundary)
+ *   so that serving the page it shares with its neighbour decodes little.
  * The result covers [0, file_size) exactly, in order.
  */
 #ifndef MFS_LAYOUT_H
@@ -27,6 +30,7 @@
 #define MFS_CHUNK_TARGET_MIN (4u << 10)
 #define MFS_CHUNK_TARGET_MAX (16u << 20)
 #define MFS_EMBED_DIVISOR 8u
+#define MFS_LAYOUT_PAGE 4096u /* the page size readers fetch in */
 
 struct mfs_layout_chunk {
 	uint64_t offset;

@@ -41,11 +41,14 @@ static void check_invariants(const struct mfs_model *m, const struct mfs_layout_
 			cr_assert_geq(c[i].offset, t->offset);
 			cr_assert_leq(c[i].offset + c[i].length, next, "chunk %u crosses into the "
 				      "next tensor", i);
-			/* cuts at row multiples (block multiples for rows over the target) */
-			if (row <= tgt)
+			/* cuts at row multiples (block multiples for rows over the target),
+			 * or block multiples within a page (and a block) of either end */
+			cr_assert_eq(rel % dt->block_bytes, 0, "chunk %u not on a block boundary", i);
+			if (row <= tgt && rel <= MFS_LAYOUT_PAGE + dt->block_bytes)
+				cr_assert(rel % row == 0 || c[i - 1].length <= MFS_LAYOUT_PAGE + dt->block_bytes,
+					  "chunk %u: a head edge of %u bytes", i, c[i - 1].length);
+			else if (row <= tgt && rel + MFS_LAYOUT_PAGE + dt->block_bytes < t->size)
 				cr_assert_eq(rel % row, 0, "chunk %u not on a row boundary", i);
-			else
-				cr_assert_eq(rel % dt->block_bytes, 0);
 			/* near the target: not more than ~1.5x, unless a single row is larger */
 			if (c[i].offset + c[i].length < t->offset + t->size)
 				cr_assert_leq(c[i].length, tgt + tgt / 2 + (row <= tgt ? row : 292),
@@ -132,6 +135,36 @@ Test(layout, model_rules)
 
 	cr_assert_eq(mfs_layout_plan(&m, 100, &c, &n, NULL), -EINVAL, "target below minimum");
 	cr_assert_eq(mfs_layout_plan(&m, 1u << 30, &c, &n, NULL), -EINVAL);
+}
+
+Test(layout, page_shared_by_two_tensors_is_in_small_chunks)
+{
+	/* Two BF16 matrices of 256 KiB, the second starting mid-page (32-byte aligned). */
+	struct mfs_tensor t[2];
+	struct mfs_model m = {.source = MFS_SOURCE_GGUF, .meta_end = 4000, .tensors = t,
+			      .ntensors = 2};
+	struct mfs_layout_chunk *c;
+	uint32_t n;
+	uint64_t page;
+
+	t[0] = tensor("blk.0.attn_q.weight", MFS_DT_BF16, 512, 256, 4000);
+	t[1] = tensor("blk.0.attn_k.weight", MFS_DT_BF16, 512, 256, 4000 + t[0].size);
+	m.file_size = t[1].offset + t[1].size + 10;
+	cr_assert_eq(mfs_layout_plan(&m, 65536, &c, &n, NULL), 0);
+	check_invariants(&m, c, n, 65536);
+	/* Every chunk touching a page that holds bytes of both tensors is at most a page and a bit. */
+	page = t[1].offset / MFS_LAYOUT_PAGE * MFS_LAYOUT_PAGE;
+	for (uint32_t i = 0; i < n; i++)
+		if (c[i].offset < page + MFS_LAYOUT_PAGE && c[i].offset + c[i].length > page)
+			cr_assert_leq(c[i].length, MFS_LAYOUT_PAGE + 2, "chunk %u of %u bytes", i,
+				      c[i].length);
+	/* So is the first page of the first tensor (it shares it with the metadata). */
+	for (uint32_t i = 0; i < n; i++)
+		if (c[i].tensor == 0 && c[i].offset < MFS_LAYOUT_PAGE)
+			cr_assert_leq(c[i].length, MFS_LAYOUT_PAGE);
+	/* The file's end is a tensor's end too: its last page is a small chunk. */
+	cr_assert_leq(c[n - 1].length, MFS_LAYOUT_PAGE + 2 + 10);
+	free(c);
 }
 
 Test(layout, rows_larger_than_target_split_at_blocks)
