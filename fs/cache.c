@@ -10,11 +10,18 @@
  * for new entries of about the same size: a fresh 256 KiB malloc is an mmap
  * whose pages fault in and get zeroed one by one, every time. Spares count
  * against the budget like entries and are the first thing evicted.
+ *
+ * Prefetched entries are "speculative" until a reader first asks for them:
+ * their bytes are counted (mfs_cache_spec_bytes) so the prefetcher can cap
+ * what it holds, a reader's first lookup counts a prefetch hit, and evicting
+ * one unread counts prefetch waste. Entries whole served to the kernel (which
+ * keeps those bytes in its page cache) move to the cold end of the LRU.
  */
 #include "cache.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +40,9 @@ struct mfs_centry {
 	int state;     /* protected by shard->lock */
 	int error;
 	bool hashed; /* in the index (and the LRU); protected by shard->lock */
+	bool spec;   /* prefetched, no reader yet; protected by shard->lock */
+	size_t served_lo, served_hi; /* bytes served, one interval; protected by shard->lock */
+	_Atomic(const void *) tag;
 	size_t len;
 	size_t cap; /* bytes allocated at data, >= len */
 	void *data;
@@ -58,6 +68,7 @@ struct shard {
 
 struct mfs_cache {
 	struct mfs_stats *stats;
+	atomic_uint_fast64_t spec_bytes; /* bytes of speculative entries */
 	unsigned int nshards;
 	struct shard shards[MAX_SHARDS];
 };
@@ -161,8 +172,12 @@ static void lru_push_front(struct shard *s, struct mfs_centry *e)
 	s->lru.next = e;
 }
 
-/* Remove from index and LRU; frees it unless referenced. Caller holds s->lock. */
-static void unhash(struct shard *s, struct mfs_centry *e, uint64_t h)
+/*
+ * Remove from index and LRU; frees it unless referenced, keeping the buffer as
+ * a spare if @spare. Caller holds s->lock.
+ */
+static void unhash(struct mfs_cache *c, struct shard *s, struct mfs_centry *e, uint64_t h,
+		   bool spare)
 {
 	struct mfs_centry **pp = bucket_of(s, h);
 
@@ -171,10 +186,18 @@ static void unhash(struct shard *s, struct mfs_centry *e, uint64_t h)
 	*pp = e->hnext;
 	lru_unlink(e);
 	e->hashed = false;
+	if (e->spec) {
+		e->spec = false;
+		atomic_fetch_sub(&c->spec_bytes, e->len);
+	}
 	s->bytes -= e->cap;
 	s->entries--;
-	if (e->refs == 0)
-		entry_retire(s, e);
+	if (e->refs == 0) {
+		if (spare)
+			entry_retire(s, e);
+		else
+			entry_free(e);
+	}
 }
 
 /* Evict least recently used idle entries until @need more bytes fit. */
@@ -192,15 +215,36 @@ static void make_room(struct mfs_cache *c, struct shard *s, size_t need)
 		struct mfs_centry *prev = e->prev;
 
 		if (e->refs == 0 && e->state == READY) {
-			unhash(s, e, hash_key(e->file, e->chunk));
+			if (e->spec)
+				mfs_stat_add(&c->stats->prefetch_waste, 1);
+			/* Evicted for room: a spare would keep the bytes it frees. */
+			unhash(c, s, e, hash_key(e->file, e->chunk), false);
 			mfs_stat_add(&c->stats->cache_evictions, 1);
 		}
 		e = prev;
 	}
 }
 
+/* A lookup found @e: reference it and count what it means. Lock held. */
+static void found(struct mfs_cache *c, struct mfs_centry *e, bool prefetch, unsigned int *got)
+{
+	e->refs++;
+	if (prefetch)
+		return;
+	mfs_stat_add(e->state == LOADING ? &c->stats->cache_waits : &c->stats->cache_hits, 1);
+	if (e->spec) {
+		e->spec = false;
+		atomic_fetch_sub(&c->spec_bytes, e->len);
+		mfs_stat_add(&c->stats->prefetch_hits, 1);
+		if (e->state == LOADING) {
+			mfs_stat_add(&c->stats->prefetch_waits, 1);
+			*got |= MFS_CACHE_INFLIGHT;
+		}
+	}
+}
+
 struct mfs_centry *mfs_cache_get(struct mfs_cache *c, uint64_t file, uint32_t chunk, size_t len,
-				 unsigned int flags, bool *created)
+				 unsigned int flags, unsigned int *got)
 {
 	uint64_t h = hash_key(file, chunk);
 	struct shard *s = shard_of(c, h);
@@ -208,17 +252,13 @@ struct mfs_centry *mfs_cache_get(struct mfs_cache *c, uint64_t file, uint32_t ch
 	struct spare sp;
 	bool prefetch = flags & MFS_CACHE_PREFETCH;
 
-	*created = false;
+	*got = 0;
 	pthread_mutex_lock(&s->lock);
 	for (e = *bucket_of(s, h); e; e = e->hnext) {
 		if (e->file == file && e->chunk == chunk) {
-			e->refs++;
 			lru_unlink(e);
 			lru_push_front(s, e);
-			if (!prefetch)
-				mfs_stat_add(e->state == LOADING ? &c->stats->cache_waits
-								 : &c->stats->cache_hits,
-					     1);
+			found(c, e, prefetch, got);
 			pthread_mutex_unlock(&s->lock);
 			return e;
 		}
@@ -247,11 +287,7 @@ struct mfs_centry *mfs_cache_get(struct mfs_cache *c, uint64_t file, uint32_t ch
 	pthread_mutex_lock(&s->lock);
 	for (struct mfs_centry *o = *bucket_of(s, h); o; o = o->hnext) {
 		if (o->file == file && o->chunk == chunk) {
-			o->refs++;
-			if (!prefetch)
-				mfs_stat_add(o->state == LOADING ? &c->stats->cache_waits
-								 : &c->stats->cache_hits,
-					     1);
+			found(c, o, prefetch, got);
 			entry_retire(s, e);
 			pthread_mutex_unlock(&s->lock);
 			return o;
@@ -263,10 +299,14 @@ struct mfs_centry *mfs_cache_get(struct mfs_cache *c, uint64_t file, uint32_t ch
 	lru_push_front(s, e);
 	s->bytes += e->cap;
 	s->entries++;
-	if (!prefetch)
+	if (!prefetch) {
 		mfs_stat_add(&c->stats->cache_misses, 1);
+	} else {
+		e->spec = true;
+		atomic_fetch_add(&c->spec_bytes, len);
+	}
 	pthread_mutex_unlock(&s->lock);
-	*created = true;
+	*got = MFS_CACHE_CREATED;
 	return e;
 }
 
@@ -280,7 +320,7 @@ void mfs_cache_complete(struct mfs_cache *c, struct mfs_centry *e, int error)
 		e->state = FAILED;
 		e->error = error;
 		if (e->hashed)
-			unhash(s, e, h); /* the caller's reference keeps it alive */
+			unhash(c, s, e, h, true); /* the caller's reference keeps it alive */
 	} else {
 		e->state = READY;
 	}
@@ -320,6 +360,49 @@ void mfs_cache_put(struct mfs_cache *c, struct mfs_centry *e)
 	if (dead)
 		entry_retire(s, e);
 	pthread_mutex_unlock(&s->lock);
+}
+
+void mfs_cache_served(struct mfs_cache *c, struct mfs_centry *e, size_t lo, size_t hi)
+{
+	struct shard *s = shard_of(c, hash_key(e->file, e->chunk));
+
+	pthread_mutex_lock(&s->lock);
+	if (e->served_hi <= e->served_lo || hi < e->served_lo || lo > e->served_hi) {
+		/* Disjoint: keep the larger interval. */
+		if (hi - lo > e->served_hi - e->served_lo) {
+			e->served_lo = lo;
+			e->served_hi = hi;
+		}
+	} else {
+		if (lo < e->served_lo)
+			e->served_lo = lo;
+		if (hi > e->served_hi)
+			e->served_hi = hi;
+	}
+	if (e->hashed && e->served_lo == 0 && e->served_hi >= e->len) {
+		/* The kernel holds all of it now: ours goes first when room is needed. */
+		lru_unlink(e);
+		e->prev = s->lru.prev;
+		e->next = &s->lru;
+		s->lru.prev->next = e;
+		s->lru.prev = e;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t mfs_cache_spec_bytes(struct mfs_cache *c)
+{
+	return atomic_load(&c->spec_bytes);
+}
+
+void mfs_centry_set_tag(struct mfs_centry *e, const void *tag)
+{
+	atomic_store(&e->tag, tag);
+}
+
+const void *mfs_centry_tag(const struct mfs_centry *e)
+{
+	return atomic_load(&((struct mfs_centry *)e)->tag);
 }
 
 void *mfs_centry_data(const struct mfs_centry *e)

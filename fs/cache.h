@@ -27,8 +27,15 @@
 struct mfs_cache;
 struct mfs_centry;
 
-/* MFS_CACHE_PREFETCH: the lookup is speculative; it counts no hit or miss. */
+/*
+ * MFS_CACHE_PREFETCH: the lookup is speculative; it counts no hit or miss,
+ * and an entry it creates is speculative until a reader looks it up.
+ */
 #define MFS_CACHE_PREFETCH 0x1u
+
+/* What mfs_cache_get() did, in *got. */
+#define MFS_CACHE_CREATED 0x1u  /* a new LOADING entry: the caller fills it */
+#define MFS_CACHE_INFLIGHT 0x2u /* a reader found a prefetch still loading */
 
 struct mfs_cache *mfs_cache_new(size_t budget, struct mfs_stats *stats);
 /* All references must have been put. _free(NULL) is a no-op. */
@@ -36,11 +43,12 @@ void mfs_cache_free(struct mfs_cache *c);
 
 /*
  * The entry for (@file, @chunk), referenced. If there was none, a new LOADING
- * entry with a @len-byte buffer is inserted and *@created set: the caller must
- * fill mfs_centry_data() and call mfs_cache_complete(). NULL on ENOMEM.
+ * entry with a @len-byte buffer is inserted and MFS_CACHE_CREATED set in
+ * *@got: the caller must fill mfs_centry_data() and call mfs_cache_complete().
+ * NULL on ENOMEM.
  */
 struct mfs_centry *mfs_cache_get(struct mfs_cache *c, uint64_t file, uint32_t chunk, size_t len,
-				 unsigned int flags, bool *created);
+				 unsigned int flags, unsigned int *got);
 
 /* Mark a LOADING entry filled (@error 0) or failed (-errno), and wake waiters. */
 void mfs_cache_complete(struct mfs_cache *c, struct mfs_centry *e, int error);
@@ -53,6 +61,19 @@ void mfs_cache_hold(struct mfs_cache *c, struct mfs_centry *e);
 
 /* Drop a reference. */
 void mfs_cache_put(struct mfs_cache *c, struct mfs_centry *e);
+
+/*
+ * Bytes [@lo, @hi) of the entry were sent to the kernel. Once one interval of
+ * served bytes covers the whole entry, it moves to the cold end of the LRU.
+ */
+void mfs_cache_served(struct mfs_cache *c, struct mfs_centry *e, size_t lo, size_t hi);
+
+/* Bytes of prefetched entries no reader has asked for yet (loading or ready). */
+uint64_t mfs_cache_spec_bytes(struct mfs_cache *c);
+
+/* An opaque pointer kept with the entry for its filler (the decode job). */
+void mfs_centry_set_tag(struct mfs_centry *e, const void *tag);
+const void *mfs_centry_tag(const struct mfs_centry *e);
 
 /* The decoded bytes; valid while the reference is held and the entry is READY. */
 void *mfs_centry_data(const struct mfs_centry *e);

@@ -21,14 +21,28 @@
  * memory pressure), so its decoded chunks are found again; a file replaced by
  * another never is. A closed container's chunks age out of the LRU.
  *
- * Sequential readers are detected per container (reads that start in or right
- * after the chunk the previous read ended in); the window of chunks decoded
- * ahead doubles with each sequential read, up to fs->prefetch_cap bytes in
- * flight, so readahead never pushes out of the cache what is about to be read.
+ * Prefetch (-o prefetch=). With a plan (plan.h), a read of a chunk in it
+ * schedules the chunks that follow in the plan: across tensor and layer
+ * boundaries, past sparse runs (embeddings), around to the first layer. Reads
+ * of chunks outside the plan, and every read with prefetch=sequential, use
+ * the file order: reads that start in or right after the chunk the previous
+ * read ended in are sequential. Either way the depth adapts: it starts small,
+ * doubles while reads keep following the prediction, and is at least what
+ * the reader consumes while a prefetched chunk gets ready (consumption rate x
+ * prefetch latency, x2); a read off the prediction starts over from it. What
+ * prefetch holds unread - queued, decoding or decoded but not yet asked for -
+ * is capped at fs->prefetch_cap, so prefetch never pushes out of the cache
+ * what is about to be read. Prefetch jobs run after every demand job, and a
+ * reader that finds its chunk queued as a prefetch moves the job ahead.
+ *
+ * With -o trace=FILE every read appends "ID FIRST LAST PATH" (the original's
+ * xxh3-128, the chunk range) to FILE, for `modelfs plan`.
  */
 #include "fs_i.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +55,9 @@
 #include "log.h"
 
 #define STACK_CHUNKS 16
-#define RA_MAX_STREAK 8 /* window = 256 KiB << streak, capped by prefetch_cap */
+#define RA_MAX_STREAK 8	       /* window = 256 KiB << streak, capped by prefetch_cap */
+#define RATE_WINDOW_NS 50000000 /* the consumption rate is measured over >= 50 ms */
+#define EDGE_MAX (16u << 10)	/* chunks this small are decoded with their neighbours */
 
 struct chunk_job {
 	struct mfs_pool_job base;
@@ -49,7 +65,16 @@ struct chunk_job {
 	struct mfs_centry *e;
 	uint32_t idx;
 	bool prefetch;
+	uint64_t submitted; /* ns */
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* The cache key of a container: its file and its content, as explained above. */
 static uint64_t content_id(const struct mfs_node *n, const struct mfs_archive *ar)
@@ -69,6 +94,22 @@ static uint64_t content_id(const struct mfs_node *n, const struct mfs_archive *a
  * some FUSE filesystems) reads go through the page cache, as they do with
  * -o backing=cached.
  */
+static int open_plan(struct mfs_cfile *cf)
+{
+	const struct mfs_archive *ar = cf->ar;
+	uint32_t n = mfs_archive_nplan(ar);
+	struct mfs_plan_entry *runs = calloc(n ? n : 1, sizeof(*runs));
+	int r;
+
+	if (!runs)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		runs[i] = *mfs_archive_plan(ar, i);
+	r = mfs_plan_order_build(&cf->plan, runs, n, mfs_archive_nchunks(ar));
+	free(runs);
+	return r;
+}
+
 static void open_direct(struct mfs_cfile *cf)
 {
 	char proc[64];
@@ -101,10 +142,11 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 		goto fail;
 	}
 	cf->dfd = -1;
+	cf->plan.cycle = MFS_PLAN_NONE;
 	r = mfs_src_init_fd(&cf->src, cf->fd, &err);
 	if (!r)
 		r = mfs_archive_open(&cf->ar, &cf->src, &err);
-	if (!r && !fs->opts.backing_cached)
+	if (!r && fs->opts.backing == MFS_BACKING_DIRECT)
 		open_direct(cf);
 	if (r) {
 		mfs_log(MFS_LOG_ERR, "%s: %s", cf->path, mfs_err_msg(&err, r));
@@ -122,13 +164,23 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 		r = -ENOMEM;
 		goto fail;
 	}
+	if (fs->opts.prefetch == MFS_PREFETCH_PLAN) {
+		r = open_plan(cf);
+		if (r)
+			goto fail;
+	}
+	snprintf(cf->trace_id, sizeof(cf->trace_id), "%016" PRIx64 "%016" PRIx64,
+		 mfs_archive_info(cf->ar)->footer.hash_hi, mfs_archive_info(cf->ar)->footer.hash_lo);
 	atomic_init(&cf->refs, 1);
 	cf->id = content_id(n, cf->ar);
 	cf->ra_last = UINT32_MAX - 1;
+	cf->pl_last = cf->pl_next = MFS_PLAN_NONE;
 	pthread_mutex_init(&cf->ra_lock, NULL);
 	*out = cf;
 	return 0;
 fail:
+	mfs_plan_order_release(&cf->plan);
+	free((void *)cf->reported);
 	mfs_archive_close(cf->ar);
 	if (cf->dfd >= 0)
 		close(cf->dfd);
@@ -153,17 +205,10 @@ void mfs_cfile_put(struct mfs_cfile *cf)
 		close(cf->dfd);
 	close(cf->fd);
 	pthread_mutex_destroy(&cf->ra_lock);
+	mfs_plan_order_release(&cf->plan);
 	free((void *)cf->reported);
 	free(cf->path);
 	free(cf);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Logs a chunk's failure the first time it happens. */
@@ -189,6 +234,8 @@ static void chunk_job_run(struct mfs_pool_job *base, struct mfs_dctx *dctx)
 
 	r = mfs_archive_read_chunk(cf->ar, j->idx, mfs_centry_data(j->e), c->llen, dctx, &err);
 	mfs_stat_add(&fs->stats.decompress_ns, now_ns() - t0);
+	if (fs->opts.backing == MFS_BACKING_DONTNEED)
+		posix_fadvise(cf->fd, (off_t)c->poff, (off_t)c->plen, POSIX_FADV_DONTNEED);
 	if (r == 0 || r == -EFSCORRUPTED)
 		mfs_stat_add(&fs->stats.backing_bytes_read, c->plen);
 	if (r == 0) {
@@ -200,9 +247,13 @@ static void chunk_job_run(struct mfs_pool_job *base, struct mfs_dctx *dctx)
 			     1);
 		report_once(cf, j->idx, r, &err);
 	}
+	if (j->prefetch) {
+		/* Moving average (1/8) of how long a prefetch takes to be ready. */
+		uint64_t lat = now_ns() - j->submitted, avg = atomic_load(&fs->pf_latency_ns);
+
+		atomic_store(&fs->pf_latency_ns, avg ? avg - avg / 8 + lat / 8 : lat);
+	}
 	mfs_cache_complete(fs->cache, j->e, r);
-	if (j->prefetch)
-		atomic_fetch_sub(&fs->prefetch_inflight, c->llen);
 	mfs_cache_put(fs->cache, j->e);
 	mfs_cfile_put(cf);
 	free(j);
@@ -210,8 +261,8 @@ static void chunk_job_run(struct mfs_pool_job *base, struct mfs_dctx *dctx)
 
 /*
  * Queues a decode of chunk @idx into @e, a LOADING entry the caller created.
- * The job takes its own references on @e and @cf. Prefetch jobs count their
- * bytes in fs->prefetch_inflight until they complete.
+ * The job takes its own references on @e and @cf and is the entry's tag, so a
+ * reader can find a queued prefetch job and promote it.
  */
 static int submit(struct mfs_cfile *cf, uint32_t idx, struct mfs_centry *e, bool prefetch)
 {
@@ -224,12 +275,13 @@ static int submit(struct mfs_cfile *cf, uint32_t idx, struct mfs_centry *e, bool
 	j->idx = idx;
 	j->prefetch = prefetch;
 	j->e = e;
+	j->submitted = now_ns();
 	mfs_cfile_get(cf);
 	mfs_cache_hold(cf->fs->cache, e);
+	mfs_centry_set_tag(e, j);
 	if (prefetch) {
 		const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, idx);
 
-		atomic_fetch_add(&cf->fs->prefetch_inflight, c->llen);
 		mfs_stat_add(&cf->fs->stats.prefetch_chunks, 1);
 		/* Start the disk read now; the worker will find the bytes in the page cache. */
 		if (cf->dfd < 0)
@@ -245,25 +297,76 @@ static struct mfs_centry *acquire(struct mfs_cfile *cf, uint32_t idx, unsigned i
 	const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, idx);
 	struct mfs_cache *cache = cf->fs->cache;
 	struct mfs_centry *e;
-	bool created;
+	unsigned int got;
 	int r;
 
-	e = mfs_cache_get(cache, cf->id, idx, c->llen, flags, &created);
-	if (e && created) {
+	e = mfs_cache_get(cache, cf->id, idx, c->llen, flags, &got);
+	if (e && (got & MFS_CACHE_CREATED)) {
 		r = submit(cf, idx, e, flags & MFS_CACHE_PREFETCH);
 		if (r)
 			mfs_cache_complete(cache, e, r); /* waiters see the error */
+	} else if (e && (got & MFS_CACHE_INFLIGHT)) {
+		mfs_pool_promote(cf->fs->pool, mfs_centry_tag(e));
 	}
 	return e;
 }
 
-static void prefetch_after(struct mfs_cfile *cf, uint32_t first, uint32_t last)
+/* Queues a speculative decode of chunk @idx; false if prefetch must stop here. */
+static bool prefetch_one(struct mfs_cfile *cf, uint32_t idx)
 {
 	struct mfs_fs *fs = cf->fs;
-	uint32_t nchunks = mfs_archive_nchunks(cf->ar), start, i;
-	uint64_t window, ahead = 0;
+	const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, idx);
+	struct mfs_centry *e;
 
-	pthread_mutex_lock(&cf->ra_lock);
+	if (mfs_cache_spec_bytes(fs->cache) + c->llen > fs->prefetch_cap)
+		return false;
+	e = acquire(cf, idx, MFS_CACHE_PREFETCH);
+	if (!e)
+		return false;
+	mfs_cache_put(fs->cache, e); /* a job keeps its own reference */
+	return true;
+}
+
+/*
+ * How far ahead to prefetch after @streak reads that followed the prediction:
+ * 256 KiB doubled per read, and at least twice what the reader consumes while
+ * a prefetch gets ready; at most the cap. Caller holds ra_lock.
+ */
+static uint64_t window(const struct mfs_cfile *cf, uint32_t streak)
+{
+	const struct mfs_fs *fs = cf->fs;
+	uint64_t w = (uint64_t)(256u << 10) << streak;
+	uint64_t lat = atomic_load(&fs->pf_latency_ns);
+	double need = 2.0 * (double)cf->rate_bps * (double)lat / 1e9;
+
+	if (streak && need > (double)w)
+		w = need > (double)fs->prefetch_cap ? fs->prefetch_cap : (uint64_t)need;
+	return w < fs->prefetch_cap ? w : fs->prefetch_cap;
+}
+
+/* Updates the reader's consumption rate with a read of @bytes. Caller holds ra_lock. */
+static void account_rate(struct mfs_cfile *cf, uint64_t bytes)
+{
+	uint64_t now = now_ns(), dt;
+
+	if (!cf->rate_t0)
+		cf->rate_t0 = now;
+	cf->rate_bytes += bytes;
+	dt = now - cf->rate_t0;
+	if (dt < RATE_WINDOW_NS)
+		return;
+	/* Half the old estimate, half this window; a long pause decays it fast. */
+	cf->rate_bps = cf->rate_bps / 2 + (uint64_t)((double)cf->rate_bytes * 1e9 / (double)dt) / 2;
+	cf->rate_t0 = now;
+	cf->rate_bytes = 0;
+}
+
+/* File-order prefetch after a read of chunks [@first, @last]. Caller holds ra_lock. */
+static void prefetch_sequential(struct mfs_cfile *cf, uint32_t first, uint32_t last)
+{
+	uint32_t nchunks = mfs_archive_nchunks(cf->ar), start, i;
+	uint64_t w, ahead = 0;
+
 	if (first == cf->ra_last || first == cf->ra_last + 1) {
 		if (cf->ra_streak < RA_MAX_STREAK)
 			cf->ra_streak++;
@@ -272,31 +375,164 @@ static void prefetch_after(struct mfs_cfile *cf, uint32_t first, uint32_t last)
 		cf->ra_next = 0;
 	}
 	cf->ra_last = last;
-	if (cf->ra_streak == 0) {
-		pthread_mutex_unlock(&cf->ra_lock);
+	if (cf->ra_streak == 0)
 		return;
-	}
-	window = (uint64_t)(256u << 10) << cf->ra_streak;
-	if (window > fs->prefetch_cap)
-		window = fs->prefetch_cap;
+	w = window(cf, cf->ra_streak);
 	/* Chunks between the read and ra_next were prefetched already. */
 	start = cf->ra_next > last + 1 ? cf->ra_next : last + 1;
 	for (i = last + 1; i < start && i < nchunks; i++)
 		ahead += mfs_archive_chunk(cf->ar, i)->llen;
-	for (i = start; i < nchunks && ahead < window; i++) {
-		const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, i);
-		struct mfs_centry *e;
-
-		if (atomic_load(&fs->prefetch_inflight) + c->llen > fs->prefetch_cap)
+	for (i = start; i < nchunks && ahead < w; i++) {
+		if (!prefetch_one(cf, i))
 			break;
-		e = acquire(cf, i, MFS_CACHE_PREFETCH);
-		if (!e)
-			break;
-		mfs_cache_put(fs->cache, e); /* the job keeps its own reference */
-		ahead += c->llen;
+		ahead += mfs_archive_chunk(cf->ar, i)->llen;
 	}
 	cf->ra_next = i;
+}
+
+/* Is plan position @p where the reader was predicted to go (after pl_last, before pl_next)? */
+static bool on_plan(const struct mfs_cfile *cf, uint32_t p)
+{
+	const struct mfs_plan_order *o = &cf->plan;
+	uint32_t q = cf->pl_last;
+
+	if (q == MFS_PLAN_NONE)
+		return false;
+	if (p == q)
+		return true;
+	/* Walk at most what was prefetched (bounded: the window is a few hundred chunks). */
+	for (uint32_t steps = 0; steps < 4096; steps++) {
+		q = mfs_plan_order_next(o, q);
+		if (q == MFS_PLAN_NONE)
+			return false;
+		if (q == p)
+			return true;
+		if (q == cf->pl_next)
+			return false;
+	}
+	return false;
+}
+
+/* Plan-order prefetch after a read that ended at plan position @p. Caller holds ra_lock. */
+static void prefetch_plan(struct mfs_cfile *cf, uint32_t p)
+{
+	const struct mfs_plan_order *o = &cf->plan;
+	uint64_t w, ahead = 0;
+	uint32_t q, start;
+
+	/* A row of the embeddings: what follows was predicted by the read before. */
+	if (o->sparse[p] && cf->pl_last != MFS_PLAN_NONE)
+		return;
+	if (on_plan(cf, p)) {
+		if (cf->pl_streak < RA_MAX_STREAK)
+			cf->pl_streak++;
+	} else {
+		cf->pl_streak = 0;
+		cf->pl_next = MFS_PLAN_NONE;
+	}
+	cf->pl_last = p;
+	w = window(cf, cf->pl_streak + 1); /* the plan is a prediction from the start */
+	start = mfs_plan_order_next(o, p);
+	/* Positions between the read and pl_next were prefetched already. */
+	if (cf->pl_next != MFS_PLAN_NONE && cf->pl_next != p) {
+		for (q = start; q != MFS_PLAN_NONE && q != cf->pl_next && ahead < w;
+		     q = mfs_plan_order_next(o, q))
+			ahead += mfs_archive_chunk(cf->ar, o->chunk[q])->llen;
+		start = q;
+	}
+	for (q = start; q != MFS_PLAN_NONE && q != p && ahead < w; q = mfs_plan_order_next(o, q)) {
+		uint32_t x = o->chunk[q];
+
+		if (!prefetch_one(cf, x))
+			break;
+		ahead += mfs_archive_chunk(cf->ar, x)->llen;
+		/*
+		 * A small chunk beside it in the file is an edge (layout.h): the page
+		 * it shares with this chunk's tensor will be read with it.
+		 */
+		if (x > 0 && mfs_archive_chunk(cf->ar, x - 1)->llen <= EDGE_MAX)
+			prefetch_one(cf, x - 1);
+		if (x + 1 < mfs_archive_nchunks(cf->ar) &&
+		    mfs_archive_chunk(cf->ar, x + 1)->llen <= EDGE_MAX)
+			prefetch_one(cf, x + 1);
+	}
+	cf->pl_next = q;
+}
+
+/* Is plan position @p at most a few steps after the previous read's? Caller holds ra_lock. */
+static bool plan_near(const struct mfs_cfile *cf, uint32_t p)
+{
+	uint32_t q = cf->pl_last;
+
+	if (q == MFS_PLAN_NONE)
+		return false;
+	for (int steps = 0; steps <= 8 && q != MFS_PLAN_NONE; steps++) {
+		if (q == p)
+			return true;
+		q = mfs_plan_order_next(&cf->plan, q);
+	}
+	return false;
+}
+
+/*
+ * Which order to prefetch in. Within a tensor the file and the plan agree;
+ * where they part, the reader shows which one it follows: a read right after
+ * the previous one in the file but not in the plan (loading, cp, a checksum)
+ * switches to file order, the other way round back to the plan.
+ */
+static void prefetch_after(struct mfs_cfile *cf, uint32_t first, uint32_t last, uint64_t bytes)
+{
+	uint32_t p = cf->plan.n ? cf->plan.pos[last] : MFS_PLAN_NONE;
+	bool seq, near;
+
+	pthread_mutex_lock(&cf->ra_lock);
+	account_rate(cf, bytes);
+	seq = first == cf->ra_last || first == cf->ra_last + 1;
+	if (p != MFS_PLAN_NONE && !cf->plan.sparse[p]) {
+		near = plan_near(cf, p);
+		if (seq && !near)
+			cf->follow_file = true;
+		else if (near && !seq)
+			cf->follow_file = false;
+	}
+	if (p == MFS_PLAN_NONE || cf->follow_file) {
+		prefetch_sequential(cf, first, last);
+		cf->pl_last = p;
+		cf->pl_next = MFS_PLAN_NONE;
+		cf->pl_streak = 0;
+	} else {
+		prefetch_plan(cf, p);
+		if (!seq)
+			cf->ra_streak = 0;
+		else if (cf->ra_streak < RA_MAX_STREAK)
+			cf->ra_streak++;
+		cf->ra_last = last;
+		cf->ra_next = 0; /* nothing was prefetched in file order */
+	}
 	pthread_mutex_unlock(&cf->ra_lock);
+}
+
+/*
+ * Appends this read of [@off, @end) to the trace file, in one write so lines
+ * never interleave. The kernel reads whole pages: a chunk the request touches
+ * only within its first or last page is one it reached for alignment, not
+ * because the reader wanted it, and is left out.
+ */
+static void trace_read(struct mfs_cfile *cf, uint64_t off, uint64_t end, uint32_t first,
+		       uint32_t last)
+{
+	char line[160 + PATH_MAX];
+	const struct mfs_chunk *a = mfs_archive_chunk(cf->ar, first);
+	const struct mfs_chunk *b = mfs_archive_chunk(cf->ar, last);
+	int n;
+
+	if (first < last && a->loff + a->llen - off < 4096)
+		first++;
+	if (first < last && end - b->loff < 4096)
+		last--;
+	n = snprintf(line, sizeof(line), "%s %u %u %s\n", cf->trace_id, first, last, cf->path);
+	if (n > 0 && (size_t)n < sizeof(line) && write(cf->fs->trace_fd, line, (size_t)n) < 0)
+		mfs_fs_warn_once(cf->fs, "trace", "cannot write the trace file");
 }
 
 int mfs_cfile_read(struct mfs_cfile *cf, fuse_req_t req, size_t size, uint64_t off)
@@ -335,8 +571,10 @@ int mfs_cfile_read(struct mfs_cfile *cf, fuse_req_t req, size_t size, uint64_t o
 			goto out;
 		}
 	}
-	if (fs->opts.readahead)
-		prefetch_after(cf, first, last);
+	if (fs->trace_fd >= 0)
+		trace_read(cf, off, end, first, last);
+	if (fs->opts.prefetch != MFS_PREFETCH_OFF)
+		prefetch_after(cf, first, last, end - off);
 
 	pos = off;
 	for (uint32_t i = 0; i < n; i++) {
@@ -350,6 +588,8 @@ int mfs_cfile_read(struct mfs_cfile *cf, fuse_req_t req, size_t size, uint64_t o
 		}
 		iov[i].iov_base = (uint8_t *)mfs_centry_data(ents[i]) + (pos - c->loff);
 		iov[i].iov_len = (size_t)((cend < end ? cend : end) - pos);
+		mfs_cache_served(fs->cache, ents[i], (size_t)(pos - c->loff),
+				 (size_t)(pos - c->loff) + iov[i].iov_len);
 		pos += iov[i].iov_len;
 	}
 	mfs_stat_add(&fs->stats.bytes_served, end - off);

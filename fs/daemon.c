@@ -134,6 +134,8 @@ static void fs_free(struct mfs_fs *fs)
 	free(fs->single);
 	if (fs->src_fd >= 0)
 		close(fs->src_fd);
+	if (fs->trace_fd >= 0)
+		close(fs->trace_fd);
 	pthread_mutex_destroy(&fs->nodes_lock);
 	pthread_mutex_destroy(&fs->warn_lock);
 	free(fs);
@@ -160,6 +162,7 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 		return -ENOMEM;
 	fs->opts = *o;
 	fs->src_fd = -1;
+	fs->trace_fd = -1;
 	if (o->debug)
 		fs->opts.foreground = true;
 	if (!fs->opts.workers)
@@ -179,6 +182,15 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	r = open_source(fs, o->src, err);
 	if (r)
 		goto out;
+	if (o->trace) {
+		/* Opened here, before daemonizing changes the directory. */
+		fs->trace_fd = open(o->trace, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fs->trace_fd < 0) {
+			r = mfs_err_set(err, -errno, "%s: cannot open the trace file: %s", o->trace,
+					mfs_strerror(errno));
+			goto out;
+		}
+	}
 
 	/* Read-only, permission checks by the kernel; the user's options come last and win. */
 	if (asprintf(&opts, "ro,default_permissions,fsname=modelfs:%s,subtype=modelfs%s%s",

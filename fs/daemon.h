@@ -18,14 +18,29 @@
 #define MFS_MAX_THREADS_DEFAULT 10u
 #define MFS_KERNEL_READAHEAD_DEFAULT (1u << 20)
 
+/* What to decode ahead of readers (-o prefetch=). */
+enum mfs_prefetch {
+	MFS_PREFETCH_OFF,
+	MFS_PREFETCH_SEQUENTIAL, /* the chunks after a run of sequential reads */
+	MFS_PREFETCH_PLAN,	 /* along the container's plan; sequential where it has none */
+};
+
+/* How container bytes are read (-o backing=). */
+enum mfs_backing {
+	MFS_BACKING_CACHED,   /* through the page cache, which keeps them */
+	MFS_BACKING_DONTNEED, /* through the page cache, dropped once decoded */
+	MFS_BACKING_DIRECT,   /* O_DIRECT, never in the page cache */
+};
+
 struct mfs_daemon_opts {
 	const char *src;	  /* directory of containers, or one .mfs file */
 	const char *mnt;	  /* mount point */
 	size_t cache_size;	  /* bytes of decoded chunks to keep */
 	unsigned int workers;	  /* decode threads; 0: one per CPU */
 	unsigned int max_threads; /* FUSE request threads */
-	bool readahead;		  /* decode ahead of sequential readers */
-	bool backing_cached;	  /* read containers through the page cache, not O_DIRECT */
+	int prefetch;		  /* enum mfs_prefetch */
+	int backing;		  /* enum mfs_backing */
+	const char *trace;	  /* append each read's chunks to this file, or NULL */
 	size_t kernel_readahead;  /* the mount's readahead window in bytes; 0: kernel default */
 	bool foreground;	  /* do not daemonize; log to stderr */
 	bool debug;		  /* libfuse request tracing (implies foreground) */

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "archive.h"
+#include "plan.h"
 #include "cache.h"
 #include "daemon.h"
 #include "disk.h"
@@ -68,8 +69,9 @@ struct mfs_fs {
 	struct mfs_cache *cache;
 	struct mfs_pool *pool;
 	struct mfs_stats stats;
-	atomic_uint_fast64_t prefetch_inflight; /* bytes in queued prefetch jobs */
-	uint64_t prefetch_cap;			/* most bytes prefetched ahead at once */
+	uint64_t prefetch_cap;		    /* most prefetched bytes not yet read, at once */
+	atomic_uint_fast64_t pf_latency_ns; /* prefetch submit to ready, moving average */
+	int trace_fd;			    /* -o trace= file, or -1 */
 	char readahead_knob[96];	/* sysfs read_ahead_kb of the mount, or "" */
 	atomic_bool readahead_applied;
 	pthread_mutex_t warn_lock;
@@ -89,10 +91,19 @@ struct mfs_cfile {
 	struct mfs_archive *ar;
 	char *path;
 	_Atomic uint8_t *reported; /* bit per chunk: its error was logged */
-	pthread_mutex_t ra_lock;
-	uint32_t ra_last;  /* last chunk of the previous read; protected by ra_lock */
-	uint32_t ra_streak; /* sequential reads in a row; protected by ra_lock */
-	uint32_t ra_next;  /* first chunk not yet prefetched; protected by ra_lock */
+	struct mfs_plan_order plan; /* with -o prefetch=plan; empty otherwise */
+	char trace_id[40];	    /* the original's xxh3-128, for trace lines */
+	pthread_mutex_t ra_lock;    /* protects the fields below */
+	uint32_t ra_last;	    /* last chunk of the previous read */
+	uint32_t ra_streak;	    /* sequential reads in a row */
+	uint32_t ra_next;	    /* first chunk not yet prefetched */
+	uint32_t pl_last;	    /* plan position of the previous read, or MFS_PLAN_NONE */
+	uint32_t pl_next;	    /* first plan position not yet prefetched, or MFS_PLAN_NONE */
+	uint32_t pl_streak;	    /* reads in a row that followed the plan */
+	bool follow_file;	    /* the reader follows the file, not the plan */
+	uint64_t rate_t0;	    /* start of the current rate window, ns */
+	uint64_t rate_bytes;	    /* bytes read in it */
+	uint64_t rate_bps;	    /* the reader's consumption rate, bytes/s (moving average) */
 };
 
 /* fs.c: nodes and the directory view */

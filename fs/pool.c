@@ -106,6 +106,29 @@ void mfs_pool_submit(struct mfs_pool *p, struct mfs_pool_job *job, bool urgent)
 	pthread_mutex_unlock(&p->lock);
 }
 
+bool mfs_pool_promote(struct mfs_pool *p, const struct mfs_pool_job *job)
+{
+	struct mfs_pool_job **pp, *prev = NULL;
+	bool found = false;
+
+	pthread_mutex_lock(&p->lock);
+	for (pp = &p->background.head; *pp; prev = *pp, pp = &(*pp)->next) {
+		struct mfs_pool_job *j = *pp;
+
+		if (j != job)
+			continue;
+		*pp = j->next;
+		if (p->background.tail == j)
+			p->background.tail = prev;
+		p->background.len--;
+		push(&p->urgent, j);
+		found = true;
+		break;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return found;
+}
+
 unsigned int mfs_pool_backlog(struct mfs_pool *p)
 {
 	unsigned int n;

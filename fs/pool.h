@@ -31,6 +31,13 @@ struct mfs_pool *mfs_pool_new(unsigned int nthreads);
 /* Queue @job; @urgent (a reader waits for it) goes before every prefetch job. */
 void mfs_pool_submit(struct mfs_pool *p, struct mfs_pool_job *job, bool urgent);
 
+/*
+ * A reader now waits for prefetch job @job: if it is still queued, move it to
+ * the urgent queue. @job is only compared, never dereferenced, so it may be a
+ * job that already ran. Returns whether it was moved.
+ */
+bool mfs_pool_promote(struct mfs_pool *p, const struct mfs_pool_job *job);
+
 /* Prefetch jobs queued and not yet started. */
 unsigned int mfs_pool_backlog(struct mfs_pool *p);
 

@@ -30,7 +30,10 @@ struct mfs_stats {
 	atomic_uint_fast64_t decompress_ns;	  /* time spent reading and decoding chunks */
 	atomic_uint_fast64_t checksum_failures;	  /* chunks that did not match their xxh3 */
 	atomic_uint_fast64_t read_errors;	  /* backing reads that failed */
-	atomic_uint_fast64_t prefetch_chunks;	  /* chunks decoded ahead of any reader */
+	atomic_uint_fast64_t prefetch_chunks;	  /* chunks queued for decoding ahead of any reader */
+	atomic_uint_fast64_t prefetch_hits;	  /* prefetched chunks a reader then asked for */
+	atomic_uint_fast64_t prefetch_waste;	  /* prefetched chunks evicted before any reader */
+	atomic_uint_fast64_t prefetch_waits;	  /* reads that waited for a prefetch under way */
 	atomic_uint_fast64_t passthrough_bytes;	  /* bytes of plain files served */
 };
 
@@ -38,6 +41,7 @@ struct mfs_stats_gauges {
 	uint64_t cache_bytes;	/* decoded bytes held by the cache now */
 	uint64_t cache_entries; /* chunks held by the cache now */
 	uint64_t cache_budget;	/* the cache_size option */
+	uint64_t prefetch_pending; /* prefetched bytes no reader has asked for yet */
 };
 
 static inline void mfs_stat_add(atomic_uint_fast64_t *c, uint64_t v)

@@ -57,7 +57,8 @@ int cmd_stats(int argc, char **argv)
 		"read_requests",      "bytes_served",	     "cache_hits",	  "cache_misses",
 		"cache_waits",	      "cache_evictions",     "chunks_decompressed",
 		"bytes_decompressed", "backing_bytes_read",  "decompress_ns",	  "checksum_failures",
-		"read_errors",	      "prefetch_chunks",     "passthrough_bytes", "cache_bytes",
+		"read_errors",	      "prefetch_chunks",     "prefetch_hits",	  "prefetch_waste",
+		"prefetch_waits",     "prefetch_pending",    "passthrough_bytes", "cache_bytes",
 		"cache_entries",      "cache_budget",	     NULL,
 	};
 	char buf[8192];

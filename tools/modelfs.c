@@ -20,6 +20,7 @@ static const char usage[] =
 	"  inspect   show a container's header, totals and tensors\n"
 	"  mount     serve a directory of containers as the original files (FUSE)\n"
 	"  stats     show the counters of a mounted modelfs\n"
+	"  plan      replace a container's prefetch plan (from a mount's trace)\n"
 	"\n"
 	"Run 'modelfs COMMAND --help' for a command's options.\n"
 	"Options: -h, --help  show this help;  -V, --version  show the version\n";
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
 		{"inspect", cmd_inspect},
 		{"mount", cmd_mount},
 		{"stats", cmd_stats},
+		{"plan", cmd_plan},
 	};
 
 	if (argc < 2) {

@@ -18,6 +18,9 @@ static const char *const fstab_only[] = {
 	"rw",	    "ro",    "loud",   "silent",  NULL,
 };
 
+/* The trace= value outlives the parsed copy of the list; the process owns it. */
+static char *trace_path;
+
 static bool is_fstab_only(const char *opt)
 {
 	if (strncmp(opt, "x-", 2) == 0 || strncmp(opt, "comment=", 8) == 0)
@@ -33,8 +36,8 @@ void mountopt_defaults(struct mfs_daemon_opts *d)
 	memset(d, 0, sizeof(*d));
 	d->cache_size = MFS_CACHE_SIZE_DEFAULT;
 	d->max_threads = MFS_MAX_THREADS_DEFAULT;
-	d->readahead = true;
-	d->backing_cached = true;
+	d->prefetch = MFS_PREFETCH_PLAN;
+	d->backing = MFS_BACKING_CACHED;
 	d->kernel_readahead = MFS_KERNEL_READAHEAD_DEFAULT;
 }
 
@@ -84,13 +87,28 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 						    val ? val : "");
 			else
 				d->max_threads = (unsigned int)v;
-		} else if (strcmp(opt, "readahead") == 0) {
-			if (val && strcmp(val, "on") == 0)
-				d->readahead = true;
+		} else if (strcmp(opt, "prefetch") == 0) {
+			if (val && strcmp(val, "plan") == 0)
+				d->prefetch = MFS_PREFETCH_PLAN;
+			else if (val && strcmp(val, "sequential") == 0)
+				d->prefetch = MFS_PREFETCH_SEQUENTIAL;
 			else if (val && strcmp(val, "off") == 0)
-				d->readahead = false;
+				d->prefetch = MFS_PREFETCH_OFF;
+			else
+				r = cli_usage_error(cmd, "prefetch is plan, sequential or off");
+		} else if (strcmp(opt, "readahead") == 0) { /* before prefetch= existed */
+			if (val && strcmp(val, "on") == 0)
+				d->prefetch = MFS_PREFETCH_PLAN;
+			else if (val && strcmp(val, "off") == 0)
+				d->prefetch = MFS_PREFETCH_OFF;
 			else
 				r = cli_usage_error(cmd, "readahead is on or off");
+		} else if (strcmp(opt, "trace") == 0) {
+			free(trace_path);
+			trace_path = val && *val ? strdup(val) : NULL;
+			d->trace = trace_path;
+			if (!d->trace)
+				r = cli_usage_error(cmd, "trace needs a file name");
 		} else if (strcmp(opt, "kernel_readahead") == 0) {
 			if (!val || !cli_parse_size(val, &v) || v > (64u << 20))
 				r = cli_usage_error(cmd, "kernel_readahead '%s' is not a size up to 64M",
@@ -99,11 +117,13 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 				d->kernel_readahead = (size_t)v;
 		} else if (strcmp(opt, "backing") == 0) {
 			if (val && strcmp(val, "direct") == 0)
-				d->backing_cached = false;
+				d->backing = MFS_BACKING_DIRECT;
+			else if (val && strcmp(val, "dontneed") == 0)
+				d->backing = MFS_BACKING_DONTNEED;
 			else if (val && strcmp(val, "cached") == 0)
-				d->backing_cached = true;
+				d->backing = MFS_BACKING_CACHED;
 			else
-				r = cli_usage_error(cmd, "backing is direct or cached");
+				r = cli_usage_error(cmd, "backing is cached, dontneed or direct");
 		} else if (strcmp(opt, "debug") == 0 && !val) {
 			d->debug = true;
 		} else if (!val && strcmp(opt, "rw") == 0 && !fstab) {

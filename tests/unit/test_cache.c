@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_cache.c - the decoded-chunk cache's prefetch accounting (speculative
+ * bytes, hits, waste, reads that find a prefetch in flight), the demotion of
+ * chunks the kernel has been served whole, and promotion of queued prefetch
+ * jobs in the worker pool.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "pool.h"
+#include "stats.h"
+
+#define K 1024u
+
+static struct mfs_centry *get(struct mfs_cache *c, uint32_t chunk, unsigned int flags,
+			      unsigned int *got)
+{
+	struct mfs_centry *e = mfs_cache_get(c, 7, chunk, 64 * K, flags, got);
+
+	cr_assert_not_null(e);
+	return e;
+}
+
+/* Fill a LOADING entry and drop the filler's reference. */
+static void fill(struct mfs_cache *c, struct mfs_centry *e)
+{
+	mfs_cache_complete(c, e, 0);
+	mfs_cache_put(c, e);
+}
+
+Test(cache, prefetch_hits_waits_and_waste)
+{
+	static struct mfs_stats st;
+	struct mfs_cache *c = mfs_cache_new(1u << 20, &st); /* 16 chunks of 64 KiB */
+	struct mfs_centry *e, *f;
+	unsigned int got;
+
+	/* A prefetch is speculative until a reader asks. */
+	e = get(c, 1, MFS_CACHE_PREFETCH, &got);
+	cr_assert_eq(got, MFS_CACHE_CREATED);
+	cr_assert_eq(mfs_cache_spec_bytes(c), 64 * K);
+	/* A reader finds it still loading: a hit, a wait on a prefetch in flight. */
+	f = get(c, 1, 0, &got);
+	cr_assert_eq(got, MFS_CACHE_INFLIGHT);
+	cr_assert_eq(mfs_cache_spec_bytes(c), 0);
+	cr_assert_eq(atomic_load(&st.prefetch_hits), 1);
+	cr_assert_eq(atomic_load(&st.prefetch_waits), 1);
+	fill(c, e);
+	cr_assert_eq(mfs_cache_wait(c, f), 0);
+	mfs_cache_put(c, f);
+	/* A second reader is an ordinary hit. */
+	f = get(c, 1, 0, &got);
+	cr_assert_eq(got, 0);
+	cr_assert_eq(atomic_load(&st.prefetch_hits), 1);
+	mfs_cache_put(c, f);
+
+	/* Prefetches nobody reads are waste once evicted. */
+	for (uint32_t i = 100; i < 140; i++)
+		fill(c, get(c, i, MFS_CACHE_PREFETCH, &got));
+	cr_assert_gt(atomic_load(&st.prefetch_waste), 20);
+	cr_assert_leq(mfs_cache_spec_bytes(c), 1u << 20, "evicted prefetches still counted");
+	/* A failed prefetch leaves the index and the count. */
+	{
+		uint64_t spec;
+
+		e = get(c, 200, MFS_CACHE_PREFETCH, &got);
+		spec = mfs_cache_spec_bytes(c);
+		mfs_cache_complete(c, e, -EIO);
+		mfs_cache_put(c, e);
+		cr_assert_eq(mfs_cache_spec_bytes(c), spec - 64 * K);
+	}
+	mfs_cache_free(c);
+}
+
+Test(cache, chunks_served_whole_are_evicted_first)
+{
+	static struct mfs_stats st;
+	struct mfs_cache *c = mfs_cache_new(4u << 20, &st); /* one shard, 64 chunks */
+	struct mfs_centry *e;
+	unsigned int got;
+
+	for (uint32_t i = 0; i < 64; i++)
+		fill(c, get(c, i, 0, &got));
+	/* Chunk 63 is the most recent; serve it whole in two pieces. */
+	e = get(c, 63, 0, &got);
+	mfs_cache_served(c, e, 0, 32 * K);
+	mfs_cache_served(c, e, 32 * K, 64 * K);
+	mfs_cache_put(c, e);
+	/* Chunk 5 served only in part stays where it was. */
+	e = get(c, 5, 0, &got);
+	mfs_cache_served(c, e, 4 * K, 64 * K);
+	mfs_cache_put(c, e);
+	/* One new chunk needs room: the chunk served whole goes first, then the oldest. */
+	fill(c, get(c, 64, 0, &got));
+	cr_assert_eq(atomic_load(&st.cache_evictions), 1, "evicted more than needed");
+	e = get(c, 63, MFS_CACHE_PREFETCH, &got);
+	cr_assert_eq(got, MFS_CACHE_CREATED, "the chunk served whole is still cached");
+	fill(c, e);
+	cr_assert_eq(atomic_load(&st.cache_evictions), 2);
+	e = get(c, 0, MFS_CACHE_PREFETCH, &got);
+	cr_assert_eq(got, MFS_CACHE_CREATED, "the oldest chunk was evicted second");
+	fill(c, e);
+	e = get(c, 5, MFS_CACHE_PREFETCH, &got);
+	cr_assert_eq(got, 0, "a chunk served in part was evicted early");
+	mfs_cache_put(c, e);
+	mfs_cache_free(c);
+}
+
+struct slow_job {
+	struct mfs_pool_job base;
+	pthread_mutex_t *lock;
+	int *order, *n, id;
+};
+
+static void slow_run(struct mfs_pool_job *j, struct mfs_dctx *dctx)
+{
+	struct slow_job *s = (struct slow_job *)j;
+
+	(void)dctx;
+	pthread_mutex_lock(s->lock);
+	s->order[(*s->n)++] = s->id;
+	pthread_mutex_unlock(s->lock);
+	if (s->id == 0)
+		usleep(200000); /* keep the only worker busy while the rest queue */
+}
+
+Test(cache, pool_promotes_a_queued_prefetch)
+{
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	int order[8], n = 0;
+	struct slow_job jobs[5];
+	struct mfs_pool *p = mfs_pool_new(1);
+
+	cr_assert_not_null(p);
+	for (int i = 0; i < 5; i++) {
+		jobs[i] = (struct slow_job){.base.run = slow_run, .lock = &lock, .order = order,
+					    .n = &n, .id = i};
+		mfs_pool_submit(p, &jobs[i].base, false);
+	}
+	usleep(50000);
+	cr_assert(mfs_pool_promote(p, &jobs[4].base), "job 4 was queued");
+	cr_assert_not(mfs_pool_promote(p, &jobs[0].base), "job 0 is running, not queued");
+	mfs_pool_free(p);
+	cr_assert_eq(n, 5);
+	cr_assert_eq(order[0], 0);
+	cr_assert_eq(order[1], 4, "the promoted job ran next");
+	cr_assert_eq(order[2], 1);
+	cr_assert_eq(order[4], 3);
+}
