@@ -148,6 +148,9 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 		r = mfs_archive_open(&cf->ar, &cf->src, &err);
 	if (!r && fs->opts.backing == MFS_BACKING_DIRECT)
 		open_direct(cf);
+	/* Dropped bytes are read exactly: the disk's readahead would fetch more to drop. */
+	if (!r && fs->opts.backing == MFS_BACKING_DONTNEED)
+		posix_fadvise(cf->fd, 0, 0, POSIX_FADV_RANDOM);
 	if (r) {
 		mfs_log(MFS_LOG_ERR, "%s: %s", cf->path, mfs_err_msg(&err, r));
 		r = r == -ENOMEM ? r : -EIO;
@@ -169,6 +172,13 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 		if (r)
 			goto fail;
 	}
+	if (fs->opts.pin_size) {
+		cf->pinned = calloc(nchunks ? nchunks : 1, sizeof(*cf->pinned));
+		if (!cf->pinned) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
 	snprintf(cf->trace_id, sizeof(cf->trace_id), "%016" PRIx64 "%016" PRIx64,
 		 mfs_archive_info(cf->ar)->footer.hash_hi, mfs_archive_info(cf->ar)->footer.hash_lo);
 	atomic_init(&cf->refs, 1);
@@ -179,6 +189,7 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 	*out = cf;
 	return 0;
 fail:
+	free((void *)cf->pinned);
 	mfs_plan_order_release(&cf->plan);
 	free((void *)cf->reported);
 	mfs_archive_close(cf->ar);
@@ -200,11 +211,23 @@ void mfs_cfile_put(struct mfs_cfile *cf)
 {
 	if (atomic_fetch_sub(&cf->refs, 1) != 1)
 		return;
-	mfs_archive_close(cf->ar);
 	if (cf->dfd >= 0)
 		close(cf->dfd);
 	close(cf->fd);
 	pthread_mutex_destroy(&cf->ra_lock);
+	if (cf->pinned) {
+		for (uint32_t i = 0; i < mfs_archive_nchunks(cf->ar); i++) {
+			uint8_t *b = atomic_load(&cf->pinned[i]);
+
+			if (b) {
+				atomic_fetch_sub(&cf->fs->pinned_bytes,
+						 mfs_archive_chunk(cf->ar, i)->plen);
+				free(b);
+			}
+		}
+		free((void *)cf->pinned);
+	}
+	mfs_archive_close(cf->ar);
 	mfs_plan_order_release(&cf->plan);
 	free((void *)cf->reported);
 	free(cf->path);
@@ -222,6 +245,65 @@ static void report_once(struct mfs_cfile *cf, uint32_t idx, int r, const struct 
 		mfs_err_msg(err, r));
 }
 
+/*
+ * Pinned chunks (-o pin_size=). Inference reads every weight once per token,
+ * in a cycle: with less memory than the model, an LRU (the page cache, or
+ * ours) evicts each chunk just before it is needed again and saves nothing.
+ * A fixed set saves its size in disk reads every token, and stored bytes are
+ * the densest form to keep (decoding costs far less than the disk read). So
+ * the first stored chunks read that fit in pin_size stay in memory while the
+ * container is open; they are decoded and checked again on every use. Only
+ * tensor chunks the plan reads every token are kept (not metadata, not the
+ * sparse embeddings).
+ */
+static bool pinnable(const struct mfs_cfile *cf, uint32_t idx)
+{
+	const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, idx);
+	uint32_t p;
+
+	if (c->tensor == MFS_TENSOR_NONE)
+		return false;
+	if (!cf->plan.n)
+		return true;
+	p = cf->plan.pos[idx];
+	return p != MFS_PLAN_NONE && !cf->plan.sparse[p];
+}
+
+static int read_pinned(struct mfs_cfile *cf, uint32_t idx, void *dst, struct mfs_dctx *dctx,
+		       bool *from_disk, struct mfs_err *err)
+{
+	struct mfs_fs *fs = cf->fs;
+	const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, idx);
+	const uint8_t *in = atomic_load(&cf->pinned[idx]);
+	uint8_t *copy, *expected = NULL;
+	int r;
+
+	*from_disk = in == NULL;
+	if (in) {
+		mfs_stat_add(&fs->stats.pinned_hits, 1);
+		return mfs_archive_decode_stored(cf->ar, idx, in, dst, c->llen, dctx, err);
+	}
+	r = mfs_archive_read_stored(cf->ar, idx, &in, dctx, err);
+	if (!r)
+		r = mfs_archive_decode_stored(cf->ar, idx, in, dst, c->llen, dctx, err);
+	if (r || !pinnable(cf, idx))
+		return r;
+	/* Good bytes: keep them if they fit. */
+	if (atomic_fetch_add(&fs->pinned_bytes, c->plen) + c->plen > fs->opts.pin_size) {
+		atomic_fetch_sub(&fs->pinned_bytes, c->plen);
+		return 0;
+	}
+	copy = malloc(c->plen ? c->plen : 1);
+	if (copy) {
+		memcpy(copy, in, c->plen);
+		if (atomic_compare_exchange_strong(&cf->pinned[idx], &expected, copy))
+			return 0;
+		free(copy); /* another worker pinned it first */
+	}
+	atomic_fetch_sub(&fs->pinned_bytes, c->plen);
+	return 0;
+}
+
 static void chunk_job_run(struct mfs_pool_job *base, struct mfs_dctx *dctx)
 {
 	struct chunk_job *j = (struct chunk_job *)base;
@@ -232,11 +314,17 @@ static void chunk_job_run(struct mfs_pool_job *base, struct mfs_dctx *dctx)
 	uint64_t t0 = now_ns();
 	int r;
 
-	r = mfs_archive_read_chunk(cf->ar, j->idx, mfs_centry_data(j->e), c->llen, dctx, &err);
+	bool from_disk = true;
+
+	if (cf->pinned)
+		r = read_pinned(cf, j->idx, mfs_centry_data(j->e), dctx, &from_disk, &err);
+	else
+		r = mfs_archive_read_chunk(cf->ar, j->idx, mfs_centry_data(j->e), c->llen, dctx,
+					   &err);
 	mfs_stat_add(&fs->stats.decompress_ns, now_ns() - t0);
-	if (fs->opts.backing == MFS_BACKING_DONTNEED)
+	if (from_disk && fs->opts.backing == MFS_BACKING_DONTNEED)
 		posix_fadvise(cf->fd, (off_t)c->poff, (off_t)c->plen, POSIX_FADV_DONTNEED);
-	if (r == 0 || r == -EFSCORRUPTED)
+	if (from_disk && (r == 0 || r == -EFSCORRUPTED))
 		mfs_stat_add(&fs->stats.backing_bytes_read, c->plen);
 	if (r == 0) {
 		mfs_stat_add(&fs->stats.chunks_decompressed, 1);

@@ -36,6 +36,7 @@ struct mfs_daemon_opts {
 	const char *src;	  /* directory of containers, or one .mfs file */
 	const char *mnt;	  /* mount point */
 	size_t cache_size;	  /* bytes of decoded chunks to keep */
+	size_t pin_size;	  /* bytes of stored chunks to keep for the mount's life */
 	unsigned int workers;	  /* decode threads; 0: one per CPU */
 	unsigned int max_threads; /* FUSE request threads */
 	int prefetch;		  /* enum mfs_prefetch */

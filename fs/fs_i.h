@@ -72,6 +72,7 @@ struct mfs_fs {
 	uint64_t prefetch_cap;		    /* most prefetched bytes not yet read, at once */
 	atomic_uint_fast64_t pf_latency_ns; /* prefetch submit to ready, moving average */
 	int trace_fd;			    /* -o trace= file, or -1 */
+	atomic_uint_fast64_t pinned_bytes;  /* stored bytes pinned in memory (cfile.c) */
 	char readahead_knob[96];	/* sysfs read_ahead_kb of the mount, or "" */
 	atomic_bool readahead_applied;
 	pthread_mutex_t warn_lock;
@@ -92,6 +93,7 @@ struct mfs_cfile {
 	char *path;
 	_Atomic uint8_t *reported; /* bit per chunk: its error was logged */
 	struct mfs_plan_order plan; /* with -o prefetch=plan; empty otherwise */
+	_Atomic(uint8_t *) *pinned; /* with -o pin_size: stored bytes kept, per chunk */
 	char trace_id[40];	    /* the original's xxh3-128, for trace lines */
 	pthread_mutex_t ra_lock;    /* protects the fields below */
 	uint32_t ra_last;	    /* last chunk of the previous read */

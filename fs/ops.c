@@ -341,6 +341,7 @@ static int do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 		return -ENODATA;
 	mfs_cache_usage(fs->cache, &g.cache_bytes, &g.cache_entries);
 	g.prefetch_pending = mfs_cache_spec_bytes(fs->cache);
+	g.pinned_bytes = atomic_load(&fs->pinned_bytes);
 	len = mfs_stats_json(&fs->stats, &g, buf, sizeof(buf));
 	if (size == 0)
 		fuse_reply_xattr(req, len);

@@ -22,6 +22,7 @@ size_t mfs_stats_json(const struct mfs_stats *s, const struct mfs_stats_gauges *
 		",\"read_errors\":%" PRIu64 ",\"prefetch_chunks\":%" PRIu64
 		",\"prefetch_hits\":%" PRIu64 ",\"prefetch_waste\":%" PRIu64
 		",\"prefetch_waits\":%" PRIu64 ",\"prefetch_pending\":%" PRIu64
+		",\"pinned_hits\":%" PRIu64 ",\"pinned_bytes\":%" PRIu64
 		",\"passthrough_bytes\":%" PRIu64 ",\"cache_bytes\":%" PRIu64
 		",\"cache_entries\":%" PRIu64 ",\"cache_budget\":%" PRIu64 "}\n",
 		LOAD(read_requests), LOAD(bytes_served), LOAD(cache_hits), LOAD(cache_misses),
@@ -29,6 +30,7 @@ size_t mfs_stats_json(const struct mfs_stats *s, const struct mfs_stats_gauges *
 		LOAD(bytes_decompressed), LOAD(backing_bytes_read), LOAD(decompress_ns),
 		LOAD(checksum_failures), LOAD(read_errors), LOAD(prefetch_chunks),
 		LOAD(prefetch_hits), LOAD(prefetch_waste), LOAD(prefetch_waits), g->prefetch_pending,
+		LOAD(pinned_hits), g->pinned_bytes,
 		LOAD(passthrough_bytes), g->cache_bytes, g->cache_entries, g->cache_budget);
 
 	if (n < 0)

@@ -34,6 +34,7 @@ struct mfs_stats {
 	atomic_uint_fast64_t prefetch_hits;	  /* prefetched chunks a reader then asked for */
 	atomic_uint_fast64_t prefetch_waste;	  /* prefetched chunks evicted before any reader */
 	atomic_uint_fast64_t prefetch_waits;	  /* reads that waited for a prefetch under way */
+	atomic_uint_fast64_t pinned_hits;	  /* chunks decoded from pinned memory, not the disk */
 	atomic_uint_fast64_t passthrough_bytes;	  /* bytes of plain files served */
 };
 
@@ -42,6 +43,7 @@ struct mfs_stats_gauges {
 	uint64_t cache_entries; /* chunks held by the cache now */
 	uint64_t cache_budget;	/* the cache_size option */
 	uint64_t prefetch_pending; /* prefetched bytes no reader has asked for yet */
+	uint64_t pinned_bytes;	   /* stored bytes pinned in memory (-o pin_size) */
 };
 
 static inline void mfs_stat_add(atomic_uint_fast64_t *c, uint64_t v)

@@ -385,12 +385,53 @@ int64_t mfs_archive_find(const struct mfs_archive *ar, uint64_t off)
 	return lo;
 }
 
-int mfs_archive_read_chunk(const struct mfs_archive *ar, uint32_t i, void *dst, size_t dst_cap,
-			   struct mfs_dctx *dctx, struct mfs_err *err)
+int mfs_archive_read_stored(const struct mfs_archive *ar, uint32_t i, const uint8_t **out,
+			    struct mfs_dctx *dctx, struct mfs_err *err)
 {
 	const struct mfs_chunk *c;
 	size_t skip;
 	uint8_t *in;
+	int r;
+
+	*out = NULL;
+	if (i >= mfs_archive_nchunks(ar))
+		return mfs_err_set(err, -EINVAL, "chunk %u does not exist", i);
+	c = &ar->chunks[i];
+	in = mfs_dctx_scratch(dctx, MFS_SCRATCH_IO, mfs_src_envelope(&ar->data, c->poff, c->plen));
+	if (!in)
+		return -ENOMEM;
+	r = mfs_src_read_envelope(&ar->data, in, c->plen, c->poff, &skip, err);
+	if (r)
+		return mfs_err_prefix(err, r, "chunk %u", i);
+	*out = in + skip;
+	return 0;
+}
+
+int mfs_archive_decode_stored(const struct mfs_archive *ar, uint32_t i, const void *stored,
+			      void *dst, size_t dst_cap, struct mfs_dctx *dctx, struct mfs_err *err)
+{
+	const struct mfs_chunk *c;
+	int r;
+
+	if (i >= mfs_archive_nchunks(ar))
+		return mfs_err_set(err, -EINVAL, "chunk %u does not exist", i);
+	c = &ar->chunks[i];
+	if (dst_cap < c->llen)
+		return mfs_err_set(err, -EINVAL, "chunk %u: buffer too small", i);
+	r = mfs_block_decode(dctx, c->codec, c->xform, c->xparam, dst, c->llen, stored, c->plen,
+			     err);
+	if (r)
+		return mfs_err_prefix(err, r, "chunk %u", i);
+	if (XXH3_64bits(dst, c->llen) != c->checksum)
+		return mfs_err_set(err, -EFSCORRUPTED, "chunk %u: checksum mismatch", i);
+	return 0;
+}
+
+int mfs_archive_read_chunk(const struct mfs_archive *ar, uint32_t i, void *dst, size_t dst_cap,
+			   struct mfs_dctx *dctx, struct mfs_err *err)
+{
+	const struct mfs_chunk *c;
+	const uint8_t *in;
 	int r;
 
 	if (i >= mfs_archive_nchunks(ar))
@@ -402,19 +443,14 @@ int mfs_archive_read_chunk(const struct mfs_archive *ar, uint32_t i, void *dst, 
 	if (c->codec == MFS_CODEC_STORE && c->xform == MFS_XFORM_NONE && !ar->data.align) {
 		/* Stored chunks go straight into the caller's buffer. */
 		r = mfs_src_read(&ar->data, dst, c->llen, c->poff, err);
-	} else {
-		in = mfs_dctx_scratch(dctx, MFS_SCRATCH_IO, mfs_src_envelope(&ar->data, c->poff,
-									      c->plen));
-		if (!in)
-			return -ENOMEM;
-		r = mfs_src_read_envelope(&ar->data, in, c->plen, c->poff, &skip, err);
-		if (!r)
-			r = mfs_block_decode(dctx, c->codec, c->xform, c->xparam, dst, c->llen,
-					     in + skip, c->plen, err);
+		if (r)
+			return mfs_err_prefix(err, r, "chunk %u", i);
+		if (XXH3_64bits(dst, c->llen) != c->checksum)
+			return mfs_err_set(err, -EFSCORRUPTED, "chunk %u: checksum mismatch", i);
+		return 0;
 	}
+	r = mfs_archive_read_stored(ar, i, &in, dctx, err);
 	if (r)
-		return mfs_err_prefix(err, r, "chunk %u", i);
-	if (XXH3_64bits(dst, c->llen) != c->checksum)
-		return mfs_err_set(err, -EFSCORRUPTED, "chunk %u: checksum mismatch", i);
-	return 0;
+		return r;
+	return mfs_archive_decode_stored(ar, i, in, dst, dst_cap, dctx, err);
 }

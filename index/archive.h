@@ -72,4 +72,15 @@ int64_t mfs_archive_find(const struct mfs_archive *ar, uint64_t off);
 int mfs_archive_read_chunk(const struct mfs_archive *ar, uint32_t i, void *dst, size_t dst_cap,
 			   struct mfs_dctx *dctx, struct mfs_err *err);
 
+/*
+ * The two halves of mfs_archive_read_chunk(), for callers that keep stored
+ * bytes: read chunk @i's stored bytes (*@out points into @dctx's
+ * MFS_SCRATCH_IO buffer, valid until @dctx is used again), and decode and
+ * verify chunk @i from stored bytes held anywhere.
+ */
+int mfs_archive_read_stored(const struct mfs_archive *ar, uint32_t i, const uint8_t **out,
+			    struct mfs_dctx *dctx, struct mfs_err *err);
+int mfs_archive_decode_stored(const struct mfs_archive *ar, uint32_t i, const void *stored,
+			      void *dst, size_t dst_cap, struct mfs_dctx *dctx, struct mfs_err *err);
+
 #endif

@@ -58,7 +58,8 @@ int cmd_stats(int argc, char **argv)
 		"cache_waits",	      "cache_evictions",     "chunks_decompressed",
 		"bytes_decompressed", "backing_bytes_read",  "decompress_ns",	  "checksum_failures",
 		"read_errors",	      "prefetch_chunks",     "prefetch_hits",	  "prefetch_waste",
-		"prefetch_waits",     "prefetch_pending",    "passthrough_bytes", "cache_bytes",
+		"prefetch_waits",     "prefetch_pending",    "pinned_hits",	  "pinned_bytes",
+		"passthrough_bytes",  "cache_bytes",
 		"cache_entries",      "cache_budget",	     NULL,
 	};
 	char buf[8192];

@@ -37,7 +37,7 @@ void mountopt_defaults(struct mfs_daemon_opts *d)
 	d->cache_size = MFS_CACHE_SIZE_DEFAULT;
 	d->max_threads = MFS_MAX_THREADS_DEFAULT;
 	d->prefetch = MFS_PREFETCH_PLAN;
-	d->backing = MFS_BACKING_CACHED;
+	d->backing = MFS_BACKING_DIRECT;
 	d->kernel_readahead = MFS_KERNEL_READAHEAD_DEFAULT;
 }
 
@@ -76,6 +76,11 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 						    val ? val : "");
 			else
 				d->cache_size = (size_t)v;
+		} else if (strcmp(opt, "pin_size") == 0) {
+			if (!val || !cli_parse_size(val, &v) || v > (1ull << 40))
+				r = cli_usage_error(cmd, "pin_size '%s' is not a size", val ? val : "");
+			else
+				d->pin_size = (size_t)v;
 		} else if (strcmp(opt, "workers") == 0) {
 			if (!val || !cli_parse_uint(val, 256, &v) || v == 0)
 				r = cli_usage_error(cmd, "workers '%s' is not 1 to 256", val ? val : "");
@@ -121,7 +126,7 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 			else if (val && strcmp(val, "dontneed") == 0)
 				d->backing = MFS_BACKING_DONTNEED;
 			else if (val && strcmp(val, "cached") == 0)
-				d->backing = MFS_BACKING_CACHED;
+				d->backing = MFS_BACKING_DIRECT;
 			else
 				r = cli_usage_error(cmd, "backing is cached, dontneed or direct");
 		} else if (strcmp(opt, "debug") == 0 && !val) {

@@ -39,6 +39,23 @@ out=$(reader "$mnt/m.gguf" "$WORK/m.gguf" "$c" layer:0 layer:1 wait mark \
 [ "$(delta prefetch_hits "$out")" -ge 3 ] || fail "no prefetch hits: $out"
 unmount "$mnt" # a fresh mount: nothing read yet is in the page cache
 
+# pin_size: stored chunks kept in memory are read from disk once; every later
+# read decodes them from memory (the page cache of the file dropped in between).
+mount_fg "$src" "$mnt" -o "cache_size=4M,pin_size=8M,prefetch=off"
+cmp "$mnt/m.gguf" "$WORK/m.gguf" || fail "first read through a pinning mount differs"
+pinned=$(stat_json "$mnt" pinned_bytes)
+back1=$(stat_json "$mnt" backing_bytes_read)
+[ "$pinned" -gt $((6 << 20)) ] && [ "$pinned" -le $((8 << 20)) ] ||
+	fail "pinned $pinned bytes with pin_size=8M"
+"$py" -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$mnt/m.gguf"
+cmp "$mnt/m.gguf" "$WORK/m.gguf" || fail "second read through a pinning mount differs"
+back2=$(stat_json "$mnt" backing_bytes_read)
+hits=$(stat_json "$mnt" pinned_hits)
+[ "$hits" -gt 20 ] || fail "only $hits chunks decoded from pinned memory"
+[ $((back2 - back1)) -le $((back1 - pinned + (1 << 20))) ] ||
+	fail "the second read read $((back2 - back1)) bytes from disk, the first $back1 with $pinned pinned"
+unmount "$mnt"
+
 # A reader that follows the file (loading, cp) gets file-order prefetch.
 mount_fg "$src" "$mnt" -o "$opts,prefetch=plan"
 cat "$mnt/m.gguf" >/dev/null
