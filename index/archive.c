@@ -385,6 +385,14 @@ int64_t mfs_archive_find(const struct mfs_archive *ar, uint64_t off)
 	return lo;
 }
 
+/* The decoded chunk @i at @dst is what was packed. */
+static int check_sum(const struct mfs_chunk *c, uint32_t i, const void *dst, struct mfs_err *err)
+{
+	if (XXH3_64bits(dst, c->llen) != c->checksum)
+		return mfs_err_set(err, -EFSCORRUPTED, "chunk %u: checksum mismatch", i);
+	return 0;
+}
+
 int mfs_archive_read_stored(const struct mfs_archive *ar, uint32_t i, const uint8_t **out,
 			    struct mfs_dctx *dctx, struct mfs_err *err)
 {
@@ -422,9 +430,7 @@ int mfs_archive_decode_stored(const struct mfs_archive *ar, uint32_t i, const vo
 			     err);
 	if (r)
 		return mfs_err_prefix(err, r, "chunk %u", i);
-	if (XXH3_64bits(dst, c->llen) != c->checksum)
-		return mfs_err_set(err, -EFSCORRUPTED, "chunk %u: checksum mismatch", i);
-	return 0;
+	return check_sum(c, i, dst, err);
 }
 
 int mfs_archive_read_chunk(const struct mfs_archive *ar, uint32_t i, void *dst, size_t dst_cap,
@@ -445,9 +451,7 @@ int mfs_archive_read_chunk(const struct mfs_archive *ar, uint32_t i, void *dst, 
 		r = mfs_src_read(&ar->data, dst, c->llen, c->poff, err);
 		if (r)
 			return mfs_err_prefix(err, r, "chunk %u", i);
-		if (XXH3_64bits(dst, c->llen) != c->checksum)
-			return mfs_err_set(err, -EFSCORRUPTED, "chunk %u: checksum mismatch", i);
-		return 0;
+		return check_sum(c, i, dst, err);
 	}
 	r = mfs_archive_read_stored(ar, i, &in, dctx, err);
 	if (r)

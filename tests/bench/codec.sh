@@ -37,18 +37,8 @@ done
 work=${1:-$(mktemp -d "${TMPDIR:-/tmp}/modelfs-bench.XXXXXX")}
 mkdir -p "$work"
 
-"$root/tools/install-deps.sh"
-need=()
-command -v zstd >/dev/null || need+=(zstd)
-command -v mksquashfs >/dev/null || need+=(squashfs-tools)
-if [ ${#need[@]} -gt 0 ]; then
-	echo "codec.sh: installing ${need[*]}" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-[ -f "$root/build/build.ninja" ] || meson setup "$root/build" "$root" >/dev/null
-ninja -C "$root/build" >/dev/null
-modelfs=$root/build/tools/modelfs
-gen=$root/build/tests/gen/modelfs-gen
+. "$root/tests/bench/lib.sh"
+bench_setup zstd squashfs-tools
 llama=
 [ "$quantize" = 1 ] && llama=$("$root/tests/bench/llama-tools.sh")
 

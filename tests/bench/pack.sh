@@ -24,12 +24,8 @@ done
 work=${1:-$(mktemp -d "${TMPDIR:-/tmp}/modelfs-bench.XXXXXX")}
 mkdir -p "$work"
 
-"$root/tools/install-deps.sh"
-command -v zstd >/dev/null || { echo "needs the zstd command (apt install zstd)" >&2; exit 1; }
-[ -f "$root/build/build.ninja" ] || meson setup "$root/build" "$root" >/dev/null
-ninja -C "$root/build" >/dev/null
-modelfs=$root/build/tools/modelfs
-gen=$root/build/tests/gen/modelfs-gen
+. "$root/tests/bench/lib.sh"
+bench_setup zstd
 
 now() { date +%s.%N; }
 rate() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The edge benchmark: unmodified llama.cpp (llama-completion) on a device
+# whose RAM is smaller than the model, reading from slow storage.
+#
+#   tests/bench/edge.sh [OPTION]... [WORKDIR]
+#
+#   --mem SIZE      memory cap for llama.cpp and the filesystem daemon together
+#                   (default 160M; one memory cgroup, both charged)
+#   --bw BYTES      read bandwidth of the disk holding WORKDIR, bytes/s
+#                   (default 50000000; blkio throttle, or io.max on cgroup v2)
+#   --tokens N      tokens generated and timed (default 16)
+#   --types LIST    models, of "bf16 q8_0" (default both)
+#   --runs LIST     of "raw squashfuse off sequential plan" (default: raw
+#                   squashfuse off plan); off/sequential/plan are modelfs with
+#                   that -o prefetch=
+#   --cache SIZE    modelfs cache_size (default 32M)
+#   --pin SIZE      modelfs pin_size (default 0)
+#   --backing B     modelfs backing= (default: the daemon's default)
+#   --rounds N      repeat the whole set N times, report medians (default 1)
+#
+# Models: modelfs-gen's bench preset (134M parameters; BF16 269 MB, Q8_0
+# 143 MB) with tensors in name order, as convert_hf_to_gguf writes them.
+# squashfuse reads a SquashFS image (zstd, 1 MiB blocks) of the same file;
+# its daemon is in the same cgroups. Kernel SquashFS is not in the table:
+# its reads come from the loop device's kernel thread, which no cgroup limit
+# of ours throttles.
+#
+# Each run: drop caches, run llama-completion (-t 2, greedy, fixed prompt)
+# inside the cgroups, read its own timings (load; eval = seconds per
+# generated token), the bytes the disk delivered (/proc/diskstats), the
+# cgroup's peak memory and the daemon's peak RSS (VmHWM). Every run must
+# produce the same tokens as the raw file. Not a test: it prints numbers.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+mem=160M bw=50000000 tokens=16 types="bf16 q8_0" runs="raw squashfuse off plan"
+cache=32M pin=0 backing= rounds=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--mem) mem=$2; shift 2 ;;
+	--bw) bw=$2; shift 2 ;;
+	--tokens) tokens=$2; shift 2 ;;
+	--types) types=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	--cache) cache=$2; shift 2 ;;
+	--pin) pin=$2; shift 2 ;;
+	--backing) backing=$2; shift 2 ;;
+	--rounds) rounds=$2; shift 2 ;;
+	-h | --help) sed -n '3,35p' "$0"; exit 0 ;;
+	-*) echo "edge.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+work=${1:-/var/tmp/modelfs-bench-edge}
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+[ "$(id -u)" = 0 ] || { echo "edge.sh: needs root (cgroups, drop_caches, mounts)" >&2; exit 1; }
+
+. "$root/tests/bench/lib.sh"
+bench_setup squashfuse squashfs-tools
+llama=$("$root/tests/bench/llama-tools.sh")/llama-completion
+
+bytes() { numfmt --from=iec "$1"; }
+mem_b=$(bytes "$mem")
+
+# --- the disk under WORKDIR, and cgroups around everything that reads it ---
+src=$(findmnt -no SOURCE -T "$work")
+disk=$(lsblk -no PKNAME "$src" 2>/dev/null | head -1)
+[ -n "$disk" ] || disk=$(basename "$src")
+majmin=$(lsblk -dno MAJ:MIN "/dev/$disk" | tr -d ' ')
+cg=modelfs-edge-$$
+if [ -d /sys/fs/cgroup/memory ] && [ -d /sys/fs/cgroup/blkio ]; then
+	cgv=1
+	cgm=/sys/fs/cgroup/memory/$cg
+	cgb=/sys/fs/cgroup/blkio/$cg
+	mkdir -p "$cgm" "$cgb"
+	echo "$mem_b" >"$cgm/memory.limit_in_bytes"
+	echo "$majmin $bw" >"$cgb/blkio.throttle.read_bps_device"
+	procs=("$cgm/cgroup.procs" "$cgb/cgroup.procs")
+else
+	cgv=2
+	cgm=/sys/fs/cgroup/$cg
+	cgb=$cgm
+	echo "+memory +io" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+	mkdir -p "$cgm"
+	echo "$mem_b" >"$cgm/memory.max"
+	echo "$majmin rbps=$bw" >"$cgm/io.max"
+	procs=("$cgm/cgroup.procs")
+fi
+MOUNTS=()
+cleanup() {
+	for m in "${MOUNTS[@]}"; do
+		mountpoint -q "$m" 2>/dev/null && { umount "$m" 2>/dev/null || umount -l "$m"; }
+	done
+	sleep 0.5
+	rmdir "$cgm" 2>/dev/null || true
+	[ "$cgb" = "$cgm" ] || rmdir "$cgb" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# in_cg CMD...: become CMD inside the cgroups (call it in a subshell or with &:
+# it execs, so $! is CMD's pid)
+in_cg() {
+	exec sh -c 'for f; do [ "$f" = -- ] && break; echo $$ >"$f"; done
+	       while [ "$1" != -- ]; do shift; done; shift; exec "$@"' \
+		sh "${procs[@]}" -- "$@"
+}
+peak_reset() {
+	if [ $cgv = 1 ]; then echo 0 >"$cgm/memory.max_usage_in_bytes"; fi
+}
+peak_read() {
+	if [ $cgv = 1 ]; then cat "$cgm/memory.max_usage_in_bytes"
+	elif [ -f "$cgm/memory.peak" ]; then cat "$cgm/memory.peak"
+	else echo 0; fi
+}
+disk_read() { awk -v d="$disk" '$3 == d { printf "%.0f\n", $6 * 512 }' /proc/diskstats; }
+
+# --- models ---
+mkdir -p "$work/raw" "$work/mfs" "$work/mnt"
+for t in $types; do
+	if [ ! -f "$work/raw/$t.gguf" ]; then
+		echo "generating $t ..." >&2
+		"$gen" -q -p bench -t "$t" --order sorted -o "$work/raw/$t.gguf"
+	fi
+	if [ ! -f "$work/mfs/$t.gguf.mfs" ] || [ "$modelfs" -nt "$work/mfs/$t.gguf.mfs" ]; then
+		echo "packing $t ..." >&2
+		"$modelfs" pack -q -f -o "$work/mfs" "$work/raw/$t.gguf"
+	fi
+	if [[ " $runs " == *" squashfuse "* ]] && [ ! -f "$work/$t.sqfs" ]; then
+		echo "mksquashfs $t ..." >&2
+		mksquashfs "$work/raw/$t.gguf" "$work/$t.sqfs" -comp zstd -b 1M -noappend -quiet \
+			-no-progress >/dev/null
+	fi
+done
+
+prompt="Once upon a time"
+# run LABEL TYPE: one llama-completion run; appends a result line to $work/results
+run() {
+	local label=$1 t=$2 model dpid= mnt=$work/mnt/$1 rss=0 stats= opts
+	mkdir -p "$mnt"
+	case $label in
+	raw) model=$work/raw/$t.gguf ;;
+	squashfuse)
+		in_cg squashfuse -f "$work/$t.sqfs" "$mnt" &
+		dpid=$!
+		model=$mnt/$t.gguf ;;
+	*)
+		opts=cache_size=$cache,pin_size=$pin,prefetch=$label${backing:+,backing=$backing}
+		in_cg "$modelfs" mount -f -o "$opts" "$work/mfs" "$mnt" 2>"$work/daemon.log" &
+		dpid=$!
+		model=$mnt/$t.gguf ;;
+	esac
+	if [ -n "$dpid" ]; then
+		MOUNTS+=("$mnt")
+		for _ in $(seq 100); do mountpoint -q "$mnt" && break; sleep 0.1; done
+		mountpoint -q "$mnt" || { echo "edge.sh: $label did not mount" >&2; exit 1; }
+	fi
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	peak_reset
+	local d0 t0 t1 d1
+	d0=$(disk_read)
+	t0=$(date +%s.%N)
+	(in_cg "$llama" -m "$model" -p "$prompt" -n $((tokens + 1)) -t 2 --temp 0 -s 1 -c 256 \
+		-no-cnv --no-warmup --simple-io --no-display-prompt >"$work/out.$label.$t" \
+		2>"$work/err.$label.$t") || { echo "edge.sh: llama-completion failed ($label $t):" >&2;
+		tail -5 "$work/err.$label.$t" >&2; exit 1; }
+	t1=$(date +%s.%N)
+	d1=$(disk_read)
+	local peak
+	peak=$(peak_read)
+	if [ -n "$dpid" ]; then
+		rss=$(awk '/^VmHWM/ { print $2 * 1024 }' "/proc/$dpid/status" 2>/dev/null || echo 0)
+		[ "$label" = raw ] || [ "$label" = squashfuse ] ||
+			stats=$("$modelfs" stats --json "$mnt" 2>/dev/null || true)
+		umount "$mnt"
+		wait "$dpid" 2>/dev/null || true
+	fi
+	local load evalms runs_n
+	load=$(sed -n 's/.*load time = *\([0-9.]*\) ms.*/\1/p' "$work/err.$label.$t" | head -1)
+	evalms=$(sed -n 's/.* eval time = *\([0-9.]*\) ms \/ *\([0-9]*\) runs.*/\1 \2/p' \
+		"$work/err.$label.$t" | grep -v prompt | tail -1)
+	runs_n=${evalms#* }
+	evalms=${evalms% *}
+	local pf=
+	if [ -n "$stats" ]; then
+		pf=$(grep -o '"prefetch_[a-z]*":[0-9]*\|"cache_misses":[0-9]*\|"chunks_decompressed":[0-9]*\|"backing_bytes_read":[0-9]*\|"cache_waits":[0-9]*\|"pinned_[a-z]*":[0-9]*' \
+			<<<"$stats" | tr -d '"' | tr '\n' ' ')
+	fi
+	local same=yes
+	cmp -s "$work/out.$label.$t" "$work/out.raw.$t" || same=NO
+	echo "$t $label $load $evalms $runs_n $((d1 - d0)) $peak $rss $same $(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}') $pf" \
+		>>"$work/results"
+	printf '  %-5s %-11s load %6.1f s  %6.3f s/token  disk %5.0f MB  peak %4.0f MB  daemon %4.0f MB  same=%s %s\n' \
+		"$t" "$label" "$(awk -v v="$load" 'BEGIN{print v/1000}')" \
+		"$(awk -v v="$evalms" -v n="$runs_n" 'BEGIN{print v/n/1000}')" \
+		"$(awk -v v=$((d1 - d0)) 'BEGIN{print v/1e6}')" "$(awk -v v="$peak" 'BEGIN{print v/1e6}')" \
+		"$(awk -v v="$rss" 'BEGIN{print v/1e6}')" "$same" "$pf" >&2
+}
+
+echo "machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
+echo "limits: memory $mem (cgroup v$cgv, llama.cpp and daemon together), reads $(awk -v b="$bw" 'BEGIN{print b/1e6}') MB/s on /dev/$disk ($majmin)"
+echo "llama-completion -t 2 --temp 0 -c 256, prompt '$prompt', $tokens generated tokens timed; modelfs cache_size=$cache pin_size=$pin${backing:+ backing=$backing}"
+: >"$work/results"
+for r in $(seq "$rounds"); do
+	for t in $types; do
+		echo "round $r, $t:" >&2
+		# raw first: every other run must produce its tokens
+		if [[ " $runs " == *" raw "* ]] || [ ! -s "$work/out.raw.$t" ]; then
+			run raw "$t"
+		fi
+		for l in $runs; do
+			[ "$l" = raw ] || run "$l" "$t"
+		done
+	done
+done
+
+# Medians per (type, run); ratios against raw and squashfuse of the same type.
+echo
+printf '%-5s %-11s %9s %9s %8s %8s %9s %9s %8s %5s\n' type run "load s" "s/token" \
+	"x raw" "x sqfuse" "disk MB" "peak MB" "daemon MB" same
+awk '
+function median(list,   n, a, i, j, t) {
+	n = split(list, a, " ")
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{
+	k = $1 " " $2
+	if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+	load[k] = load[k] " " $3 / 1000
+	spt[k] = spt[k] " " $4 / $5 / 1000
+	disk[k] = disk[k] " " $6 / 1e6
+	peak[k] = peak[k] " " $7 / 1e6
+	rss[k] = rss[k] " " $8 / 1e6
+	if ($9 != "yes") same[k] = "NO"; else if (!(k in same)) same[k] = "yes"
+}
+END {
+	for (i = 1; i <= n; i++) {
+		k = order[i]; split(k, p, " ")
+		s = median(spt[k]); r = (p[1] " raw") in seen ? median(spt[p[1] " raw"]) : 0
+		q = (p[1] " squashfuse") in seen ? median(spt[p[1] " squashfuse"]) : 0
+		printf "%-5s %-11s %9.1f %9.3f %8s %8s %9.0f %9.0f %8.0f %5s\n", p[1], p[2],
+			median(load[k]), s, r ? sprintf("%.2f", s / r) : "-", q ? sprintf("%.2f", s / q) : "-",
+			median(disk[k]), median(peak[k]), median(rss[k]), same[k]
+	}
+}' "$work/results"
+echo
+echo "per-run lines (type run load_ms eval_ms runs disk_bytes peak_bytes daemon_rss same wall_s counters): $work/results"
