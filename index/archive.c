@@ -415,17 +415,27 @@ int mfs_archive_read_stored(const struct mfs_archive *ar, uint32_t i, const uint
 	return 0;
 }
 
+/* Chunk @i, if it exists and fits in @dst_cap bytes. */
+static int chunk_for_dst(const struct mfs_archive *ar, uint32_t i, size_t dst_cap,
+			 const struct mfs_chunk **c, struct mfs_err *err)
+{
+	if (i >= mfs_archive_nchunks(ar))
+		return mfs_err_set(err, -EINVAL, "chunk %u does not exist", i);
+	*c = &ar->chunks[i];
+	if (dst_cap < (*c)->llen)
+		return mfs_err_set(err, -EINVAL, "chunk %u: buffer too small", i);
+	return 0;
+}
+
 int mfs_archive_decode_stored(const struct mfs_archive *ar, uint32_t i, const void *stored,
 			      void *dst, size_t dst_cap, struct mfs_dctx *dctx, struct mfs_err *err)
 {
 	const struct mfs_chunk *c;
 	int r;
 
-	if (i >= mfs_archive_nchunks(ar))
-		return mfs_err_set(err, -EINVAL, "chunk %u does not exist", i);
-	c = &ar->chunks[i];
-	if (dst_cap < c->llen)
-		return mfs_err_set(err, -EINVAL, "chunk %u: buffer too small", i);
+	r = chunk_for_dst(ar, i, dst_cap, &c, err);
+	if (r)
+		return r;
 	r = mfs_block_decode(dctx, c->codec, c->xform, c->xparam, dst, c->llen, stored, c->plen,
 			     err);
 	if (r)
@@ -440,11 +450,9 @@ int mfs_archive_read_chunk(const struct mfs_archive *ar, uint32_t i, void *dst, 
 	const uint8_t *in;
 	int r;
 
-	if (i >= mfs_archive_nchunks(ar))
-		return mfs_err_set(err, -EINVAL, "chunk %u does not exist", i);
-	c = &ar->chunks[i];
-	if (dst_cap < c->llen)
-		return mfs_err_set(err, -EINVAL, "chunk %u: buffer too small", i);
+	r = chunk_for_dst(ar, i, dst_cap, &c, err);
+	if (r)
+		return r;
 
 	if (c->codec == MFS_CODEC_STORE && c->xform == MFS_XFORM_NONE && !ar->data.align) {
 		/* Stored chunks go straight into the caller's buffer. */
