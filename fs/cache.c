@@ -172,6 +172,15 @@ static void lru_push_front(struct shard *s, struct mfs_centry *e)
 	s->lru.next = e;
 }
 
+/* The cold end: evicted first. */
+static void lru_push_back(struct shard *s, struct mfs_centry *e)
+{
+	e->prev = s->lru.prev;
+	e->next = &s->lru;
+	s->lru.prev->next = e;
+	s->lru.prev = e;
+}
+
 /*
  * Remove from index and LRU; frees it unless referenced, keeping the buffer as
  * a spare if @spare. Caller holds s->lock.
@@ -362,9 +371,10 @@ void mfs_cache_put(struct mfs_cache *c, struct mfs_centry *e)
 	pthread_mutex_unlock(&s->lock);
 }
 
-void mfs_cache_served(struct mfs_cache *c, struct mfs_centry *e, size_t lo, size_t hi)
+void mfs_cache_put_served(struct mfs_cache *c, struct mfs_centry *e, size_t lo, size_t hi)
 {
 	struct shard *s = shard_of(c, hash_key(e->file, e->chunk));
+	bool dead;
 
 	pthread_mutex_lock(&s->lock);
 	if (e->served_hi <= e->served_lo || hi < e->served_lo || lo > e->served_hi) {
@@ -382,11 +392,11 @@ void mfs_cache_served(struct mfs_cache *c, struct mfs_centry *e, size_t lo, size
 	if (e->hashed && e->served_lo == 0 && e->served_hi >= e->len) {
 		/* The kernel holds all of it now: ours goes first when room is needed. */
 		lru_unlink(e);
-		e->prev = s->lru.prev;
-		e->next = &s->lru;
-		s->lru.prev->next = e;
-		s->lru.prev = e;
+		lru_push_back(s, e);
 	}
+	dead = --e->refs == 0 && !e->hashed;
+	if (dead)
+		entry_retire(s, e);
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -63,10 +63,11 @@ void mfs_cache_hold(struct mfs_cache *c, struct mfs_centry *e);
 void mfs_cache_put(struct mfs_cache *c, struct mfs_centry *e);
 
 /*
- * Bytes [@lo, @hi) of the entry were sent to the kernel. Once one interval of
- * served bytes covers the whole entry, it moves to the cold end of the LRU.
+ * mfs_cache_put() after bytes [@lo, @hi) of the entry were sent to the
+ * kernel. Once one interval of served bytes covers the whole entry, it moves
+ * to the cold end of the LRU (the kernel's page cache holds it now).
  */
-void mfs_cache_served(struct mfs_cache *c, struct mfs_centry *e, size_t lo, size_t hi);
+void mfs_cache_put_served(struct mfs_cache *c, struct mfs_centry *e, size_t lo, size_t hi);
 
 /* Bytes of prefetched entries no reader has asked for yet (loading or ready). */
 uint64_t mfs_cache_spec_bytes(struct mfs_cache *c);

@@ -41,7 +41,6 @@
 #include "fs_i.h"
 
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +51,7 @@
 
 #include <xxhash.h>
 
+#include "layout.h"
 #include "log.h"
 
 #define STACK_CHUNKS 16
@@ -94,22 +94,6 @@ static uint64_t content_id(const struct mfs_node *n, const struct mfs_archive *a
  * some FUSE filesystems) reads go through the page cache, as they do with
  * -o backing=cached.
  */
-static int open_plan(struct mfs_cfile *cf)
-{
-	const struct mfs_archive *ar = cf->ar;
-	uint32_t n = mfs_archive_nplan(ar);
-	struct mfs_plan_entry *runs = calloc(n ? n : 1, sizeof(*runs));
-	int r;
-
-	if (!runs)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		runs[i] = *mfs_archive_plan(ar, i);
-	r = mfs_plan_order_build(&cf->plan, runs, n, mfs_archive_nchunks(ar));
-	free(runs);
-	return r;
-}
-
 static void open_direct(struct mfs_cfile *cf)
 {
 	char proc[64];
@@ -142,7 +126,6 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 		goto fail;
 	}
 	cf->dfd = -1;
-	cf->plan.cycle = MFS_PLAN_NONE;
 	r = mfs_src_init_fd(&cf->src, cf->fd, &err);
 	if (!r)
 		r = mfs_archive_open(&cf->ar, &cf->src, &err);
@@ -168,7 +151,8 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 		goto fail;
 	}
 	if (fs->opts.prefetch == MFS_PREFETCH_PLAN) {
-		r = open_plan(cf);
+		r = mfs_plan_order_build(&cf->plan, mfs_archive_plan_runs(cf->ar),
+					 mfs_archive_nplan(cf->ar), nchunks);
 		if (r)
 			goto fail;
 	}
@@ -179,8 +163,7 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 			goto fail;
 		}
 	}
-	snprintf(cf->trace_id, sizeof(cf->trace_id), "%016" PRIx64 "%016" PRIx64,
-		 mfs_archive_info(cf->ar)->footer.hash_hi, mfs_archive_info(cf->ar)->footer.hash_lo);
+	mfs_archive_hash_hex(cf->ar, cf->trace_id);
 	atomic_init(&cf->refs, 1);
 	cf->id = content_id(n, cf->ar);
 	cf->ra_last = UINT32_MAX - 1;
@@ -312,9 +295,8 @@ static void chunk_job_run(struct mfs_pool_job *base, struct mfs_dctx *dctx)
 	const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, j->idx);
 	struct mfs_err err = {{0}};
 	uint64_t t0 = now_ns();
-	int r;
-
 	bool from_disk = true;
+	int r;
 
 	if (cf->pinned)
 		r = read_pinned(cf, j->idx, mfs_centry_data(j->e), dctx, &from_disk, &err);
@@ -478,25 +460,20 @@ static void prefetch_sequential(struct mfs_cfile *cf, uint32_t first, uint32_t l
 	cf->ra_next = i;
 }
 
-/* Is plan position @p where the reader was predicted to go (after pl_last, before pl_next)? */
-static bool on_plan(const struct mfs_cfile *cf, uint32_t p)
+/*
+ * Is plan position @p at most @max steps after the previous read's, and not
+ * past @stop? Caller holds ra_lock.
+ */
+static bool plan_follows(const struct mfs_cfile *cf, uint32_t p, uint32_t stop, uint32_t max)
 {
-	const struct mfs_plan_order *o = &cf->plan;
 	uint32_t q = cf->pl_last;
 
-	if (q == MFS_PLAN_NONE)
-		return false;
-	if (p == q)
-		return true;
-	/* Walk at most what was prefetched (bounded: the window is a few hundred chunks). */
-	for (uint32_t steps = 0; steps < 4096; steps++) {
-		q = mfs_plan_order_next(o, q);
-		if (q == MFS_PLAN_NONE)
-			return false;
+	for (uint32_t steps = 0; q != MFS_PLAN_NONE && steps <= max; steps++) {
 		if (q == p)
 			return true;
-		if (q == cf->pl_next)
+		if (steps && q == stop)
 			return false;
+		q = mfs_plan_order_next(&cf->plan, q);
 	}
 	return false;
 }
@@ -511,7 +488,8 @@ static void prefetch_plan(struct mfs_cfile *cf, uint32_t p)
 	/* A row of the embeddings: what follows was predicted by the read before. */
 	if (o->sparse[p] && cf->pl_last != MFS_PLAN_NONE)
 		return;
-	if (on_plan(cf, p)) {
+	/* Predicted: between the previous read and what was prefetched (a few hundred chunks). */
+	if (plan_follows(cf, p, cf->pl_next, 4096)) {
 		if (cf->pl_streak < RA_MAX_STREAK)
 			cf->pl_streak++;
 	} else {
@@ -547,21 +525,6 @@ static void prefetch_plan(struct mfs_cfile *cf, uint32_t p)
 	cf->pl_next = q;
 }
 
-/* Is plan position @p at most a few steps after the previous read's? Caller holds ra_lock. */
-static bool plan_near(const struct mfs_cfile *cf, uint32_t p)
-{
-	uint32_t q = cf->pl_last;
-
-	if (q == MFS_PLAN_NONE)
-		return false;
-	for (int steps = 0; steps <= 8 && q != MFS_PLAN_NONE; steps++) {
-		if (q == p)
-			return true;
-		q = mfs_plan_order_next(&cf->plan, q);
-	}
-	return false;
-}
-
 /*
  * Which order to prefetch in. Within a tensor the file and the plan agree;
  * where they part, the reader shows which one it follows: a read right after
@@ -577,7 +540,7 @@ static void prefetch_after(struct mfs_cfile *cf, uint32_t first, uint32_t last, 
 	account_rate(cf, bytes);
 	seq = first == cf->ra_last || first == cf->ra_last + 1;
 	if (p != MFS_PLAN_NONE && !cf->plan.sparse[p]) {
-		near = plan_near(cf, p);
+		near = plan_follows(cf, p, MFS_PLAN_NONE, 8);
 		if (seq && !near)
 			cf->follow_file = true;
 		else if (near && !seq)
@@ -614,9 +577,9 @@ static void trace_read(struct mfs_cfile *cf, uint64_t off, uint64_t end, uint32_
 	const struct mfs_chunk *b = mfs_archive_chunk(cf->ar, last);
 	int n;
 
-	if (first < last && a->loff + a->llen - off < 4096)
+	if (first < last && a->loff + a->llen - off < MFS_LAYOUT_PAGE)
 		first++;
-	if (first < last && end - b->loff < 4096)
+	if (first < last && end - b->loff < MFS_LAYOUT_PAGE)
 		last--;
 	n = snprintf(line, sizeof(line), "%s %u %u %s\n", cf->trace_id, first, last, cf->path);
 	if (n > 0 && (size_t)n < sizeof(line) && write(cf->fs->trace_fd, line, (size_t)n) < 0)
@@ -676,8 +639,6 @@ int mfs_cfile_read(struct mfs_cfile *cf, fuse_req_t req, size_t size, uint64_t o
 		}
 		iov[i].iov_base = (uint8_t *)mfs_centry_data(ents[i]) + (pos - c->loff);
 		iov[i].iov_len = (size_t)((cend < end ? cend : end) - pos);
-		mfs_cache_served(fs->cache, ents[i], (size_t)(pos - c->loff),
-				 (size_t)(pos - c->loff) + iov[i].iov_len);
 		pos += iov[i].iov_len;
 	}
 	mfs_stat_add(&fs->stats.bytes_served, end - off);
@@ -691,8 +652,16 @@ int mfs_cfile_read(struct mfs_cfile *cf, fuse_req_t req, size_t size, uint64_t o
 		fuse_reply_iov(req, iov, (int)n);
 	}
 out:
-	for (uint32_t i = 0; i < got; i++)
-		mfs_cache_put(fs->cache, ents[i]);
+	for (uint32_t i = 0; i < got; i++) {
+		size_t lo;
+
+		if (r) {
+			mfs_cache_put(fs->cache, ents[i]);
+			continue;
+		}
+		lo = (size_t)((uint8_t *)iov[i].iov_base - (uint8_t *)mfs_centry_data(ents[i]));
+		mfs_cache_put_served(fs->cache, ents[i], lo, lo + iov[i].iov_len);
+	}
 	if (ents != stack_e)
 		free(ents);
 	if (iov != stack_iov)

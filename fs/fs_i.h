@@ -94,7 +94,7 @@ struct mfs_cfile {
 	_Atomic uint8_t *reported; /* bit per chunk: its error was logged */
 	struct mfs_plan_order plan; /* with -o prefetch=plan; empty otherwise */
 	_Atomic(uint8_t *) *pinned; /* with -o pin_size: stored bytes kept, per chunk */
-	char trace_id[40];	    /* the original's xxh3-128, for trace lines */
+	char trace_id[MFS_HASH_HEX_SIZE]; /* the original's xxh3-128, for trace lines */
 	pthread_mutex_t ra_lock;    /* protects the fields below */
 	uint32_t ra_last;	    /* last chunk of the previous read */
 	uint32_t ra_streak;	    /* sequential reads in a row */

@@ -10,6 +10,8 @@
 #include "archive.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -360,6 +362,22 @@ uint32_t mfs_archive_nplan(const struct mfs_archive *ar)
 const struct mfs_plan_entry *mfs_archive_plan(const struct mfs_archive *ar, uint32_t i)
 {
 	return &ar->plan[i];
+}
+
+const struct mfs_tensor *mfs_archive_tensors(const struct mfs_archive *ar)
+{
+	return ar->tensors;
+}
+
+const struct mfs_plan_entry *mfs_archive_plan_runs(const struct mfs_archive *ar)
+{
+	return ar->plan;
+}
+
+void mfs_archive_hash_hex(const struct mfs_archive *ar, char out[MFS_HASH_HEX_SIZE])
+{
+	snprintf(out, MFS_HASH_HEX_SIZE, "%016" PRIx64 "%016" PRIx64, ar->info.footer.hash_hi,
+		 ar->info.footer.hash_lo);
 }
 
 void mfs_archive_set_data_source(struct mfs_archive *ar, const struct mfs_src *src)

@@ -52,6 +52,13 @@ uint32_t mfs_archive_ntensors(const struct mfs_archive *ar);
 const struct mfs_tensor *mfs_archive_tensor(const struct mfs_archive *ar, uint32_t i);
 uint32_t mfs_archive_nplan(const struct mfs_archive *ar);
 const struct mfs_plan_entry *mfs_archive_plan(const struct mfs_archive *ar, uint32_t i);
+/* The whole tensor table and plan, as arrays of ntensors / nplan entries. */
+const struct mfs_tensor *mfs_archive_tensors(const struct mfs_archive *ar);
+const struct mfs_plan_entry *mfs_archive_plan_runs(const struct mfs_archive *ar);
+
+/* The original's xxh3-128 as 32 hex digits (high half first), as inspect shows it. */
+#define MFS_HASH_HEX_SIZE 33
+void mfs_archive_hash_hex(const struct mfs_archive *ar, char out[MFS_HASH_HEX_SIZE]);
 
 /*
  * Read chunk data from @src instead of the source the archive was opened with

@@ -42,6 +42,15 @@ static int runs_add(struct runs *r, uint32_t first, uint32_t count, uint32_t fla
 	return 0;
 }
 
+/* Hands the runs to the caller, leaving @r empty; returns 0. */
+static int runs_take(struct runs *r, struct mfs_plan_entry **out, uint32_t *n)
+{
+	*out = r->v;
+	*n = r->n;
+	r->v = NULL;
+	return 0;
+}
+
 /* ---- from names ------------------------------------------------------------ */
 
 enum group { G_OTHER, G_EMBED, G_LAYERS, G_OUTPUT_NORM, G_OUTPUT };
@@ -139,10 +148,7 @@ int mfs_plan_from_names(const struct mfs_tensor *tensors, uint32_t ntensors,
 		if (r)
 			goto out;
 	}
-	r = 0;
-	*out = runs.v;
-	*n = runs.n;
-	runs.v = NULL;
+	r = runs_take(&runs, out, n);
 out:
 	free(runs.v);
 	free(keys);
@@ -215,10 +221,7 @@ int mfs_plan_from_trace(const uint32_t *seq, size_t len, uint32_t nchunks,
 		if (r)
 			goto out;
 	}
-	r = 0;
-	*out = runs.v;
-	*n = runs.n;
-	runs.v = NULL;
+	r = runs_take(&runs, out, n);
 out:
 	free(runs.v);
 	free(last);

@@ -12,17 +12,22 @@
 
 #include "io.h"
 #include "outfile.h"
+#include "plan.h"
 #include "writer.h"
 
-uint32_t *mfs_replan_chunk_tensors(const struct mfs_archive *ar)
+int mfs_replan_names(const struct mfs_archive *ar, struct mfs_plan_entry **out, uint32_t *n)
 {
-	uint32_t n = mfs_archive_nchunks(ar);
-	uint32_t *ct = malloc((n ? n : 1) * sizeof(*ct));
+	uint32_t nc = mfs_archive_nchunks(ar);
+	uint32_t *ct = malloc((nc ? nc : 1) * sizeof(*ct));
+	int r;
 
-	if (ct)
-		for (uint32_t i = 0; i < n; i++)
-			ct[i] = mfs_archive_chunk(ar, i)->tensor;
-	return ct;
+	if (!ct)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nc; i++)
+		ct[i] = mfs_archive_chunk(ar, i)->tensor;
+	r = mfs_plan_from_names(mfs_archive_tensors(ar), mfs_archive_ntensors(ar), ct, nc, out, n);
+	free(ct);
+	return r;
 }
 
 /* Copy every chunk's stored bytes from @src into @w. */
@@ -63,11 +68,9 @@ int mfs_replan_file(const char *path, const struct mfs_plan_entry *plan, uint32_
 	struct mfs_outfile out = {.fd = -1, .dirfd = -1};
 	struct mfs_archive *ar = NULL;
 	struct mfs_writer *w = NULL;
-	struct mfs_tensor *tensors = NULL;
 	const struct mfs_archive_info *in;
 	struct mfs_src src;
 	struct stat st;
-	uint32_t nt;
 	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -89,14 +92,6 @@ int mfs_replan_file(const char *path, const struct mfs_plan_entry *plan, uint32_
 			r = mfs_err_set(err, -EINVAL, "plan run %u names chunks beyond the index", i);
 			goto out;
 		}
-	nt = mfs_archive_ntensors(ar);
-	tensors = calloc(nt ? nt : 1, sizeof(*tensors));
-	if (!tensors) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (uint32_t i = 0; i < nt; i++)
-		tensors[i] = *mfs_archive_tensor(ar, i);
 	r = mfs_outfile_open(&out, path, st.st_mode & 07777, err);
 	if (r)
 		goto out;
@@ -104,7 +99,7 @@ int mfs_replan_file(const char *path, const struct mfs_plan_entry *plan, uint32_
 	if (!r)
 		r = copy_chunks(ar, &src, w, err);
 	if (!r)
-		r = mfs_writer_finish(w, tensors, nt, plan, nplan, in->footer.hash_lo,
+		r = mfs_writer_finish(w, mfs_archive_tensors(ar), mfs_archive_ntensors(ar), plan, nplan, in->footer.hash_lo,
 				      in->footer.hash_hi, in->footer.chunk_target, err);
 	if (!r)
 		r = mfs_outfile_commit(&out, true, err);
@@ -112,7 +107,6 @@ int mfs_replan_file(const char *path, const struct mfs_plan_entry *plan, uint32_
 		mfs_outfile_abort(&out);
 out:
 	mfs_writer_free(w);
-	free(tensors);
 	mfs_archive_close(ar);
 	close(fd);
 	return r;

@@ -17,8 +17,8 @@
 #include "disk.h"
 #include "err.h"
 
-/* Chunk index -> tensor index (or MFS_TENSOR_NONE) of @ar, malloc'd; NULL on ENOMEM. */
-uint32_t *mfs_replan_chunk_tensors(const struct mfs_archive *ar);
+/* The plan pack would make for @ar, from its tensor names (plan.h); caller frees *@out. */
+int mfs_replan_names(const struct mfs_archive *ar, struct mfs_plan_entry **out, uint32_t *n);
 
 /* Rewrite the container at @path with @plan (runs must name existing chunks). */
 int mfs_replan_file(const char *path, const struct mfs_plan_entry *plan, uint32_t nplan,

@@ -133,9 +133,9 @@ int cmd_plan(int argc, char **argv)
 	struct mfs_plan_entry *plan = NULL;
 	struct seq s = {0};
 	const char *file, *trace = NULL;
-	uint32_t nplan = 0, *ct = NULL;
+	uint32_t nplan = 0;
 	uint64_t planned = 0;
-	char id[40];
+	char id[MFS_HASH_HEX_SIZE];
 	int c, r, status = EXIT_FAIL;
 
 	while ((c = getopt_long(argc, argv, "nqhV", longopts, NULL)) != -1) {
@@ -172,25 +172,13 @@ int cmd_plan(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (names) {
-		uint32_t nt = mfs_archive_ntensors(ar);
-		struct mfs_tensor *t = calloc(nt ? nt : 1, sizeof(*t));
-
-		ct = mfs_replan_chunk_tensors(ar);
-		r = -ENOMEM;
-		if (t && ct) {
-			for (uint32_t i = 0; i < nt; i++)
-				t[i] = *mfs_archive_tensor(ar, i);
-			r = mfs_plan_from_names(t, nt, ct, mfs_archive_nchunks(ar), &plan, &nplan);
-		}
-		free(t);
+		r = mfs_replan_names(ar, &plan, &nplan);
 		if (r) {
 			cli_error(file, "%s", mfs_strerror(-r));
 			goto out;
 		}
 	} else {
-		const struct mfs_footer_info *f = &mfs_archive_info(ar)->footer;
-
-		snprintf(id, sizeof(id), "%016" PRIx64 "%016" PRIx64, f->hash_hi, f->hash_lo);
+		mfs_archive_hash_hex(ar, id);
 		if (read_trace(trace, id, mfs_archive_nchunks(ar), &s))
 			goto out;
 		if (!s.reads) {
@@ -226,7 +214,6 @@ int cmd_plan(int argc, char **argv)
 	status = EXIT_OK;
 out:
 	free(plan);
-	free(ct);
 	free(s.v);
 	mfs_archive_close(ar);
 	return status;

@@ -85,14 +85,10 @@ Test(cache, chunks_served_whole_are_evicted_first)
 	for (uint32_t i = 0; i < 64; i++)
 		fill(c, get(c, i, 0, &got));
 	/* Chunk 63 is the most recent; serve it whole in two pieces. */
-	e = get(c, 63, 0, &got);
-	mfs_cache_served(c, e, 0, 32 * K);
-	mfs_cache_served(c, e, 32 * K, 64 * K);
-	mfs_cache_put(c, e);
+	mfs_cache_put_served(c, get(c, 63, 0, &got), 0, 32 * K);
+	mfs_cache_put_served(c, get(c, 63, 0, &got), 32 * K, 64 * K);
 	/* Chunk 5 served only in part stays where it was. */
-	e = get(c, 5, 0, &got);
-	mfs_cache_served(c, e, 4 * K, 64 * K);
-	mfs_cache_put(c, e);
+	mfs_cache_put_served(c, get(c, 5, 0, &got), 4 * K, 64 * K);
 	/* One new chunk needs room: the chunk served whole goes first, then the oldest. */
 	fill(c, get(c, 64, 0, &got));
 	cr_assert_eq(atomic_load(&st.cache_evictions), 1, "evicted more than needed");
