@@ -231,6 +231,39 @@ out:
 	return r;
 }
 
+/*
+ * Header and footer. A major version this reader does not know means a newer
+ * format - unless the other end is an intact record of our version (its
+ * checksum matches), which a newer writer would not have written: then one
+ * damaged version field would otherwise pass corruption off as "unsupported".
+ */
+static int decode_ends(struct mfs_archive_info *in, const uint8_t *head, const uint8_t *foot,
+		       struct mfs_err *err)
+{
+	struct mfs_err other;
+	int rh = mfs_disk_header_decode(&in->header, head, err);
+	int rf;
+
+	if (rh && rh != -EOPNOTSUPP)
+		return rh;
+	rf = mfs_disk_footer_decode(&in->footer, foot, rh ? &other : err);
+	if (rh && !rf)
+		return mfs_err_set(err, -EFSCORRUPTED,
+				   "header: damaged version field %u.%u (the intact footer says "
+				   "%u.%u)",
+				   in->header.version_major, in->header.version_minor,
+				   in->footer.version_major, in->footer.version_minor);
+	if (rh)
+		return rh;
+	if (rf == -EOPNOTSUPP && in->footer.version_major != MFS_FORMAT_MAJOR)
+		return mfs_err_set(err, -EFSCORRUPTED,
+				   "footer: damaged version field %u.%u (the intact header says "
+				   "%u.%u)",
+				   in->footer.version_major, in->footer.version_minor,
+				   in->header.version_major, in->header.version_minor);
+	return rf;
+}
+
 int mfs_archive_open(struct mfs_archive **out, const struct mfs_src *src, struct mfs_err *err)
 {
 	uint8_t head[MFS_HEADER_SIZE], foot[MFS_FOOTER_SIZE];
@@ -255,12 +288,9 @@ int mfs_archive_open(struct mfs_archive **out, const struct mfs_src *src, struct
 	}
 	r = mfs_src_read(src, head, sizeof(head), 0, err);
 	if (!r)
-		r = mfs_disk_header_decode(&in->header, head, err);
-	if (r)
-		goto fail;
-	r = mfs_src_read(src, foot, sizeof(foot), src->size - MFS_FOOTER_SIZE, err);
+		r = mfs_src_read(src, foot, sizeof(foot), src->size - MFS_FOOTER_SIZE, err);
 	if (!r)
-		r = mfs_disk_footer_decode(&in->footer, foot, err);
+		r = decode_ends(in, head, foot, err);
 	if (r)
 		goto fail;
 	if (in->footer.version_major != in->header.version_major ||

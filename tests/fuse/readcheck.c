@@ -12,6 +12,12 @@
  *                                                runs into such a page returns the bytes
  *                                                before it (read(2) reports the error on the
  *                                                next call); every other read matches ORIG
+ *   mfs-readcheck tolerant ORIG COUNT FILE...    each FILE (a copy of ORIG that may be damaged,
+ *                                                or served by a failing daemon): opening it may
+ *                                                fail with EIO; once open its size is ORIG's,
+ *                                                and every read - a sequential pass, then COUNT
+ *                                                random ones - returns bytes of ORIG or fails
+ *                                                with EIO or ENOMEM. Never a wrong byte.
  *
  * Exit 0 when every byte matched, 1 on the first mismatch (printed), 2 for
  * usage or setup errors.
@@ -240,6 +246,80 @@ static int check_eio(uint64_t lo, uint64_t hi, unsigned long count)
 	return failed && shortened && ok ? 0 : 1;
 }
 
+static bool soft_errno(int e)
+{
+	return e == EIO || e == ENOMEM;
+}
+
+/* One file for check_tolerant(); counts into @n: opened, refused, reads ok, reads failed. */
+static int tolerant_file(const char *path, unsigned long count, unsigned long n[4])
+{
+	uint8_t *buf = malloc(MAXLEN);
+	uint64_t s = 5;
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+
+	if (!buf)
+		die("malloc");
+	if (fd < 0) {
+		if (!soft_errno(errno)) {
+			fprintf(stderr, "tolerant: open %s: %s\n", path, strerror(errno));
+			return 1;
+		}
+		n[1]++;
+		free(buf);
+		return 0;
+	}
+	n[0]++;
+	if (fstat(fd, &st) || (uint64_t)st.st_size != orig_size) {
+		fprintf(stderr, "tolerant: %s: size %jd, the original has %zu\n", path,
+			(intmax_t)st.st_size, orig_size);
+		return 1;
+	}
+	for (unsigned long i = 0, off = 0; off < orig_size || i < count;) {
+		uint64_t o;
+		size_t len, want;
+		ssize_t r;
+
+		if (off < orig_size) { /* the sequential pass, 64 KiB at a time */
+			o = off;
+			len = 65536;
+			off += len;
+		} else {
+			pick(&s, &o, &len);
+			i++;
+		}
+		want = o >= orig_size ? 0 : orig_size - o < len ? orig_size - o : len;
+		r = pread(fd, buf, len, (off_t)o);
+		if (r < 0 && soft_errno(errno)) {
+			n[3]++;
+			continue;
+		}
+		if (r < 0 || (size_t)r > want || memcmp(buf, orig + o, (size_t)r) != 0 ||
+		    (r == 0 && want)) {
+			fprintf(stderr, "tolerant: %s: pread(%zu at %" PRIu64 ") = %zd (%s), want %zu\n",
+				path, len, o, r, r < 0 ? strerror(errno) : "bytes differ", want);
+			return 1;
+		}
+		n[2]++;
+	}
+	close(fd);
+	free(buf);
+	return 0;
+}
+
+static int check_tolerant(unsigned long count, char **files, int nfiles)
+{
+	unsigned long n[4] = {0, 0, 0, 0};
+
+	for (int i = 0; i < nfiles; i++)
+		if (tolerant_file(files[i], count, n))
+			return 1;
+	printf("tolerant: %d files: %lu opened, %lu refused with EIO; %lu reads correct, %lu failed "
+	       "with EIO/ENOMEM, 0 wrong\n", nfiles, n[0], n[1], n[2], n[3]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -247,6 +327,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	load_orig(argv[2]);
+	if (strcmp(argv[1], "tolerant") == 0 && argc >= 5)
+		return check_tolerant(strtoul(argv[3], NULL, 10), argv + 4, argc - 4);
 	file = argv[3];
 	if (strcmp(argv[1], "random") == 0 && argc == 6)
 		return random_reads(strtoul(argv[4], NULL, 10), strtoull(argv[5], NULL, 10), "random");
