@@ -18,7 +18,10 @@
  * A failed allocation returns NULL with errno ENOMEM; a failed pread returns
  * -1 with errno EIO. When the first fault fires, one line goes to stderr
  * ("mfs-fault: failing alloc #N"), so tests can tell a run that met its fault
- * from one that never got that far.
+ * from one that never got that far. With MFS_FAULT_REPORT=1 the process says
+ * at exit how many calls of the faulted kind it made ("mfs-fault: 123 alloc
+ * calls"; MFS_FAULT=alloc:999999999 counts without failing), which sizes a
+ * sweep over N.
  */
 #include <errno.h>
 #include <limits.h>
@@ -105,6 +108,15 @@ static bool fail(int kind)
 			return true;
 	}
 	return true;
+}
+
+__attribute__((destructor)) static void report(void)
+{
+	const char *r = getenv("MFS_FAULT_REPORT");
+
+	if (r && *r == '1' && (f.kind == K_ALLOC || f.kind == K_PREAD))
+		fprintf(stderr, "mfs-fault: %lu %s calls\n", atomic_load(&f.calls),
+			f.kind == K_ALLOC ? "alloc" : "pread");
 }
 
 void *__wrap_malloc(size_t n)
