@@ -67,7 +67,11 @@ static int extract_consume(void *vctx, uint64_t seq, struct mfs_pipe_buf *b, int
 	if (ctx->o->out_fd >= 0) {
 		r = mfs_write_all(ctx->o->out_fd, b->out, b->out_len);
 		if (r)
-			return mfs_err_set(ctx->err, r, "write failed: %s", mfs_strerror(r));
+			return ctx->o->out_name
+				       ? mfs_err_set(ctx->err, r, "cannot write %s: %s",
+						     ctx->o->out_name, mfs_strerror(r))
+				       : mfs_err_set(ctx->err, r, "write failed: %s",
+						     mfs_strerror(r));
 	}
 	ctx->done += b->out_len;
 	if (ctx->o->progress)

@@ -19,6 +19,7 @@
 struct mfs_extract_opts {
 	unsigned int threads; /* 0 for one per CPU */
 	int out_fd;	      /* write the original here, or -1 to verify only */
+	const char *out_name; /* out_fd's name, for write errors (or NULL) */
 	bool keep_going;      /* report every bad chunk instead of stopping at the first */
 	/* Called in order for each chunk that fails; may be NULL. */
 	void (*bad_chunk)(void *arg, uint32_t index, int code, const char *msg);

@@ -391,7 +391,7 @@ int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_p
 	h.mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
 	h.mode = st.st_mode & 07777;
 	h.source = model.source;
-	r = mfs_writer_new(&w, out.fd, &h, err);
+	r = mfs_writer_new(&w, out.fd, dst_path, &h, err);
 	if (r)
 		goto out_file;
 

@@ -95,7 +95,7 @@ int mfs_replan_file(const char *path, const struct mfs_plan_entry *plan, uint32_
 	r = mfs_outfile_open(&out, path, st.st_mode & 07777, err);
 	if (r)
 		goto out;
-	r = mfs_writer_new(&w, out.fd, &in->header, err);
+	r = mfs_writer_new(&w, out.fd, path, &in->header, err);
 	if (!r)
 		r = copy_chunks(ar, &src, w, err);
 	if (!r)

@@ -12,6 +12,7 @@
 
 struct mfs_writer {
 	int fd;
+	const char *name;
 	uint64_t offset;
 	struct mfs_header_info header;
 	struct mfs_chunk *chunks;
@@ -42,13 +43,14 @@ static int emit(struct mfs_writer *w, const void *buf, size_t len, struct mfs_er
 	int r = mfs_write_all(w->fd, buf, len);
 
 	if (r)
-		return mfs_err_set(err, r, "write failed: %s", mfs_strerror(r));
+		return w->name ? mfs_err_set(err, r, "cannot write %s: %s", w->name, mfs_strerror(r))
+			       : mfs_err_set(err, r, "write failed: %s", mfs_strerror(r));
 	w->offset += len;
 	return 0;
 }
 
-int mfs_writer_new(struct mfs_writer **out, int fd, const struct mfs_header_info *h,
-		   struct mfs_err *err)
+int mfs_writer_new(struct mfs_writer **out, int fd, const char *name,
+		   const struct mfs_header_info *h, struct mfs_err *err)
 {
 	uint8_t head[MFS_HEADER_SIZE];
 	struct mfs_writer *w;
@@ -59,6 +61,7 @@ int mfs_writer_new(struct mfs_writer **out, int fd, const struct mfs_header_info
 	if (!w)
 		return -ENOMEM;
 	w->fd = fd;
+	w->name = name;
 	w->header = *h;
 	w->header.version_major = MFS_FORMAT_MAJOR;
 	w->header.version_minor = MFS_FORMAT_MINOR;

@@ -19,9 +19,12 @@
 
 struct mfs_writer;
 
-/* Start a container on @fd (borrowed; written from its current offset, which must be 0). */
-int mfs_writer_new(struct mfs_writer **out, int fd, const struct mfs_header_info *h,
-		   struct mfs_err *err);
+/*
+ * Start a container on @fd (borrowed; written from its current offset, which
+ * must be 0). @name (borrowed, may be NULL) names the file in write errors.
+ */
+int mfs_writer_new(struct mfs_writer **out, int fd, const char *name,
+		   const struct mfs_header_info *h, struct mfs_err *err);
 
 /*
  * Append one chunk: @c describes it (all fields but poff and plen, which the

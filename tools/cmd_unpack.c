@@ -186,6 +186,7 @@ static int unpack_one(const char *file, const char *outdir, bool force, unsigned
 	}
 	cb.ar = ar;
 	o.out_fd = out.fd;
+	o.out_name = dst;
 	cli_progress_start(&cb.prog, file, quiet);
 	t0 = cli_now();
 	r = mfs_extract(ar, &o, &res, &err);

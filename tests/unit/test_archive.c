@@ -59,7 +59,7 @@ static void build(struct built *b)
 
 	make_original(b->orig);
 	cr_assert_geq(fd, 0);
-	cr_assert_eq(mfs_writer_new(&w, fd, &h, NULL), 0);
+	cr_assert_eq(mfs_writer_new(&w, fd, NULL, &h, NULL), 0);
 	b->nchunks = 0;
 	for (unsigned int i = 0; off < ORIG_SIZE; i++) {
 		uint32_t len = sizes[i % 5];
