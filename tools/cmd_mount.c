@@ -2,11 +2,17 @@
 /*
  * cmd_mount.c - `modelfs mount SRC MNT`: options, then mfs_daemon_run().
  */
+#include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "daemon.h"
@@ -56,7 +62,100 @@ static const char mount_usage[] =
 	"  -V, --version       show the version and exit\n"
 	"\n"
 	"Unmount with 'umount MNT' or 'fusermount3 -u MNT'; the daemon also unmounts\n"
-	"on SIGTERM and SIGINT. Counters: 'modelfs stats MNT'.\n";
+	"on SIGTERM and SIGINT. A dead modelfs mount left at MNT by a daemon that was\n"
+	"killed (reads fail with 'Transport endpoint is not connected') is detached\n"
+	"first, with a warning. Counters: 'modelfs stats MNT'.\n";
+
+/*
+ * The filesystem type mounted at @mnt per /proc/self/mountinfo ("fuse.modelfs"),
+ * into @type; false if nothing is mounted there. @mnt's last component cannot
+ * be stat()ed when its daemon is dead (ENOTCONN), so only its parent is
+ * resolved.
+ */
+static bool mounted_type(const char *mnt, char *type, size_t cap)
+{
+	char copy1[PATH_MAX], copy2[PATH_MAX], parent[PATH_MAX], want[PATH_MAX + NAME_MAX + 2];
+	char line[4096];
+	bool found = false;
+	FILE *f;
+
+	if (strlen(mnt) >= sizeof(copy1))
+		return false;
+	strcpy(copy1, mnt);
+	strcpy(copy2, mnt);
+	if (!realpath(dirname(copy1), parent))
+		return false;
+	snprintf(want, sizeof(want), "%s/%s", strcmp(parent, "/") ? parent : "", basename(copy2));
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return false;
+	/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER */
+	while (fgets(line, sizeof(line), f)) {
+		char mp[PATH_MAX], *dash, fstype[64], *o, *i;
+
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 || !(dash = strstr(line, " - ")) ||
+		    sscanf(dash + 3, "%63s", fstype) != 1)
+			continue;
+		/* Unescape the octal escapes mountinfo uses for space, tab, newline, '\\'. */
+		for (o = i = mp; *i; o++) {
+			if (i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] && i[3]) {
+				*o = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
+				i += 4;
+			} else {
+				*o = *i++;
+			}
+		}
+		*o = 0;
+		if (!strcmp(mp, want)) { /* the last mount on a path is the visible one */
+			snprintf(type, cap, "%s", fstype);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * @mnt is a mount point whose daemon died (stat gives ENOTCONN). If it was a
+ * modelfs mount, detach it - root unmounts it lazily, others ask fusermount3 -
+ * and say so; anything else is left for the user.
+ */
+static int recover_stale(const char *mnt)
+{
+	char type[64];
+	int st;
+	pid_t pid;
+
+	if (!mounted_type(mnt, type, sizeof(type))) {
+		cli_error(mnt, "%s", mfs_strerror(ENOTCONN));
+		return -1;
+	}
+	if (strcmp(type, "fuse.modelfs")) {
+		cli_error(mnt, "a dead %s mount is here; unmount it first ('umount -l %s')", type,
+			  mnt);
+		return -1;
+	}
+	if (geteuid() == 0) {
+		if (umount2(mnt, MNT_DETACH) < 0) {
+			cli_error(mnt, "cannot unmount the dead modelfs mount here: %s",
+				  mfs_strerror(errno));
+			return -1;
+		}
+	} else {
+		pid = fork();
+		if (pid == 0) {
+			execlp("fusermount3", "fusermount3", "-u", "-z", "--", mnt, (char *)NULL);
+			_exit(127);
+		}
+		if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+			cli_error(mnt, "cannot unmount the dead modelfs mount here "
+				       "(fusermount3 -u -z failed)");
+			return -1;
+		}
+	}
+	cli_warn(mnt, "unmounted a dead modelfs mount left by a daemon that was killed");
+	return 0;
+}
 
 /* Shared by `modelfs mount` and mount.modelfs once options are known. */
 int mount_run(const char *cmd, struct mfs_daemon_opts *d, char *fuse_opts)
@@ -72,11 +171,16 @@ int mount_run(const char *cmd, struct mfs_daemon_opts *d, char *fuse_opts)
 		return EXIT_FAIL;
 	}
 	d->src = src;
-	if (stat(d->mnt, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		cli_error(d->mnt, "%s", errno == ENOTCONN
-						? "a dead modelfs mount is still here (run 'umount -l' on it)"
-					: errno ? mfs_strerror(errno)
-						: "not a directory");
+	r = stat(d->mnt, &st);
+	if (r < 0 && errno == ENOTCONN) {
+		if (recover_stale(d->mnt)) {
+			free(fuse_opts);
+			return EXIT_FAIL;
+		}
+		r = stat(d->mnt, &st);
+	}
+	if (r < 0 || !S_ISDIR(st.st_mode)) {
+		cli_error(d->mnt, "%s", r < 0 ? mfs_strerror(errno) : "not a directory");
 		free(fuse_opts);
 		return EXIT_FAIL;
 	}
