@@ -3,8 +3,12 @@
 # Builds modelfs with -Werror and runs every test: Criterion unit tests, the
 # command-line round trips and bad-input tests, real FUSE mounts read by real
 # programs, unmodified llama.cpp through a mount, and the real fixtures
-# (skipped, and reported so, when ../shared is absent). Then builds again with
-# AddressSanitizer and UndefinedBehaviorSanitizer and runs everything again.
+# (skipped, and reported so, when ../shared is absent), the fuzz corpora and
+# crash regressions, corruption and fault injection, and the load test. Then
+# builds again with AddressSanitizer and UndefinedBehaviorSanitizer and runs
+# everything again, and with ThreadSanitizer for the tests of the threaded
+# parts (cache, worker pool, prefetch, the daemon under FUSE and under load;
+# Criterion itself cannot run under TSan).
 # The FUSE and llama.cpp tests need root and /dev/fuse; without them they
 # report themselves as skipped.
 #
@@ -31,8 +35,9 @@ build() {
 
 run_tests() {
 	local dir=$1 label=$2
+	shift 2
 	echo "== $label =="
-	meson test -C "$dir" --print-errorlogs --num-processes 2
+	meson test -C "$dir" --print-errorlogs --num-processes 2 "$@"
 }
 
 build "$root/build"
@@ -43,5 +48,10 @@ if ! $quick; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 	run_tests "$root/build-asan" "tests under ASan + UBSan"
+	unset ASAN_OPTIONS UBSAN_OPTIONS
+	build "$root/build-tsan" -Dbuildtype=debugoptimized -Db_sanitize=thread
+	export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+	MFS_STRESS_SECONDS=10 run_tests "$root/build-tsan" "threaded tests under TSan" \
+		--suite fuse --suite stress
 fi
 echo "== all tests passed =="
