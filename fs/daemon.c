@@ -194,8 +194,11 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 		}
 	}
 
-	/* Read-only, permission checks by the kernel; the user's options come last and win. */
-	if (asprintf(&opts, "ro,default_permissions,fsname=modelfs:%s,subtype=modelfs%s%s",
+	/*
+	 * Read-only, no set-id programs or device nodes, permission checks by
+	 * the kernel; the user's options come last and win.
+	 */
+	if (asprintf(&opts, "ro,nosuid,nodev,default_permissions,fsname=modelfs:%s,subtype=modelfs%s%s",
 		     o->src, o->fuse_opts && *o->fuse_opts ? "," : "",
 		     o->fuse_opts ? o->fuse_opts : "") < 0) {
 		opts = NULL;

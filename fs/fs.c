@@ -179,8 +179,13 @@ int mfs_fs_stat(struct mfs_fs *fs, struct mfs_node *n, struct stat *st)
 	if (fstatat(n->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (n->kind == MFS_NODE_MODEL) {
-		/* The original's identity; the container's disk use, owner and times. */
-		st->st_mode = S_IFREG | (mode_t)n->hdr.mode;
+		/*
+		 * The original's identity; the container's disk use, owner and
+		 * times. Its permissions are the original's within the
+		 * container's: a container the administrator made 0600 stays
+		 * private, and no container grants set-id or sticky bits.
+		 */
+		st->st_mode = S_IFREG | ((mode_t)n->hdr.mode & st->st_mode & 0777);
 		st->st_size = (off_t)n->hdr.original_size;
 		st->st_mtim.tv_sec = n->hdr.mtime_sec;
 		st->st_mtim.tv_nsec = n->hdr.mtime_nsec;

@@ -20,7 +20,8 @@
 static const char unpack_usage[] =
 	"Usage: modelfs unpack [OPTION]... FILE.mfs...\n"
 	"Restore the original file from each container: FILE.mfs becomes FILE, with\n"
-	"its original permissions and modification time. Every chunk and the whole\n"
+	"its original permissions (never set-id or sticky bits) and modification\n"
+	"time. Every chunk and the whole\n"
 	"file are checked against their checksums; nothing is written unless all match.\n"
 	"\n"
 	"Options:\n"
@@ -154,6 +155,7 @@ static int unpack_one(const char *file, const char *outdir, bool force, unsigned
 	size_t n = strlen(file);
 	const char *base;
 	struct stat st;
+	mode_t mode;
 	double t0;
 	int r;
 
@@ -178,7 +180,9 @@ static int unpack_one(const char *file, const char *outdir, bool force, unsigned
 	if (open_archive(file, &ar))
 		return EXIT_FAIL;
 	info = mfs_archive_info(ar);
-	r = mfs_outfile_open(&out, dst, (mode_t)info->header.mode, &err);
+	/* The original's permissions, but never set-id or sticky bits from a container. */
+	mode = (mode_t)info->header.mode & 0777;
+	r = mfs_outfile_open(&out, dst, mode, &err);
 	if (r) {
 		cli_error(dst, "%s", mfs_err_msg(&err, r));
 		mfs_archive_close(ar);
@@ -201,7 +205,7 @@ static int unpack_one(const char *file, const char *outdir, bool force, unsigned
 	times[0].tv_nsec = UTIME_OMIT;
 	times[1].tv_sec = info->header.mtime_sec;
 	times[1].tv_nsec = info->header.mtime_nsec;
-	if (fchmod(out.fd, (mode_t)info->header.mode) < 0 || futimens(out.fd, times) < 0) {
+	if (fchmod(out.fd, mode) < 0 || futimens(out.fd, times) < 0) {
 		cli_error(dst, "cannot set mode or time: %s", mfs_strerror(errno));
 		goto fail;
 	}
