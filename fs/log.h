@@ -3,8 +3,15 @@
  * log.h - the daemon's log: stderr in the foreground, syslog once daemonized.
  *
  * One line per event, "modelfs: FILE: what happened". Thread-safe (each line
- * is written with a single call). mfs_log_once() helpers live with the data
- * they are about (per chunk bitmaps in cfile.c), not here.
+ * is written with a single call). When stderr is the systemd journal
+ * ($JOURNAL_STREAM names it), lines carry a "<N>" syslog priority prefix,
+ * which journald turns into the entry's priority, instead of "modelfs: ".
+ *
+ * Errors and warnings are rate limited: at most MFS_LOG_BURST of them in
+ * any MFS_LOG_INTERVAL_S seconds; the rest are counted, and the next line
+ * that gets through says how many were suppressed. Information and debug
+ * lines (mount, unmount, -d traces) are not limited. mfs_log_once() helpers
+ * live with the data they are about (per chunk bitmaps in cfile.c), not here.
  */
 #ifndef MFS_LOG_H
 #define MFS_LOG_H
@@ -20,8 +27,13 @@ enum mfs_log_level {
 	MFS_LOG_DEBUG = 3,
 };
 
+#define MFS_LOG_BURST 20
+#define MFS_LOG_INTERVAL_S 10
+
 /* Choose the sink and the most verbose level shown (default: stderr, INFO). */
 void mfs_log_init(bool use_syslog, int max_level);
 void mfs_log(int level, const char *fmt, ...) MFS_PRINTF(2, 3);
+/* Change the rate limit (tests); @interval_s 0 restores the defaults. */
+void mfs_log_limit(unsigned int burst, unsigned int interval_s);
 
 #endif
