@@ -6,22 +6,32 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "outfile.h"
 #include "stats.h"
 
 #include "cmds.h"
 
 static const char stats_usage[] =
-	"Usage: modelfs stats [--json] MNT\n"
+	"Usage: modelfs stats [--json | --prometheus] [-o FILE] MNT\n"
 	"Show the counters of the modelfs daemon serving MNT (see README.md, 'Stats',\n"
 	"for what each one counts). They count since the mount was made.\n"
 	"\n"
 	"Options:\n"
 	"      --json         print the counters as the daemon reports them (one JSON object)\n"
+	"      --prometheus   print them in the Prometheus text format, as metrics\n"
+	"                     modelfs_*{mountpoint=\"MNT\"} with HELP and TYPE lines\n"
+	"  -o, --output FILE  write to FILE instead of standard output, atomically\n"
+	"                     (a complete file or none: what node_exporter's textfile\n"
+	"                     collector needs, e.g. -o /var/lib/prometheus/node-exporter/\n"
+	"                     modelfs.prom from a timer)\n"
 	"  -h, --help         show this help and exit\n"
 	"  -V, --version      show the version and exit\n";
 
@@ -39,39 +49,104 @@ static bool get(const char *json, const char *key, uint64_t *v)
 	return true;
 }
 
+/* The Prometheus view of each counter: name, type, help, and ns -> s. */
+static const struct metric {
+	const char *key, *name, *type, *help;
+	bool ns;
+} metrics[] = {
+	{"read_requests", "read_requests_total", "counter", "FUSE read requests for container files", false},
+	{"bytes_served", "served_bytes_total", "counter", "Bytes returned by those read requests", false},
+	{"cache_hits", "cache_hits_total", "counter", "Chunk lookups that found the chunk decompressed", false},
+	{"cache_misses", "cache_misses_total", "counter", "Chunk lookups that had to decompress the chunk", false},
+	{"cache_waits", "cache_waits_total", "counter", "Chunk lookups that waited for a decompression under way", false},
+	{"cache_evictions", "cache_evictions_total", "counter", "Decompressed chunks dropped to stay within cache_size", false},
+	{"chunks_decompressed", "chunks_decompressed_total", "counter", "Chunks read, decompressed and verified", false},
+	{"bytes_decompressed", "decompressed_bytes_total", "counter", "Bytes of the chunks decompressed", false},
+	{"backing_bytes_read", "backing_read_bytes_total", "counter", "Stored (compressed) bytes read from containers", false},
+	{"decompress_ns", "decompress_seconds_total", "counter", "Worker time spent reading, decompressing and verifying chunks", true},
+	{"checksum_failures", "checksum_failures_total", "counter", "Chunks that did not decode or did not match their checksum", false},
+	{"read_errors", "read_errors_total", "counter", "Chunks whose stored bytes could not be read", false},
+	{"prefetch_chunks", "prefetch_chunks_total", "counter", "Chunks queued for decompression ahead of any reader", false},
+	{"prefetch_hits", "prefetch_hits_total", "counter", "Prefetched chunks a reader then asked for", false},
+	{"prefetch_waste", "prefetch_waste_total", "counter", "Prefetched chunks evicted before any reader asked for them", false},
+	{"prefetch_waits", "prefetch_waits_total", "counter", "Reads that waited for a prefetch under way", false},
+	{"prefetch_pending", "prefetch_pending_bytes", "gauge", "Prefetched bytes no reader has asked for yet", false},
+	{"pinned_hits", "pinned_hits_total", "counter", "Chunks decompressed from pinned memory instead of the disk", false},
+	{"pinned_bytes", "pinned_bytes", "gauge", "Compressed bytes pinned in memory", false},
+	{"passthrough_bytes", "passthrough_bytes_total", "counter", "Bytes requested from plain (not packed) files", false},
+	{"cache_bytes", "cache_bytes", "gauge", "Bytes of decompressed chunks in the cache", false},
+	{"cache_entries", "cache_entries", "gauge", "Decompressed chunks in the cache", false},
+	{"cache_budget", "cache_budget_bytes", "gauge", "The cache_size option", false},
+};
+
+/* A label value: backslash, double quote and newline escaped. */
+static void put_label(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void print_prometheus(FILE *f, const char *json, const char *mnt)
+{
+	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
+		const struct metric *m = &metrics[i];
+		uint64_t v;
+
+		if (!get(json, m->key, &v))
+			continue;
+		fprintf(f, "# HELP modelfs_%s %s.\n# TYPE modelfs_%s %s\nmodelfs_%s{mountpoint=\"", m->name,
+			m->help, m->name, m->type, m->name);
+		put_label(f, mnt);
+		if (m->ns)
+			fprintf(f, "\"} %.9f\n", (double)v / 1e9);
+		else
+			fprintf(f, "\"} %" PRIu64 "\n", v);
+	}
+}
+
 static double pct(uint64_t a, uint64_t b)
 {
 	return b ? 100.0 * (double)a / (double)b : 0.0;
 }
 
+static void print_human(FILE *f, const char *buf);
+
 int cmd_stats(int argc, char **argv)
 {
-	enum { OPT_JSON = 256 };
+	enum { OPT_JSON = 256, OPT_PROM };
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
+		{"prometheus", no_argument, NULL, OPT_PROM},
+		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	static const char *const keys[] = {
-		"read_requests",      "bytes_served",	     "cache_hits",	  "cache_misses",
-		"cache_waits",	      "cache_evictions",     "chunks_decompressed",
-		"bytes_decompressed", "backing_bytes_read",  "decompress_ns",	  "checksum_failures",
-		"read_errors",	      "prefetch_chunks",     "prefetch_hits",	  "prefetch_waste",
-		"prefetch_waits",     "prefetch_pending",    "pinned_hits",	  "pinned_bytes",
-		"passthrough_bytes",  "cache_bytes",
-		"cache_entries",      "cache_budget",	     NULL,
-	};
-	char buf[8192];
-	bool json = false;
+	char buf[8192], mnt[PATH_MAX];
+	bool json = false, prom = false;
+	const char *output = NULL;
+	struct mfs_outfile out = {.fd = -1, .dirfd = -1};
+	struct mfs_err err = {{0}};
 	ssize_t n;
-	uint64_t v, hits = 0, misses = 0, waits = 0, dec = 0, ns = 0, back = 0;
-	int c;
+	FILE *f = stdout;
+	int c, r;
 
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			json = true;
+			break;
+		case OPT_PROM:
+			prom = true;
+			break;
+		case 'o':
+			output = optarg;
 			break;
 		case 'h':
 			fputs(stats_usage, stdout);
@@ -85,6 +160,8 @@ int cmd_stats(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage_error("stats", "give one mount point");
+	if (json && prom)
+		return cli_usage_error("stats", "--json and --prometheus exclude each other");
 	n = getxattr(argv[optind], MFS_STATS_XATTR, buf, sizeof(buf) - 1);
 	if (n < 0) {
 		cli_error(argv[optind], "%s", errno == ENODATA || errno == ENOTSUP
@@ -93,21 +170,66 @@ int cmd_stats(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	buf[n] = '\0';
-	if (json) {
-		fputs(buf, stdout);
-		return EXIT_OK;
+	if (output) {
+		r = mfs_outfile_open(&out, output, 0644, &err);
+		if (!r && !(f = fdopen(dup(out.fd), "w")))
+			r = mfs_err_set(&err, -errno, "%s", mfs_strerror(errno));
+		if (r) {
+			cli_error(output, "%s", mfs_err_msg(&err, r));
+			mfs_outfile_abort(&out);
+			return EXIT_FAIL;
+		}
 	}
+	if (json) {
+		fputs(buf, f);
+	} else if (prom) {
+		/* The path as given, made absolute: the label should name the mount. */
+		if (!realpath(argv[optind], mnt))
+			snprintf(mnt, sizeof(mnt), "%s", argv[optind]);
+		print_prometheus(f, buf, mnt);
+	} else {
+		print_human(f, buf);
+	}
+	if (f == stdout)
+		return fflush(stdout) ? EXIT_FAIL : EXIT_OK;
+	if (fclose(f) != 0) {
+		cli_error(output, "%s", mfs_strerror(errno));
+		mfs_outfile_abort(&out);
+		return EXIT_FAIL;
+	}
+	r = mfs_outfile_commit(&out, true, &err);
+	if (r) {
+		cli_error(output, "%s", mfs_err_msg(&err, r));
+		mfs_outfile_abort(&out);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static void print_human(FILE *f, const char *buf)
+{
+	static const char *const keys[] = {
+		"read_requests",      "bytes_served",	     "cache_hits",	  "cache_misses",
+		"cache_waits",	      "cache_evictions",     "chunks_decompressed",
+		"bytes_decompressed", "backing_bytes_read",  "decompress_ns",	  "checksum_failures",
+		"read_errors",	      "prefetch_chunks",     "prefetch_hits",	  "prefetch_waste",
+		"prefetch_waits",     "prefetch_pending",    "pinned_hits",	  "pinned_bytes",
+		"passthrough_bytes",  "cache_bytes",
+		"cache_entries",      "cache_budget",	     NULL,
+	};
+	uint64_t v, hits = 0, misses = 0, waits = 0, dec = 0, ns = 0, back = 0;
+
 	for (size_t i = 0; keys[i]; i++)
 		if (get(buf, keys[i], &v))
-			printf("%-22s %" PRIu64 "\n", keys[i], v);
+			fprintf(f, "%-22s %" PRIu64 "\n", keys[i], v);
 	get(buf, "cache_hits", &hits);
 	get(buf, "cache_misses", &misses);
 	get(buf, "cache_waits", &waits);
 	get(buf, "bytes_decompressed", &dec);
 	get(buf, "decompress_ns", &ns);
 	get(buf, "backing_bytes_read", &back);
-	printf("\n%-22s %.1f%%\n", "cache hit rate", pct(hits + waits, hits + waits + misses));
-	printf("%-22s %.0f MB/s\n", "decode speed", ns ? (double)dec / ((double)ns / 1e9) / 1e6 : 0.0);
-	printf("%-22s %.3fx\n", "ratio of decoded bytes", back ? (double)dec / (double)back : 0.0);
-	return EXIT_OK;
+	fprintf(f, "\n%-22s %.1f%%\n", "cache hit rate", pct(hits + waits, hits + waits + misses));
+	fprintf(f, "%-22s %.0f MB/s\n", "decode speed",
+		ns ? (double)dec / ((double)ns / 1e9) / 1e6 : 0.0);
+	fprintf(f, "%-22s %.3fx\n", "ratio of decoded bytes", back ? (double)dec / (double)back : 0.0);
 }

@@ -134,6 +134,34 @@ cat "$mnt/q8.gguf" >/dev/null
 pass
 "$MODELFS" stats "$mnt" | grep -q "cache hit rate" || fail "modelfs stats output"
 pass
+# Prometheus text format, written atomically for node_exporter's textfile collector.
+"$MODELFS" stats --prometheus -o "$WORK/modelfs.prom" "$mnt" || fail "stats --prometheus -o"
+no_temp_files "$WORK"
+/usr/bin/python3 - "$WORK/modelfs.prom" "$(realpath "$mnt")" "$(stat_json "$mnt" cache_budget)" <<'PY' ||
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+mnt, budget = sys.argv[2], sys.argv[3]
+helped, typed, seen = set(), {}, {}
+for l in lines:
+    m = re.fullmatch(r'# HELP (modelfs_[a-z_]+) \S.*', l)
+    if m:
+        helped.add(m.group(1)); continue
+    m = re.fullmatch(r'# TYPE (modelfs_[a-z_]+) (counter|gauge)', l)
+    if m:
+        typed[m.group(1)] = m.group(2); continue
+    m = re.fullmatch(r'(modelfs_[a-z_]+)\{mountpoint="([^"]*)"\} ([0-9.]+)', l)
+    assert m, 'bad line: ' + l
+    name = m.group(1)
+    assert name in helped and name in typed, 'no HELP/TYPE before ' + name
+    assert m.group(2) == mnt, 'mountpoint label ' + m.group(2)
+    assert (typed[name] == 'counter') == name.endswith('_total'), name
+    seen[name] = float(m.group(3))
+assert len(seen) == 23, sorted(seen)
+assert seen['modelfs_cache_budget_bytes'] == float(budget)
+assert seen['modelfs_read_requests_total'] > 0 and seen['modelfs_decompress_seconds_total'] > 0
+PY
+	fail "stats --prometheus: bad exposition format"
+expect_exit 2 "$MODELFS" stats --json --prometheus "$mnt"
 kill -INT "$DPID"
 wait_gone "$DPID"
 daemon_log_clean
