@@ -16,10 +16,14 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
 
 static int open_source(struct mfs_fs *fs, const char *src, struct mfs_err *err)
 {
@@ -149,6 +153,56 @@ static unsigned int cpus(void)
 	return n > 0 ? (unsigned int)n : 1;
 }
 
+/*
+ * Under systemd (Type=notify): READY=1 once the mount answers, which needs
+ * the session loop running. This thread stat()s the mount point - a request
+ * only the loop can answer - and then notifies.
+ */
+struct ready_arg {
+	char *mnt, *src;
+};
+
+static void *notify_when_ready(void *p)
+{
+	struct ready_arg *a = p;
+	struct timespec pause = {0, 10 * 1000 * 1000};
+	char msg[PATH_MAX + 64];
+	struct stat st;
+	int r;
+
+	for (int i = 0; i < 3000 && stat(a->mnt, &st) < 0; i++) /* up to 30 s */
+		nanosleep(&pause, NULL);
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving %s", a->src);
+	r = mfs_notify(msg);
+	if (r)
+		mfs_log(MFS_LOG_WARN, "cannot notify systemd: %s", mfs_strerror(r));
+	free(a->mnt);
+	free(a->src);
+	free(a);
+	return NULL;
+}
+
+static void start_ready_notifier(const char *mnt, const char *src)
+{
+	struct ready_arg *a;
+	pthread_t t;
+
+	if (!getenv("NOTIFY_SOCKET"))
+		return;
+	a = calloc(1, sizeof(*a));
+	if (a && (a->mnt = strdup(mnt)) && (a->src = strdup(src)) &&
+	    !pthread_create(&t, NULL, notify_when_ready, a)) {
+		pthread_detach(t);
+		return;
+	}
+	if (a) {
+		free(a->mnt);
+		free(a->src);
+	}
+	free(a);
+	mfs_log(MFS_LOG_WARN, "cannot notify systemd: out of memory");
+}
+
 int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -252,9 +306,11 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	fuse_loop_cfg_set_max_threads(cfg, fs->opts.max_threads);
 	mfs_log(MFS_LOG_INFO, "%s mounted on %s (cache %zu MiB, %u workers)", o->src, o->mnt,
 		o->cache_size >> 20, fs->opts.workers);
+	start_ready_notifier(o->mnt, o->src);
 	r = fuse_session_loop_mt(se, cfg);
 	if (r > 0)
 		r = 0; /* the number of the signal that ended the loop: a clean exit */
+	mfs_notify("STOPPING=1");
 	mfs_log(MFS_LOG_INFO, "%s unmounted", o->mnt);
 out_unmount:
 	if (mounted)
