@@ -6,7 +6,8 @@
 set -euo pipefail
 
 pkgs=(gcc pkg-config meson ninja-build libzstd-dev liblz4-dev libxxhash-dev
-	libfuse3-dev fuse3 libcriterion-dev python3-zstandard python3-lz4)
+	libfuse3-dev fuse3 libcriterion-dev python3-zstandard python3-lz4 bash-completion
+	groff-base man-db)
 
 missing=()
 for p in "${pkgs[@]}"; do
