@@ -42,6 +42,8 @@ run_tests() {
 
 build "$root/build"
 run_tests "$root/build" "tests (gcc, -Werror)"
+echo "== Debian package: build, install, use, purge =="
+"$root/tests/packaging/deb.sh" "$root/build"
 
 if ! $quick; then
 	build "$root/build-asan" -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
