@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Builds the Debian package from this tree (packaging/debian) with
-# `dpkg-buildpackage -us -uc -b`, installs it into the machine, runs the
+# Makes the release tarball with `meson dist` (the committed tree), builds the
+# Debian package from it (packaging/debian) with `dpkg-buildpackage -us -uc
+# -b` - which proves the tarball builds - installs it into the machine, runs the
 # installed programs against a generated model - pack, verify, `mount -t
 # modelfs` through /sbin/mount.modelfs, byte comparison, stats, man page,
 # unit - and purges it again. Needs root (it installs packages).
@@ -43,11 +44,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The source tree as tracked by git (with uncommitted edits), debian/ at its root.
+# The release tarball (HEAD: uncommitted edits are not in it), debian/ at its root.
+meson dist -C "$build" --no-tests --formats xztar --allow-dirty >"$work/dist.log" 2>&1 ||
+	fail "meson dist: $(tail -5 "$work/dist.log")"
+tarball=$build/meson-dist/modelfs-0.1.0.tar.xz
+echo "deb: meson dist made $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
+tar -xf "$tarball" -C "$work"
 src=$work/modelfs-0.1.0
-mkdir -p "$src"
-(cd "$root" && git ls-files -z | xargs -0 cp --parents -t "$src")
-cp -r "$root/packaging/debian" "$src/debian"
+[ -f "$src/meson.build" ] || fail "the tarball has no modelfs-0.1.0/meson.build"
+cp -r "$src/packaging/debian" "$src/debian"
 t0=$(date +%s)
 (cd "$src" && dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
 	fail "dpkg-buildpackage: $(tail -30 "$work/build.log")"
