@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: MIT
 # arm64, the architecture of most edge devices: cross-builds modelfs with
 # Debian's aarch64 toolchain and arm64 libraries (packaging/cross/), with
-# -Werror, then runs under qemu-user: the fuzz corpora and crash regressions
+# -Werror, then runs under qemu-user: the 68 unit tests; the fuzz corpora and crash regressions
 # through every parser, codec and transform; the cache and worker pool under
 # 8 threads; the command-line round trips, bad-input and FORMAT.md-reader
 # tests with arm64 modelfs and modelfs-gen; and checks that containers packed
-# on arm64 are byte-identical to those packed here, and read both ways.
-# Criterion cannot run here (its arm64 package conflicts with the host's and
-# its sandbox hangs under qemu-user), nor can FUSE.
+# on arm64 are byte-identical to those packed here, and read both ways. The
+# unit tests run on tests/unit/crshim instead of Criterion (whose arm64
+# package conflicts with the host's and whose sandbox fails under
+# qemu-user); FUSE cannot run under qemu-user.
 #
 #   tests/arm64.sh [NATIVE_BUILD_DIR]     default build/
 set -euo pipefail
@@ -45,7 +46,9 @@ file "$build/tools/modelfs" | grep -q 'ARM aarch64' || {
 }
 echo "arm64: cross-built with -Werror"
 
-# Programs meson knows run under its exe_wrapper (the cross file's qemu-aarch64).
+# Programs meson knows run under its exe_wrapper (the cross file's qemu-aarch64):
+# the unit tests (on crshim), the fuzz replays, the cache under threads.
+meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier 4 --suite unit
 meson test -C "$build" --print-errorlogs --num-processes 2 --suite fuzz
 meson test -C "$build" --print-errorlogs cache-threads
 
