@@ -22,8 +22,8 @@ static time_t window_start = -MFS_LOG_INTERVAL_S;
 static unsigned int in_window;
 static unsigned long suppressed;
 
-/* Is stderr the journal? systemd sets JOURNAL_STREAM=DEV:INO for it. */
-static bool stderr_is_journal(void)
+/* systemd sets JOURNAL_STREAM=DEV:INO when stderr is the journal. */
+bool mfs_log_stderr_is_journal(void)
 {
 	const char *e = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
@@ -37,7 +37,7 @@ static bool stderr_is_journal(void)
 void mfs_log_init(bool use_syslog, int level)
 {
 	to_syslog = use_syslog;
-	to_journal = !use_syslog && stderr_is_journal();
+	to_journal = !use_syslog && mfs_log_stderr_is_journal();
 	max_level = level;
 	if (use_syslog)
 		openlog("modelfs", LOG_PID, LOG_DAEMON);

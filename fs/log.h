@@ -35,5 +35,11 @@ void mfs_log_init(bool use_syslog, int max_level);
 void mfs_log(int level, const char *fmt, ...) MFS_PRINTF(2, 3);
 /* Change the rate limit (tests); @interval_s 0 restores the defaults. */
 void mfs_log_limit(unsigned int burst, unsigned int interval_s);
+/*
+ * Is stderr the systemd journal? Then a line written there should begin with
+ * "<N>" (its syslog priority) rather than the program's name, which journald
+ * records by itself.
+ */
+bool mfs_log_stderr_is_journal(void);
 
 #endif

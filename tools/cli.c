@@ -3,23 +3,43 @@
  * cli.c - shared command-line helpers (see cli.h).
  */
 #include "cli.h"
+#include "log.h"
 #include "mfs_config.h"
 
 #include <stdarg.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+/*
+ * One line, in one write: "modelfs: [KIND: ][FILE: ]message". Under systemd
+ * (`modelfs mount -f` in a unit) the journal gets "<3>" or "<4>" in place of
+ * the program's name, so that errors and warnings keep their priority there.
+ */
 static void vmsg(const char *kind, const char *file, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: ", CLI_PROG);
-	if (kind)
-		fprintf(stderr, "%s: ", kind);
-	if (file)
-		fprintf(stderr, "%s: ", file);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	static int journal = -1;
+	char line[2048];
+	size_t n;
+
+	if (journal < 0)
+		journal = mfs_log_stderr_is_journal();
+	if (journal)
+		n = (size_t)snprintf(line, sizeof(line), "<%d>", kind ? LOG_WARNING : LOG_ERR);
+	else
+		n = (size_t)snprintf(line, sizeof(line), "%s: ", CLI_PROG);
+	if (kind && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s: ", kind);
+	if (file && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s: ", file);
+	if (n < sizeof(line))
+		n += (size_t)vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	fwrite(line, 1, n, stderr);
 }
 
 void cli_error(const char *file, const char *fmt, ...)
