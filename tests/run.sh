@@ -22,7 +22,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 quick=false
 [ "${1:-}" = --quick ] && quick=true
 
-"$root/tools/install-deps.sh"
+"$root/tools/install-deps.sh" --tests
 "$root/tests/e2e/setup.sh" >/dev/null # Node.js and node-llama-cpp for the llama.cpp tests
 
 # build DIR [MESON OPTIONS...]

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The units under a real systemd, not a stand-in: boots this machine's own
+# systemd as PID 1 of a systemd-nspawn container (--volatile=yes: a tmpfs root
+# with the host's /usr, so there is nothing to download) with modelfs@.service
+# and mnt-models.mount installed as they ship, pointing at this build's
+# binaries, and runs service-inside.sh there as a unit of its own; the
+# container's exit status is that script's verdict. What it checks is listed in
+# service-inside.sh: readiness, the hardened daemon's privileges, journald
+# priorities, restart after SIGKILL, stop, and the .mount unit.
+. "$(dirname "$0")/../fuse/lib.sh"
+
+here=$(cd "$(dirname "$0")" && pwd)
+units=$here/../../packaging/systemd
+command -v systemd-nspawn >/dev/null || {
+	echo "SKIP: no systemd-nspawn (apt-get install systemd-container; tests/run.sh does)"
+	exit 77
+}
+# Sanitizer runtimes want system calls the unit's filter refuses (LeakSanitizer
+# stops the world with ptrace at exit): the sandbox, not modelfs, would fail.
+if [ "${MFS_SANITIZE:-none}" != none ]; then
+	echo "SKIP: built with -fsanitize=$MFS_SANITIZE; the unit's system call filter refuses its runtime"
+	exit 77
+fi
+
+bin=$(dirname "$MODELFS")
+mkdir -p "$WORK/out/src" "$WORK/units" "$WORK/conf"
+"$MODELFS_GEN" -q -p small -t q8_0 -o "$WORK/out/m.gguf"
+"$MODELFS" pack -q -o "$WORK/out/src" "$WORK/out/m.gguf"
+cp "$MOUNT_MODELFS" "$WORK/out/"
+sed "s|@bindir@|$bin|" "$units/modelfs@.service.in" >"$WORK/units/modelfs@.service"
+cp "$units/mnt-models.mount" "$WORK/units/"
+printf 'SRC=/out/src\nOPTIONS=cache_size=16M\n' >"$WORK/conf/mnt-models.conf"
+cat >"$WORK/units/modelfs-test.service" <<EOF
+[Unit]
+Description=modelfs service test
+[Service]
+Type=oneshot
+StandardOutput=file:/out/log
+StandardError=file:/out/log
+ExecStart=/tests/service-inside.sh
+EOF
+
+t0=$(date +%s)
+rc=0
+# --keep-unit and --register=no: nspawn needs no systemd on the host.
+timeout 300 systemd-nspawn --quiet --register=no --keep-unit --directory=/ --volatile=yes \
+	--machine=modelfs-test --bind=/dev/fuse --bind="$WORK/out:/out" \
+	--bind-ro="$here:/tests" --bind-ro="$bin" \
+	--bind-ro="$WORK/units:/etc/systemd/system" --bind-ro="$WORK/conf:/etc/modelfs" \
+	-b systemd.firstboot=off systemd.unit=modelfs-test.service >"$LOG/boot" 2>&1 || rc=$?
+cat "$WORK/out/log" 2>/dev/null | sed 's/^/  /'
+[ $rc = 0 ] || fail "the test inside the container exited $rc; boot log: $(sed 's/\x1b\[[0-9;]*m//g' "$LOG/boot" | tail -30)"
+grep -q '^PASS' "$WORK/out/log" || fail "the test inside the container did not finish"
+echo "service: systemd booted, tested and shut down in $(($(date +%s) - t0)) s"
+pass
+done_ok
