@@ -50,10 +50,13 @@ unmount_clean() {
 	daemon_log_clean
 }
 
-tolerant() { # FILE... of $1's original: orig or EIO only
+# tolerant ORIG FILE...: every read of FILE gives ORIG's bytes or EIO (or ENOMEM
+# once TOLERANT=tolerant-nomem, for failing allocations)
+TOLERANT=tolerant
+tolerant() {
 	local orig=$1
 	shift
-	"$MFS_READCHECK" tolerant "$orig" 20 "$@" >"$LOG/tol" || fail "wrong bytes: $(cat "$LOG/tol")"
+	"$MFS_READCHECK" "$TOLERANT" "$orig" 20 "$@" >"$LOG/tol" || fail "wrong bytes: $(cat "$LOG/tol")"
 	pass
 }
 
@@ -114,6 +117,7 @@ done
 echo "failing reads: transient faults heal, persistent ones fail only their file"
 
 # ---- failing allocations ---------------------------------------------------------
+TOLERANT=tolerant-nomem
 # How many allocations a mount, a read of every file and an unmount make.
 MFS_FAULT=alloc:999999999 MFS_FAULT_REPORT=1 fault_mount "$mnt" || fail "mount: $(cat "$DLOG")"
 tolerant "$A" "$mnt/a.gguf"

@@ -17,7 +17,9 @@
  *                                                fail with EIO; once open its size is ORIG's,
  *                                                and every read - a sequential pass, then COUNT
  *                                                random ones - returns bytes of ORIG or fails
- *                                                with EIO or ENOMEM. Never a wrong byte.
+ *                                                with EIO. Never a wrong byte.
+ *   mfs-readcheck tolerant-nomem ORIG COUNT FILE...  the same, where the daemon's allocations
+ *                                                are made to fail: ENOMEM is an answer too
  *
  * Exit 0 when every byte matched, 1 on the first mismatch (printed), 2 for
  * usage or setup errors.
@@ -246,9 +248,11 @@ static int check_eio(uint64_t lo, uint64_t hi, unsigned long count)
 	return failed && shortened && ok ? 0 : 1;
 }
 
+static bool allow_enomem; /* tolerant-nomem */
+
 static bool soft_errno(int e)
 {
-	return e == EIO || e == ENOMEM;
+	return e == EIO || (allow_enomem && e == ENOMEM);
 }
 
 /* One file for check_tolerant(); counts into @n: opened, refused, reads ok, reads failed. */
@@ -310,13 +314,14 @@ static int tolerant_file(const char *path, unsigned long count, unsigned long n[
 
 static int check_tolerant(unsigned long count, char **files, int nfiles)
 {
+	const char *errs = allow_enomem ? "EIO/ENOMEM" : "EIO";
 	unsigned long n[4] = {0, 0, 0, 0};
 
 	for (int i = 0; i < nfiles; i++)
 		if (tolerant_file(files[i], count, n))
 			return 1;
-	printf("tolerant: %d files: %lu opened, %lu refused with EIO; %lu reads correct, %lu failed "
-	       "with EIO/ENOMEM, 0 wrong\n", nfiles, n[0], n[1], n[2], n[3]);
+	printf("tolerant: %d files: %lu opened, %lu refused with %s; %lu reads correct, %lu failed "
+	       "with %s, 0 wrong\n", nfiles, n[0], n[1], errs, n[2], n[3], errs);
 	return 0;
 }
 
@@ -327,7 +332,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	load_orig(argv[2]);
-	if (strcmp(argv[1], "tolerant") == 0 && argc >= 5)
+	allow_enomem = strcmp(argv[1], "tolerant-nomem") == 0;
+	if ((allow_enomem || strcmp(argv[1], "tolerant") == 0) && argc >= 5)
 		return check_tolerant(strtoul(argv[3], NULL, 10), argv + 4, argc - 4);
 	file = argv[3];
 	if (strcmp(argv[1], "random") == 0 && argc == 6)
