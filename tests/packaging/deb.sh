@@ -5,7 +5,8 @@
 # -b` - which proves the tarball builds - installs it into the machine, runs the
 # installed programs against a generated model - pack, verify, `mount -t
 # modelfs` through /sbin/mount.modelfs, byte comparison, stats, man page,
-# unit - and purges it again. Needs root (it installs packages).
+# unit, the installed unit under a real systemd (service.sh --installed) -
+# and purges it again. Needs root (it installs packages).
 #
 #   tests/packaging/deb.sh BUILD_DIR     (BUILD_DIR has modelfs-gen)
 set -euo pipefail
@@ -83,6 +84,16 @@ man -w modelfs >/dev/null && man -w mount.modelfs >/dev/null && man -w 5 modelfs
 	fail "man pages not found by man"
 systemd-analyze verify --man=no /lib/systemd/system/modelfs@mnt-models.service 2>&1 | grep . &&
 	fail "the installed unit does not verify"
+# The installed unit under a real systemd, as a device would run it.
+rc=0
+MODELFS=/usr/bin/modelfs MOUNT_MODELFS=/sbin/mount.modelfs MODELFS_GEN=$build/tests/gen/modelfs-gen \
+	MFS_READCHECK=$build/tests/fuse/mfs-readcheck "$root/tests/packaging/service.sh" --installed \
+	>"$work/service.log" 2>&1 || rc=$?
+case $rc in
+0) grep '^service:' "$work/service.log" | sed 's/^service:/deb: installed service:/' ;;
+77) echo "deb: installed service NOT tested: $(grep SKIP "$work/service.log")" ;;
+*) fail "the installed service: $(cat "$work/service.log")" ;;
+esac
 dpkg --purge modelfs >/dev/null
 [ -e /usr/bin/modelfs ] && fail "purge left /usr/bin/modelfs"
 echo "deb: installed, packed, verified, mounted with mount -t modelfs, read back identical, purged"

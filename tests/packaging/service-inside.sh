@@ -86,12 +86,17 @@ mountpoint -q "$mnt" && fail "$mnt is still mounted after stop"
 journalctl -q -u "$unit" -o cat | grep -q "$mnt unmounted" || fail "no 'unmounted' entry"
 ok "stop unmounted; the unit is inactive"
 
-# The .mount unit: systemd runs mount(8), which runs /sbin/mount.modelfs. Put
-# the helper into /usr/sbin (the host's, read-only) with an overlay.
-mkdir -p /run/sbin-extra /srv/models
-cp /out/mount.modelfs /run/sbin-extra/
-mount -t overlay overlay -o lowerdir=/run/sbin-extra:/usr/sbin /usr/sbin ||
-	fail "cannot put mount.modelfs into /usr/sbin"
+# The .mount unit: systemd runs mount(8), which runs /sbin/mount.modelfs. When
+# no package installed it, put this build's into /usr/sbin (the host's,
+# read-only) with an overlay.
+if [ -e /out/mount.modelfs ]; then
+	mkdir -p /run/sbin-extra
+	cp /out/mount.modelfs /run/sbin-extra/
+	mount -t overlay overlay -o lowerdir=/run/sbin-extra:/usr/sbin /usr/sbin ||
+		fail "cannot put mount.modelfs into /usr/sbin"
+fi
+[ -x /sbin/mount.modelfs ] || fail "no /sbin/mount.modelfs"
+mkdir -p /srv/models
 mount --bind /out/src /srv/models
 systemctl start mnt-models.mount || fail "systemctl start mnt-models.mount: $(journalctl -q -u mnt-models.mount -o cat)"
 grep -q " $mnt fuse.modelfs .*allow_other" /proc/self/mounts ||

@@ -8,7 +8,13 @@
 # container's exit status is that script's verdict. What it checks is listed in
 # service-inside.sh: readiness, the hardened daemon's privileges, journald
 # priorities, restart after SIGKILL, stop, and the .mount unit.
+#
+#   service.sh               the units from the source tree, this build's binaries
+#   service.sh --installed   the units and binaries the Debian package installed
+#                            (tests/packaging/deb.sh; MODELFS=/usr/bin/modelfs)
 . "$(dirname "$0")/../fuse/lib.sh"
+installed=false
+[ "${1:-}" = --installed ] && installed=true
 
 here=$(cd "$(dirname "$0")" && pwd)
 units=$here/../../packaging/systemd
@@ -23,13 +29,23 @@ if [ "${MFS_SANITIZE:-none}" != none ]; then
 	exit 77
 fi
 
-bin=$(dirname "$MODELFS")
 mkdir -p "$WORK/out/src" "$WORK/units" "$WORK/conf"
 "$MODELFS_GEN" -q -p small -t q8_0 -o "$WORK/out/m.gguf"
 "$MODELFS" pack -q -o "$WORK/out/src" "$WORK/out/m.gguf"
-cp "$MOUNT_MODELFS" "$WORK/out/"
-sed "s|@bindir@|$bin|" "$units/modelfs@.service.in" >"$WORK/units/modelfs@.service"
-cp "$units/mnt-models.mount" "$WORK/units/"
+binds=()
+if $installed; then
+	# The container's /usr is the host's: the packaged unit, /usr/bin/modelfs
+	# and /sbin/mount.modelfs are there already; the .mount unit ships as an example.
+	[ -f /lib/systemd/system/modelfs@.service ] || fail "modelfs@.service is not installed"
+	cp /usr/share/doc/modelfs/examples/mnt-models.mount "$WORK/units/" ||
+		fail "the package has no mnt-models.mount example"
+else
+	bin=$(dirname "$MODELFS")
+	binds=(--bind-ro="$bin")
+	cp "$MOUNT_MODELFS" "$WORK/out/"
+	sed "s|@bindir@|$bin|" "$units/modelfs@.service.in" >"$WORK/units/modelfs@.service"
+	cp "$units/mnt-models.mount" "$WORK/units/"
+fi
 printf 'SRC=/out/src\nOPTIONS=cache_size=16M\n' >"$WORK/conf/mnt-models.conf"
 cat >"$WORK/units/modelfs-test.service" <<EOF
 [Unit]
@@ -46,7 +62,7 @@ rc=0
 # --keep-unit and --register=no: nspawn needs no systemd on the host.
 timeout 300 systemd-nspawn --quiet --register=no --keep-unit --directory=/ --volatile=yes \
 	--machine=modelfs-test --bind=/dev/fuse --bind="$WORK/out:/out" \
-	--bind-ro="$here:/tests" --bind-ro="$bin" \
+	--bind-ro="$here:/tests" "${binds[@]}" \
 	--bind-ro="$WORK/units:/etc/systemd/system" --bind-ro="$WORK/conf:/etc/modelfs" \
 	-b systemd.firstboot=off systemd.unit=modelfs-test.service >"$LOG/boot" 2>&1 || rc=$?
 cat "$WORK/out/log" 2>/dev/null | sed 's/^/  /'
