@@ -7,9 +7,9 @@
 #include "mfs_config.h"
 
 #include <stdarg.h>
-#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
