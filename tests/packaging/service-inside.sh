@@ -41,6 +41,12 @@ wait_for() {
 	return 1
 }
 main_pid() { systemctl show -p MainPID --value "$unit"; }
+# restarted: a new main process (not $pid) is running and the unit is active
+restarted() {
+	local p
+	p=$(main_pid)
+	[ "$p" != "$pid" ] && [ "$p" != 0 ] && systemctl is-active -q "$unit"
+}
 
 # Readiness: start returns after READY=1, which the daemon sends only once the
 # mount answers. This script is another unit: it sees the mount only if it
@@ -67,9 +73,7 @@ ok "the daemon's lines reach the journal with their priority"
 
 # SIGKILL: Restart=on-failure brings it back, over the dead mount.
 kill -KILL "$pid"
-wait_for 30 sh -c "[ \"\$(systemctl show -p MainPID --value $unit)\" != $pid ] &&
-	[ \"\$(systemctl show -p MainPID --value $unit)\" != 0 ] &&
-	systemctl is-active -q $unit" || fail "not restarted within 30 s of SIGKILL"
+wait_for 30 restarted || fail "not restarted within 30 s of SIGKILL"
 [ "$(systemctl show -p NRestarts --value "$unit")" = 1 ] || fail "NRestarts is not 1"
 cmp /out/m.gguf "$mnt/m.gguf" || fail "the restarted service serves different bytes"
 journalctl -q -u "$unit" -p warning..warning -o cat | grep -q 'unmounted a dead modelfs mount' ||
