@@ -4,11 +4,8 @@
  *
  * A FUSE read becomes a range of chunks. Each chunk is looked up in the
  * cache; the first reader to miss queues a decode job on the worker pool,
- * others wait for the same entry (single flight). The reply is built straight
- * from the cached buffers: one buffer goes out with fuse_reply_data(), which
- * sends a single memory buffer without copying; several go out with
- * fuse_reply_iov() (fuse_reply_data() would copy them into one bounce buffer
- * first).
+ * others wait for the same entry (single flight). The read hands back the
+ * cached buffers themselves, held until the caller (ops.c) has replied.
  *
  * A chunk that fails (read error, undecodable, checksum mismatch) fails the
  * requests that touch it with EIO, is logged once, and is tried again on the
@@ -54,10 +51,14 @@
 #include "layout.h"
 #include "log.h"
 
-#define STACK_CHUNKS 16
 #define RA_MAX_STREAK 8	       /* window = 256 KiB << streak, capped by prefetch_cap */
 #define RATE_WINDOW_NS 50000000 /* the consumption rate is measured over >= 50 ms */
 #define EDGE_MAX (16u << 10)	/* chunks this small are decoded with their neighbours */
+/*
+ * Most chunks or plan positions one read steps over to prefetch: whatever a
+ * container declares (a million 1-byte chunks), a read costs bounded time.
+ */
+#define PREFETCH_MAX_STEPS 1024u
 
 struct chunk_job {
 	struct mfs_pool_job base;
@@ -450,9 +451,11 @@ static void prefetch_sequential(struct mfs_cfile *cf, uint32_t first, uint32_t l
 	w = window(cf, cf->ra_streak);
 	/* Chunks between the read and ra_next were prefetched already. */
 	start = cf->ra_next > last + 1 ? cf->ra_next : last + 1;
+	if (start - (last + 1) > PREFETCH_MAX_STEPS)
+		start = last + 1 + PREFETCH_MAX_STEPS;
 	for (i = last + 1; i < start && i < nchunks; i++)
 		ahead += mfs_archive_chunk(cf->ar, i)->llen;
-	for (i = start; i < nchunks && ahead < w; i++) {
+	for (i = start; i < nchunks && ahead < w && i - start < PREFETCH_MAX_STEPS; i++) {
 		if (!prefetch_one(cf, i))
 			break;
 		ahead += mfs_archive_chunk(cf->ar, i)->llen;
@@ -483,7 +486,7 @@ static void prefetch_plan(struct mfs_cfile *cf, uint32_t p)
 {
 	const struct mfs_plan_order *o = &cf->plan;
 	uint64_t w, ahead = 0;
-	uint32_t q, start;
+	uint32_t q, start, steps = 0;
 
 	/* A row of the embeddings: what follows was predicted by the read before. */
 	if (o->sparse[p] && cf->pl_last != MFS_PLAN_NONE)
@@ -501,12 +504,14 @@ static void prefetch_plan(struct mfs_cfile *cf, uint32_t p)
 	start = mfs_plan_order_next(o, p);
 	/* Positions between the read and pl_next were prefetched already. */
 	if (cf->pl_next != MFS_PLAN_NONE && cf->pl_next != p) {
-		for (q = start; q != MFS_PLAN_NONE && q != cf->pl_next && ahead < w;
-		     q = mfs_plan_order_next(o, q))
+		for (q = start; q != MFS_PLAN_NONE && q != cf->pl_next && ahead < w &&
+				steps < PREFETCH_MAX_STEPS;
+		     q = mfs_plan_order_next(o, q), steps++)
 			ahead += mfs_archive_chunk(cf->ar, o->chunk[q])->llen;
 		start = q;
 	}
-	for (q = start; q != MFS_PLAN_NONE && q != p && ahead < w; q = mfs_plan_order_next(o, q)) {
+	for (q = start; q != MFS_PLAN_NONE && q != p && ahead < w && steps < PREFETCH_MAX_STEPS;
+	     q = mfs_plan_order_next(o, q), steps++) {
 		uint32_t x = o->chunk[q];
 
 		if (!prefetch_one(cf, x))
@@ -586,40 +591,81 @@ static void trace_read(struct mfs_cfile *cf, uint64_t off, uint64_t end, uint32_
 		mfs_fs_warn_once(cf->fs, "trace", "cannot write the trace file");
 }
 
-int mfs_cfile_read(struct mfs_cfile *cf, fuse_req_t req, size_t size, uint64_t off)
+/*
+ * The bytes of a read are its chunks' decoded buffers, sent as they are. A
+ * read of many tiny chunks would need more pieces than one write to
+ * /dev/fuse takes (IOV_MAX); past MFS_READ_MAX_IOV they are copied into one
+ * buffer instead, and the chunks released at once.
+ */
+static int gather(struct mfs_cread *rd, uint64_t len)
+{
+	uint8_t *buf = malloc(len ? len : 1), *p;
+
+	if (!buf)
+		return -ENOMEM;
+	p = buf;
+	for (uint32_t i = 0; i < rd->niov; i++) {
+		memcpy(p, rd->iov[i].iov_base, rd->iov[i].iov_len);
+		p += rd->iov[i].iov_len;
+	}
+	rd->bounce = buf;
+	return 0;
+}
+
+static void release_entries(struct mfs_cread *rd, bool served)
+{
+	struct mfs_cache *cache = rd->cf->fs->cache;
+
+	for (uint32_t i = 0; i < rd->nents; i++) {
+		size_t lo;
+
+		if (!served) {
+			mfs_cache_put(cache, rd->ents[i]);
+			continue;
+		}
+		lo = (size_t)((uint8_t *)rd->iov[i].iov_base - (uint8_t *)mfs_centry_data(rd->ents[i]));
+		mfs_cache_put_served(cache, rd->ents[i], lo, lo + rd->iov[i].iov_len);
+	}
+	rd->nents = 0;
+	if (rd->ents != rd->stack_e)
+		free(rd->ents);
+	rd->ents = rd->stack_e;
+}
+
+int mfs_cfile_read(struct mfs_cfile *cf, size_t size, uint64_t off, struct mfs_cread *rd)
 {
 	struct mfs_fs *fs = cf->fs;
 	const struct mfs_archive_info *info = mfs_archive_info(cf->ar);
-	struct mfs_centry *stack_e[STACK_CHUNKS], **ents = stack_e;
-	struct iovec stack_iov[STACK_CHUNKS], *iov = stack_iov;
 	uint64_t end, pos;
-	uint32_t first, last, n, got = 0;
+	uint32_t first, last, n;
 	int r = 0;
 
+	memset(rd, 0, sizeof(*rd));
+	rd->cf = cf;
+	rd->ents = rd->stack_e;
+	rd->iov = rd->stack_iov;
 	mfs_stat_add(&fs->stats.read_requests, 1);
-	if (off >= info->header.original_size || size == 0) {
-		fuse_reply_buf(req, NULL, 0); /* replied: the caller must not reply again */
-		return 0;
-	}
+	if (off >= info->header.original_size || size == 0)
+		return 0; /* end of file: no bytes */
 	end = off + size;
 	if (end > info->header.original_size || end < off)
 		end = info->header.original_size;
 	first = (uint32_t)mfs_archive_find(cf->ar, off);
 	last = (uint32_t)mfs_archive_find(cf->ar, end - 1);
 	n = last - first + 1;
-	if (n > STACK_CHUNKS) {
-		ents = calloc(n, sizeof(*ents));
-		iov = calloc(n, sizeof(*iov));
-		if (!ents || !iov) {
+	if (n > MFS_READ_STACK) {
+		rd->ents = calloc(n, sizeof(*rd->ents));
+		rd->iov = calloc(n, sizeof(*rd->iov));
+		if (!rd->ents || !rd->iov) {
 			r = -ENOMEM;
-			goto out;
+			goto fail;
 		}
 	}
-	for (got = 0; got < n; got++) {
-		ents[got] = acquire(cf, first + got, 0);
-		if (!ents[got]) {
+	for (; rd->nents < n; rd->nents++) {
+		rd->ents[rd->nents] = acquire(cf, first + rd->nents, 0);
+		if (!rd->ents[rd->nents]) {
 			r = -ENOMEM;
-			goto out;
+			goto fail;
 		}
 	}
 	if (fs->trace_fd >= 0)
@@ -631,40 +677,44 @@ int mfs_cfile_read(struct mfs_cfile *cf, fuse_req_t req, size_t size, uint64_t o
 	for (uint32_t i = 0; i < n; i++) {
 		const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, first + i);
 		uint64_t cend = c->loff + c->llen;
-		int w = mfs_cache_wait(fs->cache, ents[i]);
 
-		if (w) {
+		if (mfs_cache_wait(fs->cache, rd->ents[i])) {
 			r = -EIO; /* logged by the job; the reader only learns EIO */
-			goto out;
+			goto fail;
 		}
-		iov[i].iov_base = (uint8_t *)mfs_centry_data(ents[i]) + (pos - c->loff);
-		iov[i].iov_len = (size_t)((cend < end ? cend : end) - pos);
-		pos += iov[i].iov_len;
+		rd->iov[i].iov_base = (uint8_t *)mfs_centry_data(rd->ents[i]) + (pos - c->loff);
+		rd->iov[i].iov_len = (size_t)((cend < end ? cend : end) - pos);
+		pos += rd->iov[i].iov_len;
 	}
+	rd->niov = n;
 	mfs_stat_add(&fs->stats.bytes_served, end - off);
-	/* A failed reply means the request is gone (interrupted): nothing more to answer. */
-	if (n == 1) {
-		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(iov[0].iov_len);
-
-		bv.buf[0].mem = iov[0].iov_base;
-		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
-	} else {
-		fuse_reply_iov(req, iov, (int)n);
+	if (n > MFS_READ_MAX_IOV) {
+		r = gather(rd, end - off);
+		if (r)
+			goto fail;
+		release_entries(rd, true);
+		if (rd->iov != rd->stack_iov)
+			free(rd->iov);
+		rd->iov = rd->stack_iov;
+		rd->iov[0].iov_base = rd->bounce;
+		rd->iov[0].iov_len = (size_t)(end - off);
+		rd->niov = 1;
 	}
-out:
-	for (uint32_t i = 0; i < got; i++) {
-		size_t lo;
-
-		if (r) {
-			mfs_cache_put(fs->cache, ents[i]);
-			continue;
-		}
-		lo = (size_t)((uint8_t *)iov[i].iov_base - (uint8_t *)mfs_centry_data(ents[i]));
-		mfs_cache_put_served(fs->cache, ents[i], lo, lo + iov[i].iov_len);
-	}
-	if (ents != stack_e)
-		free(ents);
-	if (iov != stack_iov)
-		free(iov);
+	return 0;
+fail:
+	release_entries(rd, false);
+	if (rd->iov != rd->stack_iov)
+		free(rd->iov);
+	rd->iov = rd->stack_iov;
+	rd->niov = 0;
 	return r;
+}
+
+void mfs_cfile_read_done(struct mfs_cread *rd)
+{
+	release_entries(rd, true);
+	if (rd->iov != rd->stack_iov)
+		free(rd->iov);
+	free(rd->bounce);
+	memset(rd, 0, sizeof(*rd));
 }

@@ -225,9 +225,10 @@ int mfs_fs_lookup(struct mfs_fs *fs, struct mfs_node *dir, const char *name,
 			return -ENOMEM;
 		if (fstatat(dir->fd, name, &plain, AT_SYMLINK_NOFOLLOW) == 0)
 			mfs_fs_warn_once(fs, path, "shown instead of the plain file next to it");
-		fd = openat(dir->fd, mfsname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-			r = fd < 0 ? -errno : -ENOENT;
+		/* Whatever is under the name now: a FIFO swapped in must not block us. */
+		fd = mfs_open_regular(dir->fd, mfsname, O_NOFOLLOW, NULL);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			r = fd == -EINVAL ? -ENOENT : fd < 0 ? fd : -errno;
 			goto fail;
 		}
 		r = read_header(fd, &hdr, path);

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include "archive.h"
 #include "plan.h"
@@ -127,8 +128,28 @@ void mfs_fs_apply_readahead(struct mfs_fs *fs);
 int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out);
 void mfs_cfile_get(struct mfs_cfile *cf);
 void mfs_cfile_put(struct mfs_cfile *cf);
-/* Serve a read: reply with the bytes or return -errno for the caller to reply. */
-int mfs_cfile_read(struct mfs_cfile *cf, fuse_req_t req, size_t size, uint64_t off);
+/*
+ * A read of a container: its bytes as @niov pieces in @iov, over cache
+ * entries (or one copy) held until mfs_cfile_read_done(). The caller sends
+ * them; nothing here talks to FUSE.
+ */
+#define MFS_READ_STACK 16
+#define MFS_READ_MAX_IOV 256 /* more pieces are copied into one buffer */
+struct mfs_cread {
+	struct iovec *iov;
+	uint32_t niov;
+	/* private to cfile.c */
+	struct mfs_cfile *cf;
+	struct mfs_centry **ents;
+	uint32_t nents;
+	void *bounce;
+	struct mfs_centry *stack_e[MFS_READ_STACK];
+	struct iovec stack_iov[MFS_READ_STACK];
+};
+/* 0 with @rd filled (niov 0 at end of file), or -errno with nothing held. */
+int mfs_cfile_read(struct mfs_cfile *cf, size_t size, uint64_t off, struct mfs_cread *rd);
+/* Releases what a successful mfs_cfile_read() held. */
+void mfs_cfile_read_done(struct mfs_cread *rd);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops mfs_ops;

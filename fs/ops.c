@@ -279,6 +279,37 @@ static void mfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	reply_status(req, do_open(req, ino, fi));
 }
 
+/*
+ * The reply goes straight from the cached buffers: one piece with
+ * fuse_reply_data(), which sends a single memory buffer without copying;
+ * several with fuse_reply_iov() (fuse_reply_data() would copy them into one
+ * bounce buffer first). A reply that cannot be sent is gone with its request
+ * (libfuse frees it either way); -ENOENT means the reader was interrupted.
+ */
+static int do_read_model(fuse_req_t req, struct mfs_cfile *cf, size_t size, uint64_t off)
+{
+	struct mfs_cread rd;
+	int r = mfs_cfile_read(cf, size, off, &rd);
+
+	if (r)
+		return r;
+	if (rd.niov == 0) {
+		r = fuse_reply_buf(req, NULL, 0);
+	} else if (rd.niov == 1) {
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(rd.iov[0].iov_len);
+
+		bv.buf[0].mem = rd.iov[0].iov_base;
+		r = fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+	} else {
+		r = fuse_reply_iov(req, rd.iov, (int)rd.niov);
+	}
+	if (r < 0 && r != -ENOENT)
+		mfs_log(MFS_LOG_WARN, "%s: cannot send a read reply: %s", cf->path,
+			mfs_strerror(-r));
+	mfs_cfile_read_done(&rd);
+	return 0;
+}
+
 static int do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
@@ -289,8 +320,8 @@ static int do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (off < 0)
 		return -EINVAL;
 	if (n->kind == MFS_NODE_MODEL)
-		return mfs_cfile_read((struct mfs_cfile *)(uintptr_t)fi->fh, req, size,
-				      (uint64_t)off);
+		return do_read_model(req, (struct mfs_cfile *)(uintptr_t)fi->fh, size,
+				     (uint64_t)off);
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	bv.buf[0].fd = (int)fi->fh;
 	bv.buf[0].pos = off;

@@ -139,6 +139,7 @@ static int load_plan(struct mfs_archive *ar, struct mfs_err *err)
 {
 	const struct mfs_section_info *ps = &ar->info.footer.sections[MFS_SEC_PLAN];
 	uint32_t nchunks = ar->info.footer.sections[MFS_SEC_CHUNKS].count;
+	uint64_t positions = 0;
 	uint8_t *buf = NULL;
 	int r;
 
@@ -156,6 +157,11 @@ static int load_plan(struct mfs_archive *ar, struct mfs_err *err)
 		r = mfs_disk_plan_decode(p, buf + (uint64_t)i * MFS_PLAN_REC_SIZE, err);
 		if (!r && (p->first >= nchunks || p->count > nchunks - p->first))
 			r = mfs_err_set(err, -EFSCORRUPTED, "names chunks beyond the index");
+		/* Readers expand the plan: its length must follow from the file's real size. */
+		positions += p->count;
+		if (!r && positions > nchunks)
+			r = mfs_err_set(err, -EFSCORRUPTED,
+					"the plan names more positions than there are chunks");
 		if (r) {
 			r = mfs_err_prefix(err, r, "plan entry %u", i);
 			goto out;
@@ -332,9 +338,9 @@ int mfs_archive_open_path(struct mfs_archive **out, const char *path, struct mfs
 	int fd, r;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = mfs_open_regular(AT_FDCWD, path, 0, err);
 	if (fd < 0)
-		return mfs_err_set(err, -errno, "%s", mfs_strerror(errno));
+		return fd;
 	r = mfs_src_init_fd(&src, fd, err);
 	if (!r)
 		r = mfs_archive_open(out, &src, err);

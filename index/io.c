@@ -4,6 +4,7 @@
  */
 #include "io.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,27 @@ static ssize_t fd_pread(void *priv, void *buf, size_t len, uint64_t off)
 		return -EINVAL;
 	r = pread((int)(intptr_t)priv, buf, len, (off_t)off);
 	return r < 0 ? -errno : r;
+}
+
+int mfs_open_regular(int dirfd, const char *path, int flags, struct mfs_err *err)
+{
+	struct stat st;
+	int fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | flags), e;
+
+	if (fd < 0)
+		return mfs_err_set(err, -errno, "%s", mfs_strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		close(fd);
+		return mfs_err_set(err, -e, "cannot stat: %s", mfs_strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return mfs_err_set(err, -EINVAL, "not a regular file");
+	}
+	/* Regular files ignore O_NONBLOCK; clear it for whoever inherits the descriptor. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
 }
 
 int mfs_src_init_fd(struct mfs_src *src, int fd, struct mfs_err *err)

@@ -27,6 +27,15 @@ struct mfs_src {
 	uint32_t align; /* reads must be aligned to this (O_DIRECT); 0: any read works */
 };
 
+/*
+ * Opens @path (relative to @dirfd, or AT_FDCWD) for reading, if it is a
+ * regular file: never blocks on a FIFO or device swapped in under the name
+ * (O_NONBLOCK, the type checked on the descriptor, not the name). @flags adds
+ * O_NOFOLLOW and the like. Returns the descriptor, owned by the caller, or
+ * -errno (-EINVAL: not a regular file) with @err saying why.
+ */
+int mfs_open_regular(int dirfd, const char *path, int flags, struct mfs_err *err);
+
 /* A source reading file descriptor @fd (not owned); fstat()s it for the size. */
 int mfs_src_init_fd(struct mfs_src *src, int fd, struct mfs_err *err);
 

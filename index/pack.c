@@ -340,9 +340,9 @@ int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_p
 	if (o->codec != MFS_PACK_CODEC_AUTO && !mfs_codec_get((unsigned int)o->codec))
 		return mfs_err_set(err, -EINVAL, "unknown codec %d", o->codec);
 
-	fd = open(src_path, O_RDONLY | O_CLOEXEC);
+	fd = mfs_open_regular(AT_FDCWD, src_path, 0, err);
 	if (fd < 0)
-		return mfs_err_set(err, -errno, "%s", mfs_strerror(errno));
+		return fd;
 	if (fstat(fd, &st) < 0) {
 		r = mfs_err_set(err, -errno, "cannot stat: %s", mfs_strerror(errno));
 		goto out_close;

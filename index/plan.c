@@ -243,12 +243,13 @@ int mfs_plan_order_build(struct mfs_plan_order *o, const struct mfs_plan_entry *
 	o->nchunks = nchunks;
 	for (uint32_t i = 0; i < nruns; i++)
 		total += runs[i].count;
-	if (total >= MFS_PLAN_NONE)
-		return -EINVAL;
+	if (total > nchunks)
+		return -EFSCORRUPTED;
 	o->chunk = malloc((total ? total : 1) * sizeof(*o->chunk));
+	o->dense = malloc((total ? total : 1) * sizeof(*o->dense));
 	o->sparse = malloc(total ? total : 1);
 	o->pos = malloc((nchunks ? nchunks : 1) * sizeof(*o->pos));
-	if (!o->chunk || !o->sparse || !o->pos) {
+	if (!o->chunk || !o->dense || !o->sparse || !o->pos) {
 		mfs_plan_order_release(o);
 		return -ENOMEM;
 	}
@@ -267,12 +268,18 @@ int mfs_plan_order_build(struct mfs_plan_order *o, const struct mfs_plan_entry *
 		}
 	}
 	o->n = p;
+	for (uint32_t q = p, d = MFS_PLAN_NONE; q-- > 0;) {
+		if (!o->sparse[q])
+			d = q;
+		o->dense[q] = d;
+	}
 	return 0;
 }
 
 void mfs_plan_order_release(struct mfs_plan_order *o)
 {
 	free(o->chunk);
+	free(o->dense);
 	free(o->pos);
 	free(o->sparse);
 	memset(o, 0, sizeof(*o));
@@ -281,14 +288,10 @@ void mfs_plan_order_release(struct mfs_plan_order *o)
 
 uint32_t mfs_plan_order_next(const struct mfs_plan_order *o, uint32_t p)
 {
-	for (uint32_t steps = 0; steps <= o->n; steps++) {
-		if (++p >= o->n) {
-			if (o->cycle == MFS_PLAN_NONE)
-				return MFS_PLAN_NONE;
-			p = o->cycle;
-		}
-		if (!o->sparse[p])
-			return p;
-	}
-	return MFS_PLAN_NONE; /* every position is sparse */
+	if (p < o->n && p + 1 < o->n && o->dense[p + 1] != MFS_PLAN_NONE)
+		return o->dense[p + 1];
+	/* Past the last non-sparse position: around to the cycle, if it has one. */
+	if (o->cycle == MFS_PLAN_NONE || o->cycle >= o->n)
+		return MFS_PLAN_NONE;
+	return o->dense[o->cycle]; /* MFS_PLAN_NONE if every position there is sparse */
 }

@@ -73,9 +73,9 @@ int mfs_replan_file(const char *path, const struct mfs_plan_entry *plan, uint32_
 	struct stat st;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = mfs_open_regular(AT_FDCWD, path, 0, err);
 	if (fd < 0)
-		return mfs_err_set(err, -errno, "%s", mfs_strerror(errno));
+		return fd;
 	if (fstat(fd, &st) < 0) {
 		r = mfs_err_set(err, -errno, "cannot stat: %s", mfs_strerror(errno));
 		goto out;

@@ -9,13 +9,16 @@
  * containers are skipped; a malformed line of this one is an error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "archive.h"
+#include "io.h"
 #include "cli.h"
 #include "plan.h"
 #include "replan.h"
@@ -72,14 +75,19 @@ static int seq_push(struct seq *s, uint32_t c)
 /* The chunk sequence of container @id in @path; a one-line error on failure. */
 static int read_trace(const char *path, const char *id, uint32_t nchunks, struct seq *s)
 {
-	FILE *f = fopen(path, "re");
+	struct mfs_err err = {{0}};
+	int fd = mfs_open_regular(AT_FDCWD, path, 0, &err);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	char *line = NULL;
 	size_t cap = 0, lineno = 0, idlen = strlen(id);
 	int r = 0;
 
 	if (!f) {
-		cli_error(path, "%s", strerror(errno));
-		return -errno;
+		r = fd < 0 ? fd : -errno;
+		if (fd >= 0)
+			close(fd);
+		cli_error(path, "%s", mfs_err_msg(&err, r));
+		return r;
 	}
 	while (!r && getline(&line, &cap, f) >= 0) {
 		unsigned long long first, last;

@@ -333,3 +333,32 @@ Test(plan, walking_an_all_sparse_or_empty_plan_ends)
 		cr_assert_eq(o.pos[c], MFS_PLAN_NONE);
 	mfs_plan_order_release(&o);
 }
+
+/*
+ * Hostile plans: walking skips any number of SPARSE positions in one step
+ * (each step is constant time), and a plan longer than the index is refused
+ * before anything is allocated for it.
+ */
+Test(plan, walking_skips_sparse_runs_in_one_step_and_long_plans_are_refused)
+{
+	const uint32_t n = 100000;
+	struct mfs_plan_entry runs[] = {
+		{0, 1, MFS_PLAN_CYCLE}, {1, n - 3, MFS_PLAN_SPARSE}, {n - 2, 2, 0}};
+	struct mfs_plan_entry twice[] = {{0, n, MFS_PLAN_CYCLE}, {0, 1, 0}};
+	struct mfs_plan_order o;
+
+	cr_assert_eq(mfs_plan_order_build(&o, runs, 3, n), 0);
+	cr_assert_eq(mfs_plan_order_next(&o, 0), n - 2, "past the sparse run at once");
+	cr_assert_eq(mfs_plan_order_next(&o, 5), n - 2, "from inside the sparse run");
+	cr_assert_eq(mfs_plan_order_next(&o, n - 2), n - 1);
+	cr_assert_eq(mfs_plan_order_next(&o, n - 1), 0, "around to the cycle");
+	mfs_plan_order_release(&o);
+
+	runs[2].flags = MFS_PLAN_SPARSE; /* only position 0 is dense: it follows itself */
+	cr_assert_eq(mfs_plan_order_build(&o, runs, 3, n), 0);
+	cr_assert_eq(mfs_plan_order_next(&o, 0), 0);
+	mfs_plan_order_release(&o);
+
+	cr_assert_eq(mfs_plan_order_build(&o, twice, 2, n), -EFSCORRUPTED);
+	cr_assert_eq(o.n, 0);
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Hostile shapes with valid checksums (tests/gen/hostile.c) and odd files:
+# every read is answered in bounded time with the original's bytes or an
+# error, the daemon's memory stays bounded, and the CLI never blocks.
+#   - a read covering 5,000 one-byte chunks (more than IOV_MAX pieces)
+#   - a plan of one CYCLE position and 200,000 SPARSE ones (prefetch walks it)
+#   - a plan naming more positions than there are chunks (refused at open)
+#   - a FIFO swapped in under a container's name during lookups
+#   - `modelfs verify` given a FIFO before a good container
+#   - a GGUF of 3,000 tiny tensors packed by `modelfs pack` itself
+. "$(dirname "$0")/../fuse/lib.sh"
+
+: "${MODELFS_HOSTILE:?MODELFS_HOSTILE must point to modelfs-hostile}"
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+
+# within SECONDS CMD...: CMD finishes within SECONDS (a hang is a failure)
+within() {
+	local s=$1 rc=0
+	shift
+	timeout -k 2 "$s" "$@" || rc=$?
+	[ "$rc" != 124 ] && [ "$rc" != 137 ] || fail "'$*' did not finish within $s s"
+	return "$rc"
+}
+
+# rss_kb PID: resident set of a process
+rss_kb() {
+	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
+}
+
+mkdir -p "$WORK/src" "$WORK/mnt"
+"$MODELFS_HOSTILE" tiny 5000 "$WORK/src/tiny.mfs"
+"$MODELFS_HOSTILE" sparse 200000 "$WORK/src/sparse.mfs"
+"$MODELFS_HOSTILE" longplan 2000 "$WORK/src/long.mfs"
+mv "$WORK"/src/*.orig "$WORK/"
+
+# The CLI calls the first two ok and refuses the third with one line.
+expect_exit 0 "$MODELFS" verify -q "$WORK/src/tiny.mfs" "$WORK/src/sparse.mfs"
+expect_exit 1 "$MODELFS" verify "$WORK/src/long.mfs"
+expect_msg "long.mfs: plan entry 1: the plan names more positions than there are chunks"
+
+mount_fg "$WORK/src" "$WORK/mnt" -o prefetch=plan
+
+# 5,000 chunks in one 128 KiB read, and again with 1 MiB reads.
+within 30 cmp "$WORK/tiny.mfs.orig" "$WORK/mnt/tiny" || fail "tiny: wrong bytes"
+pass
+echo 3 >/proc/sys/vm/drop_caches
+within 30 dd if="$WORK/mnt/tiny" of="$WORK/tiny.out" bs=1M status=none || fail "tiny: dd failed"
+same_file "$WORK/tiny.mfs.orig" "$WORK/tiny.out"
+
+# Reads along a plan of 200,000 sparse positions: each read must stay cheap.
+within 60 cmp "$WORK/sparse.mfs.orig" "$WORK/mnt/sparse" || fail "sparse: wrong bytes"
+pass
+echo 3 >/proc/sys/vm/drop_caches
+within 60 "$py" - "$WORK/mnt/sparse" "$WORK/sparse.mfs.orig" <<'EOF' || fail "sparse: scattered reads"
+import os, sys
+f = os.open(sys.argv[1], os.O_RDONLY)
+want = open(sys.argv[2], "rb").read()
+for i in range(40):
+    off = (i * 7919 * 4096) % len(want)
+    os.posix_fadvise(f, off & ~4095, 4096, os.POSIX_FADV_DONTNEED)
+    got = os.pread(f, 4096, off)
+    assert got == want[off:off + 4096], off
+    os.posix_fadvise(f, 0, 4096, os.POSIX_FADV_DONTNEED)
+    got = os.pread(f, 1, 0)  # position 0 of the plan: prefetch walks from there
+    assert got == want[:1]
+EOF
+pass
+
+# More plan positions than chunks: refused at open with EIO, quickly, and the
+# daemon did not expand it.
+rc=0
+within 10 cat "$WORK/mnt/long" >/dev/null 2>"$LOG/long.err" || rc=$?
+[ "$rc" != 0 ] || fail "long: a plan longer than the index was served"
+grep -q "Input/output error" "$LOG/long.err" || fail "long: expected EIO, got $(cat "$LOG/long.err")"
+pass
+grep -q "long.mfs: plan entry 1: the plan names more positions" "$DLOG" ||
+	fail "long: the daemon did not say why: $(cat "$DLOG")"
+pass
+rss=$(rss_kb "$DPID")
+[ "$rss" -lt $((128 * 1024)) ] || fail "daemon RSS $rss kB after hostile containers"
+pass
+
+# A FIFO swapped in under a container's name while lookups run: none blocks.
+cp "$WORK/src/tiny.mfs" "$WORK/regular.mfs"
+mkfifo "$WORK/fifo.mfs"
+(
+	end=$((SECONDS + 4))
+	while [ $SECONDS -lt $end ]; do
+		ln -f "$WORK/fifo.mfs" "$WORK/src/swap.mfs"
+		ln -f "$WORK/regular.mfs" "$WORK/src/swap.mfs"
+	done
+) &
+swapper=$!
+end=$((SECONDS + 4))
+while [ $SECONDS -lt $end ]; do
+	within 5 stat "$WORK/mnt/swap" >/dev/null 2>&1 || true
+done
+wait "$swapper"
+within 5 cmp "$WORK/tiny.mfs.orig" "$WORK/mnt/swap" || fail "swap: the mount stopped answering"
+pass
+rm -f "$WORK/src/swap.mfs"
+unmount "$WORK/mnt"
+
+# The CLI: a FIFO argument is refused at once, and the next file is still checked.
+mkfifo "$WORK/src/fifo.mfs"
+expect_exit 2 within 10 "$MODELFS" verify "$WORK/src/fifo.mfs" "$WORK/src/tiny.mfs"
+expect_msg "fifo.mfs: not a regular file"
+grep -q "tiny.mfs: ok" <<<"$OUT" || fail "verify did not reach the file after the FIFO: $OUT"
+pass
+expect_exit 1 within 10 "$MODELFS" inspect "$WORK/src/fifo.mfs"
+expect_msg "not a regular file"
+rm -f "$WORK/src/fifo.mfs" "$WORK/fifo.mfs"
+
+# 3,000 tiny F32 tensors, packed by modelfs itself, default options.
+mkdir -p "$WORK/many" "$WORK/manysrc" "$WORK/mnt2"
+"$py" - "$WORK/many/many.gguf" <<'EOF'
+import struct, sys
+n = 3000
+def s(x): b = x.encode(); return struct.pack("<Q", len(b)) + b
+out = bytearray(b"GGUF" + struct.pack("<IQQ", 3, n, 1))
+out += s("general.architecture") + struct.pack("<I", 8) + s("none")
+off = 0
+for i in range(n):
+    out += s("t.%d" % i) + struct.pack("<I", 1) + struct.pack("<Q", 1) + struct.pack("<IQ", 0, off)
+    off += 32  # one F32 value, each tensor aligned to 32 bytes
+pad = (-len(out)) % 32
+out += b"\0" * pad
+for i in range(n):
+    out += struct.pack("<f", i * 0.5) + b"\0" * 28
+open(sys.argv[1], "wb").write(out)
+EOF
+"$MODELFS" pack -q -o "$WORK/manysrc" "$WORK/many/many.gguf"
+mount_fg "$WORK/manysrc" "$WORK/mnt2"
+within 30 cmp "$WORK/many/many.gguf" "$WORK/mnt2/many.gguf" || fail "many tensors: wrong bytes"
+pass
+unmount "$WORK/mnt2"
+
+echo "$CHECKS passed, 0 failed"
