@@ -28,6 +28,12 @@
 #define MAX_SHARDS 16u
 #define SHARD_MIN_BUDGET (4u << 20)
 #define SPARES 4u
+/*
+ * What an entry costs besides its buffer (the struct and two allocations'
+ * headers), counted against the budget: a million 1-byte chunks must not
+ * hold far more memory than the budget says.
+ */
+#define ENTRY_OVERHEAD (sizeof(struct mfs_centry) + 32u)
 
 enum { LOADING, READY, FAILED };
 
@@ -94,6 +100,11 @@ static struct mfs_centry **bucket_of(struct shard *s, uint64_t h)
 
 struct mfs_cache *mfs_cache_new(size_t budget, struct mfs_stats *stats)
 {
+	return mfs_cache_new_range(budget, budget, stats);
+}
+
+struct mfs_cache *mfs_cache_new_range(size_t budget, size_t max_budget, struct mfs_stats *stats)
+{
 	struct mfs_cache *c = calloc(1, sizeof(*c));
 	size_t nb = 64;
 
@@ -106,7 +117,7 @@ struct mfs_cache *mfs_cache_new(size_t budget, struct mfs_stats *stats)
 	if (c->nshards > MAX_SHARDS)
 		c->nshards = MAX_SHARDS;
 	/* About one bucket per 32 KiB of budget: short chains at any chunk size. */
-	while (nb < budget / c->nshards / 32768)
+	while (nb < max_budget / c->nshards / 32768)
 		nb *= 2;
 	for (unsigned int i = 0; i < c->nshards; i++) {
 		struct shard *s = &c->shards[i];
@@ -199,7 +210,7 @@ static void unhash(struct mfs_cache *c, struct shard *s, struct mfs_centry *e, u
 		e->spec = false;
 		atomic_fetch_sub(&c->spec_bytes, e->len);
 	}
-	s->bytes -= e->cap;
+	s->bytes -= e->cap + ENTRY_OVERHEAD;
 	s->entries--;
 	if (e->refs == 0) {
 		if (spare)
@@ -302,11 +313,11 @@ struct mfs_centry *mfs_cache_get(struct mfs_cache *c, uint64_t file, uint32_t ch
 			return o;
 		}
 	}
-	make_room(c, s, e->cap);
+	make_room(c, s, e->cap + ENTRY_OVERHEAD);
 	e->hnext = *bucket_of(s, h);
 	*bucket_of(s, h) = e;
 	lru_push_front(s, e);
-	s->bytes += e->cap;
+	s->bytes += e->cap + ENTRY_OVERHEAD;
 	s->entries++;
 	if (!prefetch) {
 		mfs_stat_add(&c->stats->cache_misses, 1);
@@ -398,6 +409,36 @@ void mfs_cache_put_served(struct mfs_cache *c, struct mfs_centry *e, size_t lo, 
 	if (dead)
 		entry_retire(s, e);
 	pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t mfs_cache_set_budget(struct mfs_cache *c, size_t budget)
+{
+	uint64_t freed = 0;
+
+	for (unsigned int i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+		size_t before;
+
+		pthread_mutex_lock(&s->lock);
+		s->budget = budget / c->nshards;
+		before = s->bytes;
+		make_room(c, s, 0);
+		freed += before - s->bytes;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return freed;
+}
+
+uint64_t mfs_cache_budget(struct mfs_cache *c)
+{
+	uint64_t b = 0;
+
+	for (unsigned int i = 0; i < c->nshards; i++) {
+		pthread_mutex_lock(&c->shards[i].lock);
+		b += c->shards[i].budget;
+		pthread_mutex_unlock(&c->shards[i].lock);
+	}
+	return b;
 }
 
 uint64_t mfs_cache_spec_bytes(struct mfs_cache *c)

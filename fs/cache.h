@@ -11,7 +11,8 @@
  * gets the same entry and waits for it in mfs_cache_wait(). A failed fill
  * leaves the index, so the next reader tries again.
  *
- * The budget counts every entry, loading or referenced included; it is
+ * The budget counts every entry (its buffer and its bookkeeping), loading or
+ * referenced included; it is
  * exceeded only while more bytes are referenced than it allows. Locks are
  * sharded by key; no lock is held across calls.
  */
@@ -38,6 +39,11 @@ struct mfs_centry;
 #define MFS_CACHE_INFLIGHT 0x2u /* a reader found a prefetch still loading */
 
 struct mfs_cache *mfs_cache_new(size_t budget, struct mfs_stats *stats);
+/*
+ * A cache whose budget will move between @budget and @max_budget
+ * (mfs_cache_set_budget): shards sized for the first, buckets for the second.
+ */
+struct mfs_cache *mfs_cache_new_range(size_t budget, size_t max_budget, struct mfs_stats *stats);
 /* All references must have been put. _free(NULL) is a no-op. */
 void mfs_cache_free(struct mfs_cache *c);
 
@@ -78,6 +84,15 @@ const void *mfs_centry_tag(const struct mfs_centry *e);
 
 /* The decoded bytes; valid while the reference is held and the entry is READY. */
 void *mfs_centry_data(const struct mfs_centry *e);
+
+/*
+ * Change the budget to @budget bytes, evicting idle entries (and spares) down
+ * to it at once; returns the bytes freed. Referenced entries stay until put.
+ */
+uint64_t mfs_cache_set_budget(struct mfs_cache *c, size_t budget);
+
+/* The budget now. */
+uint64_t mfs_cache_budget(struct mfs_cache *c);
 
 /* Current bytes and entries held. */
 void mfs_cache_usage(struct mfs_cache *c, uint64_t *bytes, uint64_t *entries);

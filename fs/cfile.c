@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,6 +110,83 @@ static void open_direct(struct mfs_cfile *cf)
 	mfs_archive_set_data_source(cf->ar, &cf->dsrc);
 }
 
+/* Stored bytes of the container's chunks: what pinning all of them would take. */
+static uint64_t stored_bytes(const struct mfs_archive *ar)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t i = 0; i < mfs_archive_nchunks(ar); i++)
+		sum += mfs_archive_chunk(ar, i)->plen;
+	return sum;
+}
+
+static size_t page_round(size_t len)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (len + pg - 1) / pg * pg;
+}
+
+/*
+ * A pinned copy of @len stored bytes: its own anonymous mapping, MADV_FREE
+ * once filled, so the kernel may take its pages back under memory pressure
+ * (they then read as zeros; the chunk checksum catches that on use). Never
+ * written again after the advice: a write would cancel it.
+ */
+static uint8_t *pin_map(const uint8_t *in, size_t len)
+{
+	size_t cap = page_round(len ? len : 1);
+	uint8_t *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, in, len);
+	madvise(p, cap, MADV_FREE);
+	return p;
+}
+
+/* Are all pages of a pinned copy still there? */
+static bool pin_resident(const uint8_t *p, size_t len)
+{
+	unsigned char vec[64];
+	size_t pages = page_round(len ? len : 1) / (size_t)sysconf(_SC_PAGESIZE);
+
+	if (pages > sizeof(vec))
+		return true; /* large chunk: let the checksum tell */
+	if (mincore((void *)p, pages * (size_t)sysconf(_SC_PAGESIZE), vec) < 0)
+		return false;
+	for (size_t i = 0; i < pages; i++)
+		if (!(vec[i] & 1))
+			return false;
+	return true;
+}
+
+/* Drops chunk @idx's pinned copy, if any; returns the bytes it held. Caller excludes users. */
+static uint64_t unpin_one(struct mfs_cfile *cf, uint32_t idx)
+{
+	uint8_t *b = atomic_exchange(&cf->pinned[idx], NULL);
+	uint32_t plen = mfs_archive_chunk(cf->ar, idx)->plen;
+
+	if (!b)
+		return 0;
+	munmap(b, page_round(plen ? plen : 1));
+	atomic_fetch_sub(&cf->fs->pinned_bytes, plen);
+	return plen;
+}
+
+uint64_t mfs_cfile_unpin(struct mfs_cfile *cf, uint64_t want)
+{
+	uint64_t freed = 0;
+
+	if (!cf->pinned)
+		return 0;
+	pthread_rwlock_wrlock(&cf->pin_lock);
+	for (uint32_t i = mfs_archive_nchunks(cf->ar); i-- > 0 && freed < want;)
+		freed += unpin_one(cf, i);
+	pthread_rwlock_unlock(&cf->pin_lock);
+	return freed;
+}
+
 int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out)
 {
 	struct mfs_err err = {{0}};
@@ -157,7 +235,7 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 		if (r)
 			goto fail;
 	}
-	if (fs->opts.pin_size) {
+	if (fs->opts.pin_size || fs->opts.pin_auto) {
 		cf->pinned = calloc(nchunks ? nchunks : 1, sizeof(*cf->pinned));
 		if (!cf->pinned) {
 			r = -ENOMEM;
@@ -170,6 +248,15 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 	cf->ra_last = UINT32_MAX - 1;
 	cf->pl_last = cf->pl_next = MFS_PLAN_NONE;
 	pthread_mutex_init(&cf->ra_lock, NULL);
+	pthread_rwlock_init(&cf->pin_lock, NULL);
+	atomic_fetch_add(&fs->open_size, mfs_archive_info(cf->ar)->header.original_size);
+	atomic_fetch_add(&fs->open_stored, stored_bytes(cf->ar));
+	pthread_mutex_lock(&fs->cfiles_lock);
+	cf->next = fs->cfiles;
+	if (cf->next)
+		cf->next->prev = cf;
+	fs->cfiles = cf;
+	pthread_mutex_unlock(&fs->cfiles_lock);
 	*out = cf;
 	return 0;
 fail:
@@ -191,26 +278,43 @@ void mfs_cfile_get(struct mfs_cfile *cf)
 	atomic_fetch_add(&cf->refs, 1);
 }
 
+bool mfs_cfile_tryget(struct mfs_cfile *cf)
+{
+	unsigned int r = atomic_load(&cf->refs);
+
+	while (r) {
+		if (atomic_compare_exchange_weak(&cf->refs, &r, r + 1))
+			return true;
+	}
+	return false;
+}
+
 void mfs_cfile_put(struct mfs_cfile *cf)
 {
+	struct mfs_fs *fs = cf->fs;
+
 	if (atomic_fetch_sub(&cf->refs, 1) != 1)
 		return;
+	pthread_mutex_lock(&fs->cfiles_lock);
+	if (cf->prev)
+		cf->prev->next = cf->next;
+	else
+		fs->cfiles = cf->next;
+	if (cf->next)
+		cf->next->prev = cf->prev;
+	pthread_mutex_unlock(&fs->cfiles_lock);
+	atomic_fetch_sub(&fs->open_size, mfs_archive_info(cf->ar)->header.original_size);
+	atomic_fetch_sub(&fs->open_stored, stored_bytes(cf->ar));
 	if (cf->dfd >= 0)
 		close(cf->dfd);
 	close(cf->fd);
 	pthread_mutex_destroy(&cf->ra_lock);
 	if (cf->pinned) {
-		for (uint32_t i = 0; i < mfs_archive_nchunks(cf->ar); i++) {
-			uint8_t *b = atomic_load(&cf->pinned[i]);
-
-			if (b) {
-				atomic_fetch_sub(&cf->fs->pinned_bytes,
-						 mfs_archive_chunk(cf->ar, i)->plen);
-				free(b);
-			}
-		}
+		for (uint32_t i = 0; i < mfs_archive_nchunks(cf->ar); i++)
+			unpin_one(cf, i);
 		free((void *)cf->pinned);
 	}
+	pthread_rwlock_destroy(&cf->pin_lock);
 	mfs_archive_close(cf->ar);
 	mfs_plan_order_release(&cf->plan);
 	free((void *)cf->reported);
@@ -253,36 +357,66 @@ static bool pinnable(const struct mfs_cfile *cf, uint32_t idx)
 	return p != MFS_PLAN_NONE && !cf->plan.sparse[p];
 }
 
+/*
+ * A pinned copy the kernel took back (or partly) reads as zeros: it fails to
+ * decode or fails its checksum. Either way the copy goes, and the chunk is
+ * read from the disk as if it had never been pinned.
+ */
+static int decode_pinned(struct mfs_cfile *cf, uint32_t idx, void *dst, struct mfs_dctx *dctx)
+{
+	const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, idx);
+	struct mfs_err ignored = {{0}};
+	const uint8_t *in;
+	int r = -ENOENT;
+
+	pthread_rwlock_rdlock(&cf->pin_lock);
+	in = atomic_load(&cf->pinned[idx]);
+	if (in && pin_resident(in, c->plen))
+		r = mfs_archive_decode_stored(cf->ar, idx, in, dst, c->llen, dctx, &ignored);
+	else if (in)
+		r = -EAGAIN;
+	pthread_rwlock_unlock(&cf->pin_lock);
+	if (r == 0 || r == -ENOENT || r == -ENOMEM)
+		return r;
+	pthread_rwlock_wrlock(&cf->pin_lock);
+	if (atomic_load(&cf->pinned[idx]) == in && unpin_one(cf, idx))
+		mfs_stat_add(&cf->fs->stats.pin_reclaimed, 1);
+	pthread_rwlock_unlock(&cf->pin_lock);
+	return -ENOENT;
+}
+
 static int read_pinned(struct mfs_cfile *cf, uint32_t idx, void *dst, struct mfs_dctx *dctx,
 		       bool *from_disk, struct mfs_err *err)
 {
 	struct mfs_fs *fs = cf->fs;
 	const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, idx);
-	const uint8_t *in = atomic_load(&cf->pinned[idx]);
+	const uint8_t *in;
 	uint8_t *copy, *expected = NULL;
 	int r;
 
-	*from_disk = in == NULL;
-	if (in) {
+	r = decode_pinned(cf, idx, dst, dctx);
+	*from_disk = r != 0;
+	if (r == 0) {
 		mfs_stat_add(&fs->stats.pinned_hits, 1);
-		return mfs_archive_decode_stored(cf->ar, idx, in, dst, c->llen, dctx, err);
+		return 0;
 	}
+	if (r != -ENOENT)
+		return r;
 	r = mfs_archive_read_stored(cf->ar, idx, &in, dctx, err);
 	if (!r)
 		r = mfs_archive_decode_stored(cf->ar, idx, in, dst, c->llen, dctx, err);
 	if (r || !pinnable(cf, idx))
 		return r;
 	/* Good bytes: keep them if they fit. */
-	if (atomic_fetch_add(&fs->pinned_bytes, c->plen) + c->plen > fs->opts.pin_size) {
+	if (atomic_fetch_add(&fs->pinned_bytes, c->plen) + c->plen > atomic_load(&fs->pin_budget)) {
 		atomic_fetch_sub(&fs->pinned_bytes, c->plen);
 		return 0;
 	}
-	copy = malloc(c->plen ? c->plen : 1);
+	copy = pin_map(in, c->plen);
 	if (copy) {
-		memcpy(copy, in, c->plen);
 		if (atomic_compare_exchange_strong(&cf->pinned[idx], &expected, copy))
 			return 0;
-		free(copy); /* another worker pinned it first */
+		munmap(copy, page_round(c->plen ? c->plen : 1)); /* another worker pinned it first */
 	}
 	atomic_fetch_sub(&fs->pinned_bytes, c->plen);
 	return 0;
@@ -389,7 +523,7 @@ static bool prefetch_one(struct mfs_cfile *cf, uint32_t idx)
 	const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, idx);
 	struct mfs_centry *e;
 
-	if (mfs_cache_spec_bytes(fs->cache) + c->llen > fs->prefetch_cap)
+	if (mfs_cache_spec_bytes(fs->cache) + c->llen > atomic_load(&fs->prefetch_cap))
 		return false;
 	e = acquire(cf, idx, MFS_CACHE_PREFETCH);
 	if (!e)
@@ -405,14 +539,14 @@ static bool prefetch_one(struct mfs_cfile *cf, uint32_t idx)
  */
 static uint64_t window(const struct mfs_cfile *cf, uint32_t streak)
 {
-	const struct mfs_fs *fs = cf->fs;
-	uint64_t w = (uint64_t)(256u << 10) << streak;
+	struct mfs_fs *fs = cf->fs;
+	uint64_t w = (uint64_t)(256u << 10) << streak, cap = atomic_load(&fs->prefetch_cap);
 	uint64_t lat = atomic_load(&fs->pf_latency_ns);
 	double need = 2.0 * (double)cf->rate_bps * (double)lat / 1e9;
 
 	if (streak && need > (double)w)
-		w = need > (double)fs->prefetch_cap ? fs->prefetch_cap : (uint64_t)need;
-	return w < fs->prefetch_cap ? w : fs->prefetch_cap;
+		w = need > (double)cap ? cap : (uint64_t)need;
+	return w < cap ? w : cap;
 }
 
 /* Updates the reader's consumption rate with a read of @bytes. Caller holds ra_lock. */

@@ -11,6 +11,7 @@
 #include "fs_i.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <malloc.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "memgov.h"
 #include "notify.h"
 
 static int open_source(struct mfs_fs *fs, const char *src, struct mfs_err *err)
@@ -143,7 +145,145 @@ static void fs_free(struct mfs_fs *fs)
 		close(fs->trace_fd);
 	pthread_mutex_destroy(&fs->nodes_lock);
 	pthread_mutex_destroy(&fs->warn_lock);
+	pthread_mutex_destroy(&fs->cfiles_lock);
+	pthread_mutex_destroy(&fs->gov_lock);
 	free(fs);
+}
+
+/* ---- memory: budgets sized from what the daemon sees (memgov.h) ---------- */
+
+/* Applies cache budget @cache (0: keep it) and the prefetch cap that follows from it. */
+static uint64_t set_cache_budget(struct mfs_fs *fs, uint64_t cache)
+{
+	uint64_t freed = 0;
+
+	if (fs->cache)
+		freed = mfs_cache_set_budget(fs->cache, cache);
+	/* Decoding ahead may use a quarter of the cache, at most 32 MiB. */
+	atomic_store(&fs->prefetch_cap, cache / 4 < (32u << 20) ? cache / 4 : (32u << 20));
+	return freed;
+}
+
+/*
+ * Unpins open containers' chunks until at most @budget bytes are pinned.
+ * References are taken under the list lock and dropped outside it (the last
+ * put of a container takes that lock itself).
+ */
+static uint64_t trim_pins(struct mfs_fs *fs, uint64_t budget)
+{
+	struct mfs_cfile *batch[32];
+	uint64_t freed = 0, pinned;
+	size_t n = 0;
+
+	pthread_mutex_lock(&fs->cfiles_lock);
+	for (struct mfs_cfile *cf = fs->cfiles; cf && n < 32; cf = cf->next)
+		if (cf->pinned && mfs_cfile_tryget(cf))
+			batch[n++] = cf;
+	pthread_mutex_unlock(&fs->cfiles_lock);
+	for (size_t i = 0; i < n; i++) {
+		pinned = atomic_load(&fs->pinned_bytes);
+		if (pinned > budget)
+			freed += mfs_cfile_unpin(batch[i], pinned - budget);
+		mfs_cfile_put(batch[i]);
+	}
+	return freed;
+}
+
+static const char *mem_source_name(int source)
+{
+	return source == MFS_MEM_CGROUP1   ? "cgroup v1"
+	       : source == MFS_MEM_CGROUP2 ? "cgroup v2"
+					   : "machine";
+}
+
+/* One look at memory; budgets re-derived and applied. */
+static void govern(struct mfs_fs *fs)
+{
+	struct mfs_memview v;
+	struct mfs_memgov_in in;
+	struct mfs_memgov_out out;
+	uint64_t cache_bytes = 0, entries, pinned = atomic_load(&fs->pinned_bytes), freed = 0;
+	uint64_t old_cache, old_pin;
+
+	mfs_memgov_read(&v, pinned);
+	if (fs->cache)
+		mfs_cache_usage(fs->cache, &cache_bytes, &entries);
+	in.limit = v.limit;
+	in.others = v.others;
+	in.own_base = v.own > cache_bytes + pinned ? v.own - cache_bytes - pinned : 0;
+	in.models_size = atomic_load(&fs->open_size);
+	in.models_stored = atomic_load(&fs->open_stored);
+	mfs_memgov_size(&in, &out);
+	atomic_store(&fs->mem_limit, v.limit);
+	atomic_store(&fs->mem_others, v.others);
+	old_cache = fs->cache ? mfs_cache_budget(fs->cache) : 0;
+	old_pin = atomic_load(&fs->pin_budget);
+	fs->mem_source = v.source;
+	if (fs->opts.cache_auto && !fs->cache)
+		fs->opts.cache_size = (size_t)out.cache;
+	else if (fs->opts.cache_auto && out.cache != old_cache)
+		freed += set_cache_budget(fs, out.cache);
+	if (fs->opts.pin_auto) {
+		atomic_store(&fs->pin_budget, out.pin);
+		if (pinned > out.pin)
+			freed += trim_pins(fs, out.pin);
+	}
+	if (freed) {
+		mfs_stat_add(&fs->stats.bytes_given_back, freed);
+		if ((fs->opts.cache_auto && out.cache < old_cache) ||
+		    (fs->opts.pin_auto && out.pin < old_pin))
+			mfs_stat_add(&fs->stats.pressure_events, 1);
+	}
+}
+
+static void *governor(void *p)
+{
+	struct mfs_fs *fs = p;
+	struct timespec t;
+
+	pthread_mutex_lock(&fs->gov_lock);
+	while (!fs->gov_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_nsec += MFS_MEMGOV_PERIOD_MS * 1000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&fs->gov_cond, &fs->gov_lock, &t);
+		if (fs->gov_stop)
+			break;
+		pthread_mutex_unlock(&fs->gov_lock);
+		govern(fs);
+		pthread_mutex_lock(&fs->gov_lock);
+	}
+	pthread_mutex_unlock(&fs->gov_lock);
+	return NULL;
+}
+
+static int start_governor(struct mfs_fs *fs)
+{
+	pthread_condattr_t ca;
+	int r;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&fs->gov_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	r = pthread_create(&fs->gov, NULL, governor, fs);
+	fs->gov_started = r == 0;
+	return -r;
+}
+
+static void stop_governor(struct mfs_fs *fs)
+{
+	if (!fs->gov_started)
+		return;
+	pthread_mutex_lock(&fs->gov_lock);
+	fs->gov_stop = true;
+	pthread_cond_signal(&fs->gov_cond);
+	pthread_mutex_unlock(&fs->gov_lock);
+	pthread_join(fs->gov, NULL);
+	fs->gov_started = false;
 }
 
 static unsigned int cpus(void)
@@ -225,10 +365,13 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 		fs->opts.workers = o->backing == MFS_BACKING_DIRECT ? 4 * cpus() : cpus();
 	if (!fs->opts.max_threads)
 		fs->opts.max_threads = MFS_MAX_THREADS_DEFAULT;
-	/* Decoding ahead may use a quarter of the cache, at most 32 MiB. */
-	fs->prefetch_cap = o->cache_size / 4 < (32u << 20) ? o->cache_size / 4 : (32u << 20);
 	pthread_mutex_init(&fs->nodes_lock, NULL);
 	pthread_mutex_init(&fs->warn_lock, NULL);
+	pthread_mutex_init(&fs->cfiles_lock, NULL);
+	pthread_mutex_init(&fs->gov_lock, NULL);
+	atomic_store(&fs->pin_budget, o->pin_auto ? 0 : o->pin_size);
+	govern(fs); /* no cache yet: the first numbers */
+	set_cache_budget(fs, fs->opts.cache_size);
 	fs->table_size = 4096;
 	fs->table = calloc(fs->table_size, sizeof(*fs->table));
 	if (!fs->table) {
@@ -295,24 +438,42 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	mallopt(M_MMAP_THRESHOLD, 64 << 10);
 	mallopt(M_ARENA_MAX, 2);
 	/* Threads only now: fuse_daemonize() forked. */
-	fs->cache = mfs_cache_new(o->cache_size, &fs->stats);
+	/*
+	 * An auto cache starts with the shards of its smallest size: a shard
+	 * must hold a few chunks whatever the budget shrinks to.
+	 */
+	fs->cache = fs->opts.cache_auto ? mfs_cache_new_range(MFS_MEMGOV_CACHE_MIN,
+							      MFS_MEMGOV_CACHE_MAX, &fs->stats)
+					: mfs_cache_new(fs->opts.cache_size, &fs->stats);
+	if (fs->cache)
+		mfs_cache_set_budget(fs->cache, fs->opts.cache_size);
 	fs->pool = fs->cache ? mfs_pool_new(fs->opts.workers) : NULL;
 	cfg = fuse_loop_cfg_create();
+	if (fs->cache && fs->pool && cfg && start_governor(fs)) {
+		mfs_log(MFS_LOG_ERR, "%s: cannot start the memory governor", o->mnt);
+		r = -ENOMEM;
+		goto out_unmount;
+	}
 	if (!fs->cache || !fs->pool || !cfg) {
 		mfs_log(MFS_LOG_ERR, "%s: out of memory", o->mnt);
 		r = -ENOMEM;
 		goto out_unmount;
 	}
 	fuse_loop_cfg_set_max_threads(cfg, fs->opts.max_threads);
-	mfs_log(MFS_LOG_INFO, "%s mounted on %s (cache %zu MiB, %u workers)", o->src, o->mnt,
-		o->cache_size >> 20, fs->opts.workers);
+	mfs_log(MFS_LOG_INFO, "%s mounted on %s (cache %s%zu MiB, pins %s, %u workers; memory %s %" PRIu64 " MiB, others %" PRIu64 " MiB)",
+		o->src, o->mnt, o->cache_auto ? "auto: " : "", fs->opts.cache_size >> 20,
+		o->pin_auto ? "auto" : o->pin_size ? "fixed" : "off", fs->opts.workers,
+		mem_source_name(fs->mem_source), atomic_load(&fs->mem_limit) >> 20,
+		atomic_load(&fs->mem_others) >> 20);
 	start_ready_notifier(o->mnt, o->src);
 	r = fuse_session_loop_mt(se, cfg);
 	if (r > 0)
 		r = 0; /* the number of the signal that ended the loop: a clean exit */
+	stop_governor(fs);
 	mfs_notify("STOPPING=1");
 	mfs_log(MFS_LOG_INFO, "%s unmounted", o->mnt);
 out_unmount:
+	stop_governor(fs);
 	if (mounted)
 		fuse_session_unmount(se);
 out_signals:

@@ -35,8 +35,10 @@ enum mfs_backing {
 struct mfs_daemon_opts {
 	const char *src;	  /* directory of containers, or one .mfs file */
 	const char *mnt;	  /* mount point */
-	size_t cache_size;	  /* bytes of decoded chunks to keep */
-	size_t pin_size;	  /* bytes of stored chunks to keep for the mount's life */
+	size_t cache_size;	  /* bytes of decoded chunks to keep (unless cache_auto) */
+	size_t pin_size;	  /* bytes of stored chunks to keep (unless pin_auto) */
+	bool cache_auto;	  /* size the cache from the memory seen (memgov.h) */
+	bool pin_auto;		  /* size the pins likewise */
 	unsigned int workers;	  /* decode threads; 0: one per CPU */
 	unsigned int max_threads; /* FUSE request threads */
 	int prefetch;		  /* enum mfs_prefetch */

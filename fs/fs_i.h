@@ -70,10 +70,23 @@ struct mfs_fs {
 	struct mfs_cache *cache;
 	struct mfs_pool *pool;
 	struct mfs_stats stats;
-	uint64_t prefetch_cap;		    /* most prefetched bytes not yet read, at once */
+	atomic_uint_fast64_t prefetch_cap;  /* most prefetched bytes not yet read, at once */
 	atomic_uint_fast64_t pf_latency_ns; /* prefetch submit to ready, moving average */
 	int trace_fd;			    /* -o trace= file, or -1 */
 	atomic_uint_fast64_t pinned_bytes;  /* stored bytes pinned in memory (cfile.c) */
+	atomic_uint_fast64_t pin_budget;    /* most bytes to pin: pin_size or auto's choice */
+	atomic_uint_fast64_t open_size;	    /* original bytes of the open containers */
+	atomic_uint_fast64_t open_stored;   /* their stored bytes */
+	atomic_uint_fast64_t mem_limit;	    /* what the governor saw (memgov.h) */
+	atomic_uint_fast64_t mem_others;
+	int mem_source;			    /* enum mfs_mem_source; written by the governor */
+	pthread_mutex_t cfiles_lock;
+	struct mfs_cfile *cfiles;	    /* open containers; protected by cfiles_lock */
+	pthread_t gov;			    /* the memory governor (daemon.c) */
+	bool gov_started;
+	bool gov_stop;			    /* protected by gov_lock */
+	pthread_mutex_t gov_lock;
+	pthread_cond_t gov_cond;
 	char readahead_knob[96];	/* sysfs read_ahead_kb of the mount, or "" */
 	atomic_bool readahead_applied;
 	pthread_mutex_t warn_lock;
@@ -94,7 +107,9 @@ struct mfs_cfile {
 	char *path;
 	_Atomic uint8_t *reported; /* bit per chunk: its error was logged */
 	struct mfs_plan_order plan; /* with -o prefetch=plan; empty otherwise */
-	_Atomic(uint8_t *) *pinned; /* with -o pin_size: stored bytes kept, per chunk */
+	_Atomic(uint8_t *) *pinned; /* stored bytes kept, per chunk (MADV_FREE mappings) */
+	pthread_rwlock_t pin_lock;  /* held for reading while a pinned copy is used */
+	struct mfs_cfile *next, *prev; /* in fs->cfiles; protected by fs->cfiles_lock */
 	char trace_id[MFS_HASH_HEX_SIZE]; /* the original's xxh3-128, for trace lines */
 	pthread_mutex_t ra_lock;    /* protects the fields below */
 	uint32_t ra_last;	    /* last chunk of the previous read */
@@ -128,6 +143,10 @@ void mfs_fs_apply_readahead(struct mfs_fs *fs);
 int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out);
 void mfs_cfile_get(struct mfs_cfile *cf);
 void mfs_cfile_put(struct mfs_cfile *cf);
+/* A reference on an open container found in fs->cfiles, unless it is being freed. */
+bool mfs_cfile_tryget(struct mfs_cfile *cf);
+/* Lets go of pinned chunks, last first, until @want bytes are freed; returns those freed. */
+uint64_t mfs_cfile_unpin(struct mfs_cfile *cf, uint64_t want);
 /*
  * A read of a container: its bytes as @niov pieces in @iov, over cache
  * entries (or one copy) held until mfs_cfile_read_done(). The caller sends

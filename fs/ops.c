@@ -364,8 +364,8 @@ static void mfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 static int do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct mfs_fs *fs = fs_of(req);
-	struct mfs_stats_gauges g = {.cache_budget = fs->opts.cache_size};
-	char buf[2048];
+	struct mfs_stats_gauges g = {0};
+	char buf[4096];
 	size_t len;
 
 	if (ino != FUSE_ROOT_ID || strcmp(name, MFS_STATS_XATTR) != 0)
@@ -373,6 +373,10 @@ static int do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	mfs_cache_usage(fs->cache, &g.cache_bytes, &g.cache_entries);
 	g.prefetch_pending = mfs_cache_spec_bytes(fs->cache);
 	g.pinned_bytes = atomic_load(&fs->pinned_bytes);
+	g.cache_budget = mfs_cache_budget(fs->cache);
+	g.pin_budget = atomic_load(&fs->pin_budget);
+	g.memory_limit = atomic_load(&fs->mem_limit);
+	g.memory_others = atomic_load(&fs->mem_others);
 	len = mfs_stats_json(&fs->stats, &g, buf, sizeof(buf));
 	if (size == 0)
 		fuse_reply_xattr(req, len);

@@ -6,34 +6,41 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
-#define LOAD(f) ((uint64_t)atomic_load_explicit(&s->f, memory_order_relaxed))
+#define DESC_C(n, p, h) {#n, p, h, MFS_STAT_COUNTER},
+#define DESC_S(n, p, h) {#n, p, h, MFS_STAT_NS},
+#define DESC_G(n, p, h) {#n, p, h, MFS_STAT_GAUGE},
+const struct mfs_stat_desc mfs_stat_descs[] = {MFS_STATS_LIST(DESC_C, DESC_S, DESC_G)};
+const size_t mfs_stat_ndescs = sizeof(mfs_stat_descs) / sizeof(mfs_stat_descs[0]);
+
+/* Appends ,"key":value (or { first) at @n in @buf; returns the new length. */
+static size_t put(char *buf, size_t cap, size_t n, const char *key, uint64_t v)
+{
+	int w;
+
+	if (n >= cap)
+		return n;
+	w = snprintf(buf + n, cap - n, "%s\"%s\":%" PRIu64, n ? "," : "{", key, v);
+	return w < 0 ? cap : n + (size_t)w;
+}
 
 size_t mfs_stats_json(const struct mfs_stats *s, const struct mfs_stats_gauges *g, char *buf,
 		      size_t cap)
 {
-	int n = snprintf(
-		buf, cap,
-		"{\"read_requests\":%" PRIu64 ",\"bytes_served\":%" PRIu64
-		",\"cache_hits\":%" PRIu64 ",\"cache_misses\":%" PRIu64 ",\"cache_waits\":%" PRIu64
-		",\"cache_evictions\":%" PRIu64 ",\"chunks_decompressed\":%" PRIu64
-		",\"bytes_decompressed\":%" PRIu64 ",\"backing_bytes_read\":%" PRIu64
-		",\"decompress_ns\":%" PRIu64 ",\"checksum_failures\":%" PRIu64
-		",\"read_errors\":%" PRIu64 ",\"prefetch_chunks\":%" PRIu64
-		",\"prefetch_hits\":%" PRIu64 ",\"prefetch_waste\":%" PRIu64
-		",\"prefetch_waits\":%" PRIu64 ",\"prefetch_pending\":%" PRIu64
-		",\"pinned_hits\":%" PRIu64 ",\"pinned_bytes\":%" PRIu64
-		",\"passthrough_bytes\":%" PRIu64 ",\"cache_bytes\":%" PRIu64
-		",\"cache_entries\":%" PRIu64 ",\"cache_budget\":%" PRIu64 "}\n",
-		LOAD(read_requests), LOAD(bytes_served), LOAD(cache_hits), LOAD(cache_misses),
-		LOAD(cache_waits), LOAD(cache_evictions), LOAD(chunks_decompressed),
-		LOAD(bytes_decompressed), LOAD(backing_bytes_read), LOAD(decompress_ns),
-		LOAD(checksum_failures), LOAD(read_errors), LOAD(prefetch_chunks),
-		LOAD(prefetch_hits), LOAD(prefetch_waste), LOAD(prefetch_waits), g->prefetch_pending,
-		LOAD(pinned_hits), g->pinned_bytes,
-		LOAD(passthrough_bytes), g->cache_bytes, g->cache_entries, g->cache_budget);
+	size_t n = 0;
 
-	if (n < 0)
+	if (!cap)
 		return 0;
-	return (size_t)n < cap ? (size_t)n : cap - 1;
+#define PUT_C(f, p, h) n = put(buf, cap, n, #f, (uint64_t)atomic_load_explicit(&s->f, memory_order_relaxed));
+#define PUT_G(f, p, h) n = put(buf, cap, n, #f, g->f);
+	MFS_STATS_LIST(PUT_C, PUT_C, PUT_G)
+#undef PUT_C
+#undef PUT_G
+	if (n + 3 > cap) {
+		buf[0] = '\0';
+		return 0; /* too small: say nothing rather than half an object */
+	}
+	memcpy(buf + n, "}\n", 3);
+	return n + 2;
 }

@@ -17,34 +17,77 @@
 
 #define MFS_STATS_XATTR "user.modelfs.stats"
 
+/*
+ * Every counter and gauge, once: the struct fields, the JSON keys and their
+ * order, the Prometheus names and help texts and `modelfs stats` all come
+ * from this list, and tests/cli/statsdoc.sh checks README.md's table against
+ * it. C() is a counter (monotonic, in struct mfs_stats), S() a counter of
+ * nanoseconds (Prometheus shows seconds), G() a gauge (read when a snapshot
+ * is taken, in struct mfs_stats_gauges).
+ */
+#define MFS_STATS_LIST(C, S, G)                                                                  \
+	C(read_requests, "read_requests_total", "FUSE read requests for container files")         \
+	C(bytes_served, "served_bytes_total", "Bytes returned by those read requests")            \
+	C(cache_hits, "cache_hits_total", "Chunk lookups that found the chunk decompressed")      \
+	C(cache_misses, "cache_misses_total", "Chunk lookups that had to decompress the chunk")   \
+	C(cache_waits, "cache_waits_total",                                                       \
+	  "Chunk lookups that waited for a decompression under way")                              \
+	C(cache_evictions, "cache_evictions_total",                                               \
+	  "Decompressed chunks dropped to stay within the cache budget")                          \
+	C(chunks_decompressed, "chunks_decompressed_total", "Chunks read, decompressed and verified") \
+	C(bytes_decompressed, "decompressed_bytes_total", "Bytes of the chunks decompressed")     \
+	C(backing_bytes_read, "backing_read_bytes_total",                                         \
+	  "Stored (compressed) bytes read from containers")                                       \
+	S(decompress_ns, "decompress_seconds_total",                                              \
+	  "Worker time spent reading, decompressing and verifying chunks")                        \
+	C(checksum_failures, "checksum_failures_total",                                           \
+	  "Chunks that did not decode or did not match their checksum")                           \
+	C(read_errors, "read_errors_total", "Chunks whose stored bytes could not be read")        \
+	C(prefetch_chunks, "prefetch_chunks_total",                                               \
+	  "Chunks queued for decompression ahead of any reader")                                  \
+	C(prefetch_hits, "prefetch_hits_total", "Prefetched chunks a reader then asked for")      \
+	C(prefetch_waste, "prefetch_waste_total",                                                 \
+	  "Prefetched chunks evicted before any reader asked for them")                           \
+	C(prefetch_waits, "prefetch_waits_total", "Reads that waited for a prefetch under way")   \
+	G(prefetch_pending, "prefetch_pending_bytes", "Prefetched bytes no reader has asked for yet") \
+	C(pinned_hits, "pinned_hits_total", "Chunks decompressed from pinned memory instead of the disk") \
+	G(pinned_bytes, "pinned_bytes", "Compressed bytes pinned in memory now")                  \
+	C(pin_reclaimed, "pin_reclaimed_total",                                                   \
+	  "Pinned chunks the kernel took back under memory pressure (found on use)")              \
+	C(passthrough_bytes, "passthrough_bytes_total", "Bytes requested from plain (not packed) files") \
+	G(cache_bytes, "cache_bytes", "Bytes of decompressed chunks in the cache")                \
+	G(cache_entries, "cache_entries", "Decompressed chunks in the cache")                     \
+	G(cache_budget, "cache_budget_bytes", "The cache budget now (cache_size, or auto's choice)") \
+	G(pin_budget, "pin_budget_bytes", "The pin budget now (pin_size, or auto's choice)")      \
+	G(memory_limit, "memory_limit_bytes",                                                     \
+	  "Memory the daemon sees for itself and its neighbours (cgroup limit or RAM)")           \
+	G(memory_others, "memory_others_bytes",                                                   \
+	  "Unreclaimable memory of everything else charged to that limit")                        \
+	C(pressure_events, "pressure_events_total",                                               \
+	  "Times the budgets were lowered because others needed the memory")                      \
+	C(bytes_given_back, "given_back_bytes_total",                                             \
+	  "Cache and pinned bytes freed to lower the budgets")
+
+#define MFS_STATS_FIELD(name, prom, help) atomic_uint_fast64_t name;
+#define MFS_STATS_GAUGE(name, prom, help) uint64_t name;
+#define MFS_STATS_NONE(name, prom, help)
+
 struct mfs_stats {
-	atomic_uint_fast64_t read_requests;	  /* FUSE reads of container files */
-	atomic_uint_fast64_t bytes_served;	  /* bytes returned by those reads */
-	atomic_uint_fast64_t cache_hits;	  /* chunk lookups that found the chunk decoded */
-	atomic_uint_fast64_t cache_misses;	  /* chunk lookups that had to decode it */
-	atomic_uint_fast64_t cache_waits;	  /* lookups that waited for a decode under way */
-	atomic_uint_fast64_t cache_evictions;	  /* decoded chunks dropped for the budget */
-	atomic_uint_fast64_t chunks_decompressed; /* chunks read and decoded */
-	atomic_uint_fast64_t bytes_decompressed;  /* their decoded bytes */
-	atomic_uint_fast64_t backing_bytes_read;  /* stored bytes read from containers */
-	atomic_uint_fast64_t decompress_ns;	  /* time spent reading and decoding chunks */
-	atomic_uint_fast64_t checksum_failures;	  /* chunks that did not match their xxh3 */
-	atomic_uint_fast64_t read_errors;	  /* backing reads that failed */
-	atomic_uint_fast64_t prefetch_chunks;	  /* chunks queued for decoding ahead of any reader */
-	atomic_uint_fast64_t prefetch_hits;	  /* prefetched chunks a reader then asked for */
-	atomic_uint_fast64_t prefetch_waste;	  /* prefetched chunks evicted before any reader */
-	atomic_uint_fast64_t prefetch_waits;	  /* reads that waited for a prefetch under way */
-	atomic_uint_fast64_t pinned_hits;	  /* chunks decoded from pinned memory, not the disk */
-	atomic_uint_fast64_t passthrough_bytes;	  /* bytes of plain files served */
+	MFS_STATS_LIST(MFS_STATS_FIELD, MFS_STATS_FIELD, MFS_STATS_NONE)
 };
 
 struct mfs_stats_gauges {
-	uint64_t cache_bytes;	/* decoded bytes held by the cache now */
-	uint64_t cache_entries; /* chunks held by the cache now */
-	uint64_t cache_budget;	/* the cache_size option */
-	uint64_t prefetch_pending; /* prefetched bytes no reader has asked for yet */
-	uint64_t pinned_bytes;	   /* stored bytes pinned in memory (-o pin_size) */
+	MFS_STATS_LIST(MFS_STATS_NONE, MFS_STATS_NONE, MFS_STATS_GAUGE)
 };
+
+/* The list as a table, for the command line and the docs test. */
+enum mfs_stat_kind { MFS_STAT_COUNTER, MFS_STAT_NS, MFS_STAT_GAUGE };
+struct mfs_stat_desc {
+	const char *key, *prom, *help;
+	enum mfs_stat_kind kind;
+};
+extern const struct mfs_stat_desc mfs_stat_descs[];
+extern const size_t mfs_stat_ndescs;
 
 static inline void mfs_stat_add(atomic_uint_fast64_t *c, uint64_t v)
 {

@@ -49,36 +49,6 @@ static bool get(const char *json, const char *key, uint64_t *v)
 	return true;
 }
 
-/* The Prometheus view of each counter: name, type, help, and ns -> s. */
-static const struct metric {
-	const char *key, *name, *type, *help;
-	bool ns;
-} metrics[] = {
-	{"read_requests", "read_requests_total", "counter", "FUSE read requests for container files", false},
-	{"bytes_served", "served_bytes_total", "counter", "Bytes returned by those read requests", false},
-	{"cache_hits", "cache_hits_total", "counter", "Chunk lookups that found the chunk decompressed", false},
-	{"cache_misses", "cache_misses_total", "counter", "Chunk lookups that had to decompress the chunk", false},
-	{"cache_waits", "cache_waits_total", "counter", "Chunk lookups that waited for a decompression under way", false},
-	{"cache_evictions", "cache_evictions_total", "counter", "Decompressed chunks dropped to stay within cache_size", false},
-	{"chunks_decompressed", "chunks_decompressed_total", "counter", "Chunks read, decompressed and verified", false},
-	{"bytes_decompressed", "decompressed_bytes_total", "counter", "Bytes of the chunks decompressed", false},
-	{"backing_bytes_read", "backing_read_bytes_total", "counter", "Stored (compressed) bytes read from containers", false},
-	{"decompress_ns", "decompress_seconds_total", "counter", "Worker time spent reading, decompressing and verifying chunks", true},
-	{"checksum_failures", "checksum_failures_total", "counter", "Chunks that did not decode or did not match their checksum", false},
-	{"read_errors", "read_errors_total", "counter", "Chunks whose stored bytes could not be read", false},
-	{"prefetch_chunks", "prefetch_chunks_total", "counter", "Chunks queued for decompression ahead of any reader", false},
-	{"prefetch_hits", "prefetch_hits_total", "counter", "Prefetched chunks a reader then asked for", false},
-	{"prefetch_waste", "prefetch_waste_total", "counter", "Prefetched chunks evicted before any reader asked for them", false},
-	{"prefetch_waits", "prefetch_waits_total", "counter", "Reads that waited for a prefetch under way", false},
-	{"prefetch_pending", "prefetch_pending_bytes", "gauge", "Prefetched bytes no reader has asked for yet", false},
-	{"pinned_hits", "pinned_hits_total", "counter", "Chunks decompressed from pinned memory instead of the disk", false},
-	{"pinned_bytes", "pinned_bytes", "gauge", "Compressed bytes pinned in memory", false},
-	{"passthrough_bytes", "passthrough_bytes_total", "counter", "Bytes requested from plain (not packed) files", false},
-	{"cache_bytes", "cache_bytes", "gauge", "Bytes of decompressed chunks in the cache", false},
-	{"cache_entries", "cache_entries", "gauge", "Decompressed chunks in the cache", false},
-	{"cache_budget", "cache_budget_bytes", "gauge", "The cache_size option", false},
-};
-
 /* A label value: backslash, double quote and newline escaped. */
 static void put_label(FILE *f, const char *s)
 {
@@ -94,16 +64,17 @@ static void put_label(FILE *f, const char *s)
 
 static void print_prometheus(FILE *f, const char *json, const char *mnt)
 {
-	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
-		const struct metric *m = &metrics[i];
+	for (size_t i = 0; i < mfs_stat_ndescs; i++) {
+		const struct mfs_stat_desc *m = &mfs_stat_descs[i];
+		const char *type = m->kind == MFS_STAT_GAUGE ? "gauge" : "counter";
 		uint64_t v;
 
 		if (!get(json, m->key, &v))
 			continue;
-		fprintf(f, "# HELP modelfs_%s %s.\n# TYPE modelfs_%s %s\nmodelfs_%s{mountpoint=\"", m->name,
-			m->help, m->name, m->type, m->name);
+		fprintf(f, "# HELP modelfs_%s %s.\n# TYPE modelfs_%s %s\nmodelfs_%s{mountpoint=\"",
+			m->prom, m->help, m->prom, type, m->prom);
 		put_label(f, mnt);
-		if (m->ns)
+		if (m->kind == MFS_STAT_NS)
 			fprintf(f, "\"} %.9f\n", (double)v / 1e9);
 		else
 			fprintf(f, "\"} %" PRIu64 "\n", v);
@@ -208,20 +179,11 @@ int cmd_stats(int argc, char **argv)
 
 static void print_human(FILE *f, const char *buf)
 {
-	static const char *const keys[] = {
-		"read_requests",      "bytes_served",	     "cache_hits",	  "cache_misses",
-		"cache_waits",	      "cache_evictions",     "chunks_decompressed",
-		"bytes_decompressed", "backing_bytes_read",  "decompress_ns",	  "checksum_failures",
-		"read_errors",	      "prefetch_chunks",     "prefetch_hits",	  "prefetch_waste",
-		"prefetch_waits",     "prefetch_pending",    "pinned_hits",	  "pinned_bytes",
-		"passthrough_bytes",  "cache_bytes",
-		"cache_entries",      "cache_budget",	     NULL,
-	};
 	uint64_t v, hits = 0, misses = 0, waits = 0, dec = 0, ns = 0, back = 0;
 
-	for (size_t i = 0; keys[i]; i++)
-		if (get(buf, keys[i], &v))
-			fprintf(f, "%-22s %" PRIu64 "\n", keys[i], v);
+	for (size_t i = 0; i < mfs_stat_ndescs; i++)
+		if (get(buf, mfs_stat_descs[i].key, &v))
+			fprintf(f, "%-22s %" PRIu64 "\n", mfs_stat_descs[i].key, v);
 	get(buf, "cache_hits", &hits);
 	get(buf, "cache_misses", &misses);
 	get(buf, "cache_waits", &waits);

@@ -35,6 +35,8 @@ void mountopt_defaults(struct mfs_daemon_opts *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->cache_size = MFS_CACHE_SIZE_DEFAULT;
+	d->cache_auto = true;
+	d->pin_auto = true;
 	d->max_threads = MFS_MAX_THREADS_DEFAULT;
 	d->prefetch = MFS_PREFETCH_PLAN;
 	d->backing = MFS_BACKING_DIRECT;
@@ -70,17 +72,24 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 
 		if (eq)
 			*eq = '\0';
-		if (strcmp(opt, "cache_size") == 0) {
-			if (!val || !cli_parse_size(val, &v) || v < (1u << 20))
-				r = cli_usage_error(cmd, "cache_size '%s' is not a size of 1M or more",
+		if (strcmp(opt, "cache_size") == 0 && val && strcmp(val, "auto") == 0) {
+			d->cache_auto = true;
+		} else if (strcmp(opt, "cache_size") == 0) {
+			if (!val || !cli_parse_size(val, &v) || v < (1u << 20) || v > (1ull << 40))
+				r = cli_usage_error(cmd, "cache_size '%s' is not auto or a size of 1M or more",
 						    val ? val : "");
 			else
 				d->cache_size = (size_t)v;
+			d->cache_auto = false;
+		} else if (strcmp(opt, "pin_size") == 0 && val && strcmp(val, "auto") == 0) {
+			d->pin_auto = true;
 		} else if (strcmp(opt, "pin_size") == 0) {
 			if (!val || !cli_parse_size(val, &v) || v > (1ull << 40))
-				r = cli_usage_error(cmd, "pin_size '%s' is not a size", val ? val : "");
+				r = cli_usage_error(cmd, "pin_size '%s' is not auto or a size",
+						    val ? val : "");
 			else
 				d->pin_size = (size_t)v;
+			d->pin_auto = false;
 		} else if (strcmp(opt, "workers") == 0) {
 			if (!val || !cli_parse_uint(val, 256, &v) || v == 0)
 				r = cli_usage_error(cmd, "workers '%s' is not 1 to 256", val ? val : "");
@@ -126,7 +135,7 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 			else if (val && strcmp(val, "dontneed") == 0)
 				d->backing = MFS_BACKING_DONTNEED;
 			else if (val && strcmp(val, "cached") == 0)
-				d->backing = MFS_BACKING_DIRECT;
+				d->backing = MFS_BACKING_CACHED;
 			else
 				r = cli_usage_error(cmd, "backing is cached, dontneed or direct");
 		} else if (strcmp(opt, "debug") == 0 && !val) {

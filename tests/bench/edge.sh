@@ -11,11 +11,14 @@
 #                   (default 50000000; blkio throttle, or io.max on cgroup v2)
 #   --tokens N      tokens generated and timed (default 16)
 #   --types LIST    models, of "bf16 q8_0" (default both)
-#   --runs LIST     of "raw squashfuse off sequential plan" (default: raw
-#                   squashfuse off plan); off/sequential/plan are modelfs with
-#                   that -o prefetch=
-#   --cache SIZE    modelfs cache_size (default 32M)
-#   --pin SIZE      modelfs pin_size (default 0)
+#   --runs LIST     of "raw squashfuse auto off sequential plan" (default:
+#                   raw squashfuse auto plan); auto is modelfs with no
+#                   options at all (what a user gets), off/sequential/plan
+#                   are modelfs with that -o prefetch= and --cache/--pin
+#   --ctx N         llama.cpp context (default: none given, llama.cpp's own
+#                   default, as a user runs it)
+#   --cache SIZE    modelfs cache_size for off/sequential/plan (default 8M)
+#   --pin SIZE      modelfs pin_size for off/sequential/plan (default 0)
 #   --backing B     modelfs backing= (default: the daemon's default)
 #   --rounds N      repeat the whole set N times, report medians (default 1)
 #
@@ -29,13 +32,15 @@
 # Each run: drop caches, run llama-completion (-t 2, greedy, fixed prompt)
 # inside the cgroups, read its own timings (load; eval = seconds per
 # generated token), the bytes the disk delivered (/proc/diskstats), the
-# cgroup's peak memory and the daemon's peak RSS (VmHWM). Every run must
-# produce the same tokens as the raw file. Not a test: it prints numbers.
+# cgroup's peak memory, the daemon's peak RSS (VmHWM) and the cgroup's OOM
+# kills. A run whose llama.cpp or daemon was killed is reported as such (and
+# the set goes on). Every run must produce the same tokens as the raw file.
+# Not a test: it prints numbers.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-mem=160M bw=50000000 tokens=16 types="bf16 q8_0" runs="raw squashfuse off plan"
-cache=32M pin=0 backing= rounds=1
+mem=160M bw=50000000 tokens=16 types="bf16 q8_0" runs="raw squashfuse auto plan"
+cache=8M pin=0 backing= rounds=1 ctx=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mem) mem=$2; shift 2 ;;
@@ -44,10 +49,11 @@ while [ $# -gt 0 ]; do
 	--types) types=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
 	--cache) cache=$2; shift 2 ;;
+	--ctx) ctx=$2; shift 2 ;;
 	--pin) pin=$2; shift 2 ;;
 	--backing) backing=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
-	-h | --help) sed -n '3,35p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,40p' "$0"; exit 0 ;;
 	-*) echo "edge.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -115,6 +121,10 @@ peak_read() {
 	else echo 0; fi
 }
 disk_read() { awk -v d="$disk" '$3 == d { printf "%.0f\n", $6 * 512 }' /proc/diskstats; }
+oom_kills() {
+	if [ $cgv = 1 ]; then awk '/^oom_kill /{print $2}' "$cgm/memory.oom_control"
+	else awk '/^oom_kill /{print $2}' "$cgm/memory.events"; fi
+}
 
 # --- models ---
 mkdir -p "$work/raw" "$work/mfs" "$work/mnt"
@@ -145,6 +155,10 @@ run() {
 		in_cg squashfuse -f "$work/$t.sqfs" "$mnt" &
 		dpid=$!
 		model=$mnt/$t.gguf ;;
+	auto)
+		in_cg "$modelfs" mount -f "$work/mfs" "$mnt" 2>"$work/daemon.log" &
+		dpid=$!
+		model=$mnt/$t.gguf ;;
 	*)
 		opts=cache_size=$cache,pin_size=$pin,prefetch=$label${backing:+,backing=$backing}
 		in_cg "$modelfs" mount -f -o "$opts" "$work/mfs" "$mnt" 2>"$work/daemon.log" &
@@ -159,14 +173,22 @@ run() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	peak_reset
-	local d0 t0 t1 d1
+	local d0 t0 t1 d1 oom0 killed=
 	d0=$(disk_read)
+	oom0=$(oom_kills)
 	t0=$(date +%s.%N)
-	(in_cg "$llama" -m "$model" -p "$prompt" -n $((tokens + 1)) -t 2 --temp 0 -s 1 -c 256 \
+	(in_cg "$llama" -m "$model" -p "$prompt" -n $((tokens + 1)) -t 2 --temp 0 -s 1 ${ctx:+-c $ctx} \
 		-no-cnv --no-warmup --simple-io --no-display-prompt >"$work/out.$label.$t" \
-		2>"$work/err.$label.$t") || { echo "edge.sh: llama-completion failed ($label $t):" >&2;
-		tail -5 "$work/err.$label.$t" >&2; exit 1; }
+		2>"$work/err.$label.$t") || killed=llama
 	t1=$(date +%s.%N)
+	[ -z "$dpid" ] || kill -0 "$dpid" 2>/dev/null || killed="${killed:+$killed+}daemon"
+	local ooms=$(($(oom_kills) - oom0))
+	if [ -n "$killed" ]; then
+		echo "  $t $label: $killed died ($ooms OOM kills): $(tail -2 "$work/err.$label.$t" | tr '\n' ' ')" >&2
+		echo "$t $label 0 0 1 0 0 0 KILLED 0 oom=$ooms" >>"$work/results"
+		[ -z "$dpid" ] || { umount -l "$mnt" 2>/dev/null; kill -9 "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; }
+		return 0
+	fi
 	d1=$(disk_read)
 	local peak
 	peak=$(peak_read)
@@ -190,6 +212,7 @@ run() {
 	fi
 	local same=yes
 	cmp -s "$work/out.$label.$t" "$work/out.raw.$t" || same=NO
+	pf="oom=$ooms $pf"
 	echo "$t $label $load $evalms $runs_n $((d1 - d0)) $peak $rss $same $(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}') $pf" \
 		>>"$work/results"
 	printf '  %-5s %-11s load %6.1f s  %6.3f s/token  disk %5.0f MB  peak %4.0f MB  daemon %4.0f MB  same=%s %s\n' \
@@ -201,7 +224,7 @@ run() {
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
 echo "limits: memory $mem (cgroup v$cgv, llama.cpp and daemon together), reads $(awk -v b="$bw" 'BEGIN{print b/1e6}') MB/s on /dev/$disk ($majmin)"
-echo "llama-completion -t 2 --temp 0 -c 256, prompt '$prompt', $tokens generated tokens timed; modelfs cache_size=$cache pin_size=$pin${backing:+ backing=$backing}"
+echo "llama-completion -t 2 --temp 0 ${ctx:+-c $ctx }(context: ${ctx:-the llama.cpp default}), prompt '$prompt', $tokens generated tokens timed; auto: modelfs defaults; off/sequential/plan: cache_size=$cache pin_size=$pin${backing:+ backing=$backing}"
 : >"$work/results"
 for r in $(seq "$rounds"); do
 	for t in $types; do
@@ -234,11 +257,13 @@ function median(list,   n, a, i, j, t) {
 	disk[k] = disk[k] " " $6 / 1e6
 	peak[k] = peak[k] " " $7 / 1e6
 	rss[k] = rss[k] " " $8 / 1e6
+	if ($9 == "KILLED") { killed[k]++; next }
 	if ($9 != "yes") same[k] = "NO"; else if (!(k in same)) same[k] = "yes"
 }
 END {
 	for (i = 1; i <= n; i++) {
 		k = order[i]; split(k, p, " ")
+		if (!(k in spt)) { printf "%-5s %-11s   killed in %d run(s)\n", p[1], p[2], killed[k]; continue }
 		s = median(spt[k]); r = (p[1] " raw") in seen ? median(spt[p[1] " raw"]) : 0
 		q = (p[1] " squashfuse") in seen ? median(spt[p[1] " squashfuse"]) : 0
 		printf "%-5s %-11s %9.1f %9.3f %8s %8s %9.0f %9.0f %8.0f %5s\n", p[1], p[2],

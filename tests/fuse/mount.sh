@@ -137,10 +137,11 @@ pass
 # Prometheus text format, written atomically for node_exporter's textfile collector.
 "$MODELFS" stats --prometheus -o "$WORK/modelfs.prom" "$mnt" || fail "stats --prometheus -o"
 no_temp_files "$WORK"
-/usr/bin/python3 - "$WORK/modelfs.prom" "$(realpath "$mnt")" "$(stat_json "$mnt" cache_budget)" <<'PY' ||
-import re, sys
+/usr/bin/python3 - "$WORK/modelfs.prom" "$(realpath "$mnt")" "$(stat_json "$mnt" cache_budget)" \
+	"$("$MODELFS" stats --json "$mnt")" <<'PY' ||
+import json, re, sys
 lines = open(sys.argv[1]).read().splitlines()
-mnt, budget = sys.argv[2], sys.argv[3]
+mnt, budget, keys = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 helped, typed, seen = set(), {}, {}
 for l in lines:
     m = re.fullmatch(r'# HELP (modelfs_[a-z_]+) \S.*', l)
@@ -156,7 +157,7 @@ for l in lines:
     assert m.group(2) == mnt, 'mountpoint label ' + m.group(2)
     assert (typed[name] == 'counter') == name.endswith('_total'), name
     seen[name] = float(m.group(3))
-assert len(seen) == 23, sorted(seen)
+assert len(seen) == len(keys) and len(keys) >= 29, (sorted(seen), sorted(keys))
 assert seen['modelfs_cache_budget_bytes'] == float(budget)
 assert seen['modelfs_read_requests_total'] > 0 and seen['modelfs_decompress_seconds_total'] > 0
 PY

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memgov.c - the memory the daemon sees, and the budgets it allows itself
+ * (see memgov.h).
+ *
+ * Sources, all read-only and cheap (a few small files, every 200 ms):
+ * - /proc/self/cgroup names our memory cgroup: "N:...memory...:/path" on
+ *   cgroup v1, "0::/path" on v2.
+ * - v1: memory.stat of that cgroup has hierarchical_memory_limit (the
+ *   tightest limit of it and its ancestors), total_rss and total_shmem.
+ * - v2: memory.max and memory.high of it and every ancestor (the smallest
+ *   wins), memory.stat anon and shmem.
+ * - /proc/meminfo: MemTotal, MemAvailable; /proc/self/status: RssAnon.
+ * The view with the least room wins: a cgroup limit above what the machine
+ * has free is no promise.
+ */
+#include "memgov.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MIB (1ull << 20)
+#define CGROOT "/sys/fs/cgroup"
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
+{
+	uint64_t reserve = max_u64(in->limit / 8, 16 * MIB);
+	uint64_t fixed = in->others + in->own_base;
+	uint64_t used = fixed + reserve;
+	uint64_t room = in->limit > used ? in->limit - used : 0;
+
+	out->cache = min_u64(max_u64(room / 8, MFS_MEMGOV_CACHE_MIN), MFS_MEMGOV_CACHE_MAX);
+	/* The models fit in the page cache beside everything else: leave it to the kernel. */
+	if (in->limit >= fixed + out->cache && in->models_size <= in->limit - fixed - out->cache) {
+		out->pin = 0;
+		return;
+	}
+	out->pin = room > out->cache ? min_u64(room - out->cache, in->models_stored) : 0;
+}
+
+/* The first number in file @path ("max" is no limit); false if unreadable. */
+static bool read_num(const char *path, uint64_t *v)
+{
+	char buf[64];
+	FILE *f = fopen(path, "re");
+	bool ok = false;
+
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f)) {
+		if (strncmp(buf, "max", 3) == 0) {
+			*v = UINT64_MAX;
+			ok = true;
+		} else {
+			char *end;
+
+			errno = 0;
+			*v = strtoull(buf, &end, 10);
+			ok = errno == 0 && end != buf;
+		}
+	}
+	fclose(f);
+	return ok;
+}
+
+/*
+ * Values of "key value" lines in @path for each of @keys (NULL-terminated);
+ * @unit multiplies them (1024 for kB). Keys not found are left alone.
+ */
+static void read_keys(const char *path, const char *const *keys, uint64_t *vals, uint64_t unit)
+{
+	char line[256];
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		for (size_t i = 0; keys[i]; i++) {
+			size_t n = strlen(keys[i]);
+
+			if (strncmp(line, keys[i], n) == 0 && (line[n] == ' ' || line[n] == ':'))
+				vals[i] = strtoull(line + n + 1 + strspn(line + n + 1, " \t"), NULL,
+						   10) * unit;
+		}
+	}
+	fclose(f);
+}
+
+/* Our cgroup paths from /proc/self/cgroup; "" where there is none. */
+static void own_cgroups(char *v1, char *v2, size_t len)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	v1[0] = v2[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *ctl = strchr(line, ':'), *path;
+
+		if (!ctl || !(path = strchr(ctl + 1, ':')))
+			continue;
+		*path++ = '\0';
+		path[strcspn(path, "\n")] = '\0';
+		ctl++;
+		if (*ctl == '\0') {
+			snprintf(v2, len, "%s", path);
+		} else {
+			/* "memory" among comma-separated controllers */
+			for (char *c = strtok(ctl, ","); c; c = strtok(NULL, ","))
+				if (strcmp(c, "memory") == 0)
+					snprintf(v1, len, "%s", path);
+		}
+	}
+	fclose(f);
+}
+
+/* Limit and others of cgroup v1 @path; false without the memory controller. */
+static bool view_v1(const char *path, uint64_t own, uint64_t *limit, uint64_t *others)
+{
+	static const char *const keys[] = {"hierarchical_memory_limit", "total_rss", "total_shmem",
+					   NULL};
+	uint64_t vals[3] = {UINT64_MAX, UINT64_MAX, 0};
+	char file[4200];
+
+	snprintf(file, sizeof(file), CGROOT "/memory%s/memory.stat", path);
+	read_keys(file, keys, vals, 1);
+	if (vals[0] == UINT64_MAX || vals[1] == UINT64_MAX)
+		return false;
+	*limit = vals[0];
+	*others = vals[1] + vals[2] > own ? vals[1] + vals[2] - own : 0;
+	return true;
+}
+
+/* The same on cgroup v2: the smallest memory.max/memory.high up the tree. */
+static bool view_v2(const char *path, uint64_t own, uint64_t *limit, uint64_t *others)
+{
+	static const char *const keys[] = {"anon", "shmem", NULL};
+	uint64_t vals[2] = {UINT64_MAX, 0}, v;
+	char dir[4200], file[4300];
+	size_t n;
+
+	snprintf(dir, sizeof(dir), CGROOT "%s", path);
+	snprintf(file, sizeof(file), "%s/memory.stat", dir);
+	read_keys(file, keys, vals, 1);
+	if (vals[0] == UINT64_MAX)
+		return false;
+	*limit = UINT64_MAX;
+	for (;;) {
+		snprintf(file, sizeof(file), "%s/memory.max", dir);
+		if (read_num(file, &v))
+			*limit = min_u64(*limit, v);
+		snprintf(file, sizeof(file), "%s/memory.high", dir);
+		if (read_num(file, &v))
+			*limit = min_u64(*limit, v);
+		n = strlen(dir);
+		if (n <= sizeof(CGROOT) - 1)
+			break;
+		while (n > sizeof(CGROOT) - 1 && dir[n - 1] != '/')
+			n--;
+		dir[n > sizeof(CGROOT) - 1 ? n - 1 : n] = '\0';
+	}
+	*others = vals[0] + vals[1] > own ? vals[0] + vals[1] - own : 0;
+	return true;
+}
+
+void mfs_memgov_read(struct mfs_memview *v, uint64_t pinned)
+{
+	static const char *const mem_keys[] = {"MemTotal", "MemAvailable", NULL};
+	static const char *const own_keys[] = {"RssAnon", NULL};
+	uint64_t mem[2] = {0, 0}, own[1] = {0}, limit, others, own_unpinned;
+	char v1[4096], v2[4096];
+
+	read_keys("/proc/meminfo", mem_keys, mem, 1024);
+	read_keys("/proc/self/status", own_keys, own, 1024);
+	v->own = own[0];
+	/* Machine: what is not available, less our own memory that is not MADV_FREE. */
+	own_unpinned = own[0] > pinned ? own[0] - pinned : 0;
+	v->source = MFS_MEM_MACHINE;
+	v->limit = mem[0] ? mem[0] : UINT64_MAX;
+	v->others = mem[0] > mem[1] + own_unpinned ? mem[0] - mem[1] - own_unpinned : 0;
+	if (!mem[0])
+		v->others = 0;
+
+	own_cgroups(v1, v2, sizeof(v1));
+	if ((v1[0] && view_v1(v1, own[0], &limit, &others) && (v->source = MFS_MEM_CGROUP1)) ||
+	    (v2[0] && view_v2(v2, own[0], &limit, &others) && (v->source = MFS_MEM_CGROUP2))) {
+		/* The view with less room wins. */
+		uint64_t room_cg = limit > others ? limit - others : 0;
+		uint64_t room_m = v->limit > v->others ? v->limit - v->others : 0;
+
+		if (room_cg <= room_m) {
+			v->limit = limit;
+			v->others = others;
+		} else {
+			v->source = MFS_MEM_MACHINE;
+		}
+	}
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memgov.h - how much memory the daemon may keep: the memory it sees and
+ * the budgets it derives from it.
+ *
+ * The daemon cannot see how much memory the program reading through it
+ * needs (llama.cpp at its default context holds ~80 MB of KV cache on a
+ * small model), but it can see what is charged to the same limit: the
+ * memory cgroup it runs in (v1 or v2, the tightest of its ancestors'
+ * limits), or the machine. Everything anonymous there that is not ours is
+ * "others": it cannot be reclaimed (no swap), so our budgets are what is
+ * left after it, after our own fixed needs, and after a reserve of page
+ * cache for the reader to work from. mfs_memgov_size() is that arithmetic,
+ * pure so that a table of cases tests it; mfs_memgov_read() gathers its
+ * inputs from /proc and /sys.
+ *
+ * The budgets are re-derived while the mount runs (fs/daemon.c, every
+ * MFS_MEMGOV_PERIOD_MS): when others grow, the cache shrinks and pinned
+ * chunks are let go before anyone meets the OOM killer. Pinned chunks are
+ * also MADV_FREE (cfile.c), so under sudden pressure the kernel takes them
+ * back itself, faster than any polling.
+ */
+#ifndef MFS_MEMGOV_H
+#define MFS_MEMGOV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MFS_MEMGOV_PERIOD_MS 200
+#define MFS_MEMGOV_CACHE_MIN (4u << 20)
+#define MFS_MEMGOV_CACHE_MAX (64u << 20)
+
+enum mfs_mem_source {
+	MFS_MEM_MACHINE, /* no memory cgroup limit below RAM: /proc/meminfo */
+	MFS_MEM_CGROUP1,
+	MFS_MEM_CGROUP2,
+};
+
+/* What mfs_memgov_read() sees. */
+struct mfs_memview {
+	uint64_t limit;	 /* bytes the daemon and its neighbours may use together */
+	uint64_t others; /* unreclaimable bytes charged to it that are not the daemon's */
+	uint64_t own;	 /* the daemon's own anonymous resident bytes */
+	int source;	 /* enum mfs_mem_source */
+};
+
+struct mfs_memgov_in {
+	uint64_t limit, others;
+	uint64_t own_base;	/* the daemon's anonymous memory besides cache and pins */
+	uint64_t models_size;	/* original bytes of the containers open now */
+	uint64_t models_stored; /* their stored bytes (what pinning all of them takes) */
+};
+
+struct mfs_memgov_out {
+	uint64_t cache; /* decoded chunks */
+	uint64_t pin;	/* stored chunks kept in memory */
+};
+
+/*
+ * The budgets for @in:
+ * - reserve = max(limit / 8, 16 MiB) stays free for the page cache;
+ * - room = limit - others - own_base - reserve (0 if negative);
+ * - cache = room / 8, within [MFS_MEMGOV_CACHE_MIN, MFS_MEMGOV_CACHE_MAX];
+ * - pin = 0 when the open models fit in the page cache beside everything
+ *   else (the kernel does the job), else what is left of room after the
+ *   cache, at most models_stored.
+ */
+void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out);
+
+/*
+ * Reads the memory the calling process sees into @v. @pinned is how much of
+ * our anonymous memory is MADV_FREE pins (the machine view counts those as
+ * available already). Never fails: without cgroup files it falls back to
+ * /proc/meminfo, without that to "no limit".
+ */
+void mfs_memgov_read(struct mfs_memview *v, uint64_t pinned);
+
+#endif

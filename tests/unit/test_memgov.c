@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_memgov.c - the budgets auto sizing derives from what the daemon sees
+ * (fs/memgov.h), over a table of limits, neighbours and models, and the
+ * reader of /proc and /sys on this machine.
+ */
+#include <criterion/criterion.h>
+
+#include "memgov.h"
+
+#define MIB (1ull << 20)
+#define GIB (1ull << 30)
+
+struct row {
+	const char *what;
+	uint64_t limit, others, own_base, models_size, models_stored;
+	uint64_t cache, pin;
+};
+
+/* reserve = max(limit/8, 16M); room = limit - others - own - reserve; cache = room/8 in [4M, 64M] */
+static const struct row rows[] = {
+	{"edge device, llama.cpp loaded, BF16 model larger than the cap",
+	 160 * MIB, 80 * MIB, 8 * MIB, 269 * MIB, 180 * MIB, 52 * MIB / 8, 52 * MIB - 52 * MIB / 8},
+	{"same cap before llama.cpp starts: more room, a larger cache",
+	 160 * MIB, 4 * MIB, 8 * MIB, 269 * MIB, 180 * MIB, 16 * MIB, 128 * MIB - 16 * MIB},
+	{"room for more than the whole model: pins stop at its stored size",
+	 512 * MIB, 80 * MIB, 8 * MIB, 600 * MIB, 100 * MIB, 45 * MIB, 100 * MIB},
+	{"the model fits beside everything else: no pins",
+	 512 * MIB, 80 * MIB, 8 * MIB, 143 * MIB, 135 * MIB, 45 * MIB, 0},
+	{"big machine, nothing open: the old default cache, no pins",
+	 24 * GIB, 1 * GIB, 16 * MIB, 0, 0, 64 * MIB, 0},
+	{"others fill the cap: the smallest cache, nothing pinned",
+	 160 * MIB, 150 * MIB, 8 * MIB, 269 * MIB, 180 * MIB, 4 * MIB, 0},
+	{"others above the cap (a cgroup over its limit): no underflow",
+	 160 * MIB, 400 * MIB, 8 * MIB, 269 * MIB, 180 * MIB, 4 * MIB, 0},
+	{"no limit known", UINT64_MAX, 0, 0, 1 * GIB, 1 * GIB, 64 * MIB, 0},
+};
+
+Test(memgov, sizing_table)
+{
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *r = &rows[i];
+		struct mfs_memgov_in in = {r->limit, r->others, r->own_base, r->models_size,
+					   r->models_stored};
+		struct mfs_memgov_out out;
+
+		mfs_memgov_size(&in, &out);
+		cr_assert_eq(out.cache, r->cache, "%s: cache %llu MiB, expected %llu", r->what,
+			     (unsigned long long)(out.cache / MIB), (unsigned long long)(r->cache / MIB));
+		cr_assert_eq(out.pin, r->pin, "%s: pin %llu MiB, expected %llu", r->what,
+			     (unsigned long long)(out.pin / MIB), (unsigned long long)(r->pin / MIB));
+		/* Whatever the input, what we keep leaves others and the reserve their room. */
+		if (out.pin)
+			cr_assert_leq(r->others + r->own_base + out.cache + out.pin + r->limit / 8,
+				      r->limit, "%s: over the limit", r->what);
+	}
+}
+
+Test(memgov, grows_others_shrinks_budgets)
+{
+	struct mfs_memgov_in in = {160 * MIB, 0, 8 * MIB, 269 * MIB, 180 * MIB};
+	struct mfs_memgov_out prev, out;
+
+	mfs_memgov_size(&in, &prev);
+	for (in.others = 4 * MIB; in.others < 200 * MIB; in.others += 4 * MIB) {
+		mfs_memgov_size(&in, &out);
+		cr_assert_leq(out.cache, prev.cache, "others %llu MiB",
+			      (unsigned long long)(in.others / MIB));
+		cr_assert_leq(out.pin, prev.pin, "others %llu MiB", (unsigned long long)(in.others / MIB));
+		prev = out;
+	}
+	cr_assert_eq(prev.pin, 0);
+	cr_assert_eq(prev.cache, MFS_MEMGOV_CACHE_MIN);
+}
+
+Test(memgov, reads_this_machine)
+{
+	struct mfs_memview v;
+
+	mfs_memgov_read(&v, 0);
+	cr_assert_gt(v.limit, 16 * MIB, "a limit was found");
+	cr_assert_lt(v.others, v.limit, "others below the limit on an idle test machine");
+	cr_assert_gt(v.own, 0, "our own RssAnon");
+}
