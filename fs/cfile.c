@@ -154,7 +154,7 @@ static bool pin_resident(const uint8_t *p, size_t len)
 	if (pages > sizeof(vec))
 		return true; /* large chunk: let the checksum tell */
 	if (mincore((void *)p, pages * (size_t)sysconf(_SC_PAGESIZE), vec) < 0)
-		return false;
+		return true; /* not allowed here (seccomp): the checksum decides */
 	for (size_t i = 0; i < pages; i++)
 		if (!(vec[i] & 1))
 			return false;

@@ -120,6 +120,26 @@ void mfs_fs_apply_readahead(struct mfs_fs *fs)
 		close(fd);
 }
 
+/*
+ * @s as one value in a -o list: libfuse splits options at commas and takes
+ * a backslash as an escape, so a source path naming ",allow_other" stays
+ * part of fsname. Returns a malloc'd copy, or NULL.
+ */
+static char *escape_opt(const char *s)
+{
+	char *out = malloc(2 * strlen(s) + 1), *d = out;
+
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		if (*s == ',' || *s == '\\')
+			*d++ = '\\';
+		*d++ = *s;
+	}
+	*d = '\0';
+	return out;
+}
+
 static void fs_free(struct mfs_fs *fs)
 {
 	/* The kernel forgot every node at unmount; free what it did not. */
@@ -283,6 +303,7 @@ static void stop_governor(struct mfs_fs *fs)
 	pthread_cond_signal(&fs->gov_cond);
 	pthread_mutex_unlock(&fs->gov_lock);
 	pthread_join(fs->gov, NULL);
+	pthread_cond_destroy(&fs->gov_cond);
 	fs->gov_started = false;
 }
 
@@ -349,7 +370,7 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	struct fuse_loop_config *cfg = NULL;
 	struct fuse_session *se = NULL;
 	struct mfs_fs *fs;
-	char *opts = NULL;
+	char *opts = NULL, *esc = NULL;
 	int r, mounted = 0;
 
 	fs = calloc(1, sizeof(*fs));
@@ -395,9 +416,11 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	 * Read-only, no set-id programs or device nodes, permission checks by
 	 * the kernel; the user's options come last and win.
 	 */
-	if (asprintf(&opts, "ro,nosuid,nodev,default_permissions,fsname=modelfs:%s,subtype=modelfs%s%s",
-		     o->src, o->fuse_opts && *o->fuse_opts ? "," : "",
-		     o->fuse_opts ? o->fuse_opts : "") < 0) {
+	esc = escape_opt(o->src);
+	if (!esc || asprintf(&opts, "ro,nosuid,nodev,default_permissions,fsname=modelfs:%s,"
+				    "subtype=modelfs%s%s",
+			     esc, o->fuse_opts && *o->fuse_opts ? "," : "",
+			     o->fuse_opts ? o->fuse_opts : "") < 0) {
 		opts = NULL;
 		r = -ENOMEM;
 		goto out;
@@ -485,6 +508,7 @@ out:
 		fuse_session_destroy(se);
 	fuse_opt_free_args(&args);
 	free(opts);
+	free(esc);
 	fs_free(fs);
 	return r;
 }

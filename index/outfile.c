@@ -76,6 +76,15 @@ out:
 	return r;
 }
 
+int mfs_outfile_like(struct mfs_outfile *o, const struct stat *st, struct mfs_err *err)
+{
+	if (geteuid() == 0 && fchown(o->fd, st->st_uid, st->st_gid) < 0)
+		return mfs_err_set(err, -errno, "cannot set the owner: %s", mfs_strerror(errno));
+	if (fchmod(o->fd, st->st_mode & 0777) < 0)
+		return mfs_err_set(err, -errno, "cannot set the mode: %s", mfs_strerror(errno));
+	return 0;
+}
+
 /* Gives the anonymous O_TMPFILE a name in the directory. */
 static int link_tmpfile(struct mfs_outfile *o, const char *name)
 {

@@ -13,6 +13,7 @@
 #define MFS_OUTFILE_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -26,6 +27,13 @@ struct mfs_outfile {
 
 /* Prepare to create @path with permission bits @mode (umask applies). */
 int mfs_outfile_open(struct mfs_outfile *o, const char *path, mode_t mode, struct mfs_err *err);
+
+/*
+ * Give the output @st's permission bits (never set-id or sticky) and, when
+ * run by root, its owner: a container is no more readable than its source,
+ * and `modelfs plan` run by root leaves a user's container the user's.
+ */
+int mfs_outfile_like(struct mfs_outfile *o, const struct stat *st, struct mfs_err *err);
 
 /* fsync and link the file into place; closes everything, success or not. */
 int mfs_outfile_commit(struct mfs_outfile *o, bool replace, struct mfs_err *err);

@@ -383,9 +383,13 @@ int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_p
 		r = -ENOMEM;
 		goto out_chunks;
 	}
-	r = mfs_outfile_open(&out, dst_path, 0644, err);
-	if (r)
+	r = mfs_outfile_open(&out, dst_path, st.st_mode & 0777, err);
+	if (!r)
+		r = mfs_outfile_like(&out, &st, err);
+	if (r) {
+		mfs_outfile_abort(&out);
 		goto out_chunks;
+	}
 	h.original_size = src.size;
 	h.mtime_sec = st.st_mtim.tv_sec;
 	h.mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;

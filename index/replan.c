@@ -92,9 +92,13 @@ int mfs_replan_file(const char *path, const struct mfs_plan_entry *plan, uint32_
 			r = mfs_err_set(err, -EINVAL, "plan run %u names chunks beyond the index", i);
 			goto out;
 		}
-	r = mfs_outfile_open(&out, path, st.st_mode & 07777, err);
-	if (r)
+	r = mfs_outfile_open(&out, path, st.st_mode & 0777, err);
+	if (!r)
+		r = mfs_outfile_like(&out, &st, err);
+	if (r) {
+		mfs_outfile_abort(&out);
 		goto out;
+	}
 	r = mfs_writer_new(&w, out.fd, path, &in->header, err);
 	if (!r)
 		r = copy_chunks(ar, &src, w, err);

@@ -152,7 +152,10 @@ static void print_text(const char *file, const struct mfs_archive *ar,
 	time_t t = (time_t)h->mtime_sec;
 	struct tm tm;
 
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+	/* Any value the format holds prints: one gmtime cannot represent shows as seconds. */
+	if ((int64_t)t != h->mtime_sec || !gmtime_r(&t, &tm) ||
+	    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(when, sizeof(when), "@%" PRId64, h->mtime_sec);
 	printf("file:          %s\n", file);
 	printf("format:        modelfs container v%u.%u, original is %s\n", h->version_major,
 	       h->version_minor, mfs_source_name(h->source));

@@ -113,6 +113,48 @@ expect_exit 1 within 10 "$MODELFS" inspect "$WORK/src/fifo.mfs"
 expect_msg "not a regular file"
 rm -f "$WORK/src/fifo.mfs" "$WORK/fifo.mfs"
 
+# Mount options cannot be injected through the source's name.
+evil="$WORK/d,suid,dev,allow_other,fsname=y"
+mkdir -p "$evil" "$WORK/mnt3"
+cp "$WORK/src/tiny.mfs" "$evil/m,allow_other,fsname=x.mfs"
+mount_fg "$evil" "$WORK/mnt3"
+opts=$(awk -v m="$WORK/mnt3" '$2 == m {print $4}' /proc/mounts)
+for want in nosuid nodev; do
+	grep -qw "$want" <<<"$opts" || fail "a source named like options removed $want: $opts"
+done
+grep -qw allow_other <<<"$opts" && fail "a source named like options added allow_other: $opts"
+pass
+grep -qF "modelfs:$evil" /proc/mounts || fail "fsname does not name the source: $(grep mnt3 /proc/mounts)"
+pass
+unmount "$WORK/mnt3"
+mount_fg "$evil/m,allow_other,fsname=x.mfs" "$WORK/mnt3"
+opts=$(awk -v m="$WORK/mnt3" '$2 == m {print $4}' /proc/mounts)
+grep -qw allow_other <<<"$opts" && fail "a container named like options added allow_other: $opts"
+within 10 cmp "$WORK/tiny.mfs.orig" "$WORK/mnt3/m,allow_other,fsname=x" || fail "single file mount"
+pass
+unmount "$WORK/mnt3"
+
+# Containers are no more readable than their sources, and keep their owner.
+mkdir -p "$WORK/priv" "$WORK/privout"
+"$MODELFS_GEN" -q -o "$WORK/priv/p.gguf"
+chmod 0600 "$WORK/priv/p.gguf"
+chown 12345:23456 "$WORK/priv/p.gguf"
+"$MODELFS" pack -q -o "$WORK/privout" "$WORK/priv/p.gguf"
+[ "$(stat -c %a:%u:%g "$WORK/privout/p.gguf.mfs")" = 600:12345:23456 ] ||
+	fail "pack: container is $(stat -c %a:%u:%g "$WORK/privout/p.gguf.mfs"), source 600:12345:23456"
+pass
+"$MODELFS" plan -q --from-names "$WORK/privout/p.gguf.mfs"
+[ "$(stat -c %a:%u:%g "$WORK/privout/p.gguf.mfs")" = 600:12345:23456 ] ||
+	fail "plan: container is $(stat -c %a:%u:%g "$WORK/privout/p.gguf.mfs") after root rewrote it"
+pass
+
+# Every value the format holds prints: an mtime no calendar can show.
+"$MODELFS_HOSTILE" mtime 16 "$WORK/mtime.mfs"
+expect_exit 0 within 10 "$MODELFS" inspect "$WORK/mtime.mfs"
+grep -q "mtime @9223372036854775807 UTC" <<<"$OUT" || fail "inspect: $OUT"
+pass
+expect_exit 0 within 10 "$MODELFS" inspect --json "$WORK/mtime.mfs"
+
 # 3,000 tiny F32 tensors, packed by modelfs itself, default options.
 mkdir -p "$WORK/many" "$WORK/manysrc" "$WORK/mnt2"
 "$py" - "$WORK/many/many.gguf" <<'EOF'

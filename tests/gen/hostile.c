@@ -12,10 +12,13 @@
  *                 N-1 SPARSE ones (walking it naively is quadratic)
  *   longplan N    N 1-byte chunks; a plan naming every chunk 1000 times
  *                 (more positions than chunks: must be refused)
+ *   mtime N       N 1-byte chunks; the original's mtime is the largest
+ *                 value the format holds (no calendar date represents it)
  *
  * It uses the library's writer, so the checksums are those a reader checks.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +39,7 @@ static int die(const char *what, const struct mfs_err *err, int r)
 
 int main(int argc, char **argv)
 {
-	struct mfs_header_info h = {0};
+	static struct mfs_header_info h;
 	struct mfs_err err = {{0}};
 	struct mfs_plan_entry *plan = NULL;
 	struct mfs_writer *w = NULL;
@@ -47,7 +50,7 @@ int main(int argc, char **argv)
 	int fd, r;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: modelfs-hostile tiny|sparse|longplan N OUT\n");
+		fprintf(stderr, "usage: modelfs-hostile tiny|sparse|longplan|mtime N OUT\n");
 		return 2;
 	}
 	n = (uint32_t)strtoul(argv[2], NULL, 10);
@@ -70,6 +73,8 @@ int main(int argc, char **argv)
 		plan = calloc(nplan, sizeof(*plan));
 		for (uint32_t i = 0; i < nplan; i++)
 			plan[i] = (struct mfs_plan_entry){0, n, i ? 0 : MFS_PLAN_CYCLE};
+	} else if (strcmp(argv[1], "mtime") == 0) {
+		h.mtime_sec = INT64_MAX;
 	} else if (strcmp(argv[1], "tiny") != 0) {
 		fprintf(stderr, "modelfs-hostile: unknown kind %s\n", argv[1]);
 		return 2;
