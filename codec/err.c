@@ -71,3 +71,11 @@ const char *mfs_err_msg(const struct mfs_err *err, int code)
 		return err->msg;
 	return mfs_strerror(code);
 }
+
+char *mfs_sanitize(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}

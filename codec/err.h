@@ -44,6 +44,14 @@ int mfs_err_prefix(struct mfs_err *err, int code, const char *fmt, ...) MFS_PRIN
  */
 const char *mfs_err_msg(const struct mfs_err *err, int code);
 
+/*
+ * In place: control characters of the NUL-terminated @s (below 0x20, and
+ * 0x7f) become '?', so a name taken from a file (a tensor, a container's
+ * file name) can neither break a message into forged lines nor send a
+ * terminal escape sequence. Returns @s.
+ */
+char *mfs_sanitize(char *s);
+
 /* strerror() with the same user-facing wording for modelfs' own codes. */
 const char *mfs_strerror(int code);
 

@@ -720,8 +720,13 @@ static void trace_read(struct mfs_cfile *cf, uint64_t off, uint64_t end, uint32_
 		first++;
 	if (first < last && end - b->loff < MFS_LAYOUT_PAGE)
 		last--;
-	n = snprintf(line, sizeof(line), "%s %u %u %s\n", cf->trace_id, first, last, cf->path);
-	if (n > 0 && (size_t)n < sizeof(line) && write(cf->fs->trace_fd, line, (size_t)n) < 0)
+	/* One line whatever the container is called: a newline in its name forges none. */
+	n = snprintf(line, sizeof(line) - 1, "%s %u %u %s", cf->trace_id, first, last, cf->path);
+	if (n <= 0 || (size_t)n >= sizeof(line) - 1)
+		return;
+	mfs_sanitize(line);
+	line[n++] = '\n';
+	if (write(cf->fs->trace_fd, line, (size_t)n) < 0)
 		mfs_fs_warn_once(cf->fs, "trace", "cannot write the trace file");
 }
 

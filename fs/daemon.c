@@ -404,10 +404,26 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 		goto out;
 	if (o->trace) {
 		/* Opened here, before daemonizing changes the directory. */
-		fs->trace_fd = open(o->trace, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		struct stat st;
+
+		/*
+		 * Never through a symlink, and only a file of our own: a root
+		 * daemon must not append to whatever someone planted under the
+		 * name (the usual place is /tmp).
+		 */
+		fs->trace_fd = open(o->trace, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW |
+						      O_NONBLOCK | O_CLOEXEC, 0600);
 		if (fs->trace_fd < 0) {
 			r = mfs_err_set(err, -errno, "%s: cannot open the trace file: %s", o->trace,
-					mfs_strerror(errno));
+					errno == ELOOP ? "it is a symlink" : mfs_strerror(errno));
+			goto out;
+		}
+		if (fstat(fs->trace_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid() || st.st_nlink != 1) {
+			r = mfs_err_set(err, -EPERM,
+					"%s: the trace file must be a regular file of ours with "
+					"one link",
+					o->trace);
 			goto out;
 		}
 	}

@@ -3,6 +3,7 @@
  * log.c - daemon logging (see log.h).
  */
 #include "log.h"
+#include "err.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -115,5 +116,5 @@ void mfs_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	emit(p, line);
+	emit(p, mfs_sanitize(line)); /* a file named with a newline forges no log line */
 }

@@ -3,6 +3,7 @@
  * cli.c - shared command-line helpers (see cli.h).
  */
 #include "cli.h"
+#include "err.h"
 #include "log.h"
 #include "mfs_config.h"
 
@@ -38,6 +39,8 @@ static void vmsg(const char *kind, const char *file, const char *fmt, va_list ap
 		n += (size_t)vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
+	line[n] = '\0';
+	mfs_sanitize(line); /* names from files: one line, no terminal escapes */
 	line[n++] = '\n';
 	fwrite(line, 1, n, stderr);
 }

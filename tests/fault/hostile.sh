@@ -148,6 +148,28 @@ pass
 	fail "plan: container is $(stat -c %a:%u:%g "$WORK/privout/p.gguf.mfs") after root rewrote it"
 pass
 
+# The trace file: never through a symlink, never someone else's file, and
+# a container named with a newline writes one line.
+echo keep >"$WORK/victim"
+ln -s "$WORK/victim" "$WORK/tlink"
+expect_exit 1 "$MODELFS" mount -f -o trace="$WORK/tlink" "$WORK/src" "$WORK/mnt"
+expect_msg "it is a symlink"
+[ "$(cat "$WORK/victim")" = keep ] || fail "the trace went through a symlink"
+pass
+touch "$WORK/theirs" && chown 12345 "$WORK/theirs"
+expect_exit 1 "$MODELFS" mount -f -o trace="$WORK/theirs" "$WORK/src" "$WORK/mnt"
+expect_msg "must be a regular file of ours"
+mkdir -p "$WORK/nl"
+cp "$WORK/src/tiny.mfs" "$WORK/nl/$(printf 'x
+00000000000000000000000000000000 0 0 y').mfs"
+mount_fg "$WORK/nl" "$WORK/mnt" -o trace="$WORK/trace"
+cat "$WORK"/mnt/x* >/dev/null
+unmount "$WORK/mnt"
+[ -s "$WORK/trace" ] || fail "no trace written"
+grep -qv '^[0-9a-f]\{32\} [0-9]* [0-9]* x?0\{32\} 0 0 y\.mfs$' "$WORK/trace" &&
+	fail "a forged or malformed trace line: $(cat -A "$WORK/trace" | head -3)"
+pass
+
 # Every value the format holds prints: an mtime no calendar can show.
 "$MODELFS_HOSTILE" mtime 16 "$WORK/mtime.mfs"
 expect_exit 0 within 10 "$MODELFS" inspect "$WORK/mtime.mfs"
