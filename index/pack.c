@@ -340,11 +340,17 @@ int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_p
 	if (o->codec != MFS_PACK_CODEC_AUTO && !mfs_codec_get((unsigned int)o->codec))
 		return mfs_err_set(err, -EINVAL, "unknown codec %d", o->codec);
 
-	fd = mfs_open_regular(AT_FDCWD, src_path, 0, err);
+	fd = mfs_open_regular(AT_FDCWD, src_path, o->same_as ? O_NOFOLLOW : 0, err);
+	if (fd == -ELOOP)
+		return mfs_err_set(err, -EAGAIN, "replaced by a symlink while the tree was walked");
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0) {
 		r = mfs_err_set(err, -errno, "cannot stat: %s", mfs_strerror(errno));
+		goto out_close;
+	}
+	if (o->same_as && (st.st_dev != o->same_as->st_dev || st.st_ino != o->same_as->st_ino)) {
+		r = mfs_err_set(err, -EAGAIN, "replaced by another file while the tree was walked");
 		goto out_close;
 	}
 	r = mfs_src_init_fd(&src, fd, err);

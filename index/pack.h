@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "err.h"
 
@@ -33,6 +34,13 @@ struct mfs_pack_opts {
 	/* Called on the packing thread after each chunk; may be NULL. */
 	void (*progress)(void *arg, uint64_t done, uint64_t total, uint64_t stored);
 	void *progress_arg;
+	/*
+	 * When packing a file found by walking a tree: the file lstat() saw.
+	 * The source is opened without following a final symlink and must be
+	 * that very file (device and inode), so a name swapped for a symlink
+	 * or another file meanwhile is refused, not packed. May be NULL.
+	 */
+	const struct stat *same_as;
 };
 
 struct mfs_pack_result {

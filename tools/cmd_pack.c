@@ -146,7 +146,8 @@ static void progress_cb(void *arg, uint64_t done, uint64_t total, uint64_t store
 	cli_progress_update(arg, done, total, stored);
 }
 
-static void pack_one(struct pack_cli *pc, const char *src, const char *dst, uint32_t source)
+static void pack_one(struct pack_cli *pc, const char *src, const char *dst, uint32_t source,
+		     const struct stat *same_as)
 {
 	struct mfs_pack_opts o = pc->o;
 	struct mfs_pack_result res;
@@ -165,6 +166,7 @@ static void pack_one(struct pack_cli *pc, const char *src, const char *dst, uint
 		return;
 	}
 	o.source = source;
+	o.same_as = same_as;
 	cli_progress_start(&prog, src, pc->quiet);
 	o.progress = progress_cb;
 	o.progress_arg = &prog;
@@ -245,7 +247,7 @@ static void pack_tree_file(struct pack_cli *pc, const char *root, const char *re
 		pc->failed++;
 		return;
 	}
-	pack_one(pc, src, dst, source);
+	pack_one(pc, src, dst, source, st);
 }
 
 /* A symlink with a model name: pack its target if it stays inside the tree. */
@@ -362,7 +364,7 @@ static void pack_arg(struct pack_cli *pc, const char *arg)
 		pc->failed++;
 		return;
 	}
-	pack_one(pc, arg, dst, source_for_name(arg));
+	pack_one(pc, arg, dst, source_for_name(arg), NULL);
 }
 
 int cmd_pack(int argc, char **argv)

@@ -170,6 +170,35 @@ grep -qv '^[0-9a-f]\{32\} [0-9]* [0-9]* x?0\{32\} 0 0 y\.mfs$' "$WORK/trace" &&
 	fail "a forged or malformed trace line: $(cat -A "$WORK/trace" | head -3)"
 pass
 
+# pack DIR while someone swaps a name between a model of theirs and a symlink
+# to a root-only model: the root-only one is never packed.
+mkdir -p "$WORK/race/user" "$WORK/race/out"
+"$MODELFS_GEN" -q -p small --seed 7 -o "$WORK/race/secret.gguf"
+chmod 0600 "$WORK/race/secret.gguf"
+"$MODELFS_GEN" -q -o "$WORK/race/mine.gguf"
+(
+	cd "$WORK/race/user"
+	end=$((SECONDS + 6))
+	while [ $SECONDS -lt $end ]; do
+		cp ../mine.gguf .r.tmp && mv -f .r.tmp a.gguf
+		ln -sf ../secret.gguf .l.tmp && mv -fT .l.tmp a.gguf
+	done
+) &
+racer=$!
+won=0 runs=0
+while kill -0 "$racer" 2>/dev/null; do
+	rm -f "$WORK/race/out/a.gguf.mfs"
+	"$MODELFS" pack -q -f -o "$WORK/race/out" "$WORK/race/user" 2>/dev/null || true
+	runs=$((runs + 1))
+	if [ -f "$WORK/race/out/a.gguf.mfs" ] &&
+		[ "$(stat -c %s "$WORK/race/out/a.gguf.mfs")" -gt $((1 << 20)) ]; then
+		won=$((won + 1))
+	fi
+done
+wait "$racer" || true
+[ "$won" = 0 ] || fail "pack DIR packed the root-only model through a swapped name in $won of $runs runs"
+pass
+
 # Every value the format holds prints: an mtime no calendar can show.
 "$MODELFS_HOSTILE" mtime 16 "$WORK/mtime.mfs"
 expect_exit 0 within 10 "$MODELFS" inspect "$WORK/mtime.mfs"
