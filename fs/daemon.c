@@ -238,7 +238,7 @@ static void govern(struct mfs_fs *fs)
 	atomic_store(&fs->mem_others, v.others);
 	old_cache = fs->cache ? mfs_cache_budget(fs->cache) : 0;
 	old_pin = atomic_load(&fs->pin_budget);
-	fs->mem_source = v.source;
+	atomic_store(&fs->mem_source, v.source);
 	if (fs->opts.cache_auto && !fs->cache)
 		fs->opts.cache_size = (size_t)out.cache;
 	else if (fs->opts.cache_auto && out.cache != old_cache)
@@ -502,7 +502,7 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	mfs_log(MFS_LOG_INFO, "%s mounted on %s (cache %s%zu MiB, pins %s, %u workers; memory %s %" PRIu64 " MiB, others %" PRIu64 " MiB)",
 		o->src, o->mnt, o->cache_auto ? "auto: " : "", fs->opts.cache_size >> 20,
 		o->pin_auto ? "auto" : o->pin_size ? "fixed" : "off", fs->opts.workers,
-		mem_source_name(fs->mem_source), atomic_load(&fs->mem_limit) >> 20,
+		mem_source_name(atomic_load(&fs->mem_source)), atomic_load(&fs->mem_limit) >> 20,
 		atomic_load(&fs->mem_others) >> 20);
 	start_ready_notifier(o->mnt, o->src);
 	r = fuse_session_loop_mt(se, cfg);

@@ -79,7 +79,7 @@ struct mfs_fs {
 	atomic_uint_fast64_t open_stored;   /* their stored bytes */
 	atomic_uint_fast64_t mem_limit;	    /* what the governor saw (memgov.h) */
 	atomic_uint_fast64_t mem_others;
-	int mem_source;			    /* enum mfs_mem_source; written by the governor */
+	atomic_int mem_source;		    /* enum mfs_mem_source; written by the governor */
 	pthread_mutex_t cfiles_lock;
 	struct mfs_cfile *cfiles;	    /* open containers; protected by cfiles_lock */
 	pthread_t gov;			    /* the memory governor (daemon.c) */
