@@ -140,6 +140,8 @@ static struct mfs_node *node_get(struct mfs_fs *fs, const struct stat *st, int k
 	n->nlookup = 1;
 	if (hdr)
 		n->hdr = *hdr;
+	n->seen_ctime = st->st_ctim;
+	n->seen_size = st->st_size;
 	pthread_mutex_init(&n->lock, NULL);
 	n->hnext = fs->table[s];
 	fs->table[s] = n;
@@ -174,8 +176,41 @@ void mfs_fs_forget(struct mfs_fs *fs, struct mfs_node *n, uint64_t nlookup)
 	free(n);
 }
 
+int mfs_fs_refresh(struct mfs_fs *fs, struct mfs_node *n)
+{
+	struct mfs_header_info hdr;
+	struct stat st;
+
+	if (fstat(n->fd, &st) < 0)
+		return -errno;
+	if (st.st_size == n->seen_size && st.st_ctim.tv_sec == n->seen_ctime.tv_sec &&
+	    st.st_ctim.tv_nsec == n->seen_ctime.tv_nsec)
+		return 0;
+	if (read_header(n->fd, &hdr, n->path))
+		return -EIO;
+	n->hdr = hdr;
+	n->seen_ctime = st.st_ctim;
+	n->seen_size = st.st_size;
+	if (n->cf) {
+		n->changed = true;
+		mfs_log(MFS_LOG_INFO, "%s: rewritten in place; new opens read the new container",
+			n->path);
+	}
+	(void)fs;
+	return 0;
+}
+
 int mfs_fs_stat(struct mfs_fs *fs, struct mfs_node *n, struct stat *st)
 {
+	int r = 0;
+
+	if (n->kind == MFS_NODE_MODEL) {
+		pthread_mutex_lock(&n->lock);
+		r = mfs_fs_refresh(fs, n);
+		pthread_mutex_unlock(&n->lock);
+	}
+	if (r)
+		return r;
 	if (fstatat(n->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (n->kind == MFS_NODE_MODEL) {

@@ -56,6 +56,9 @@ struct mfs_node {
 	pthread_mutex_t lock;
 	struct mfs_header_info hdr; /* containers: the original's size, mode, mtime */
 	struct mfs_cfile *cf;	    /* containers: opened on first open; protected by lock */
+	struct timespec seen_ctime; /* containers: the file as hdr was read; protected by lock */
+	off_t seen_size;
+	bool changed;		    /* rewritten in place since the last open; protected by lock */
 };
 
 struct mfs_fs {
@@ -129,6 +132,13 @@ struct mfs_node *mfs_fs_node(struct mfs_fs *fs, fuse_ino_t ino);
 int mfs_fs_lookup(struct mfs_fs *fs, struct mfs_node *dir, const char *name,
 		  struct fuse_entry_param *e);
 void mfs_fs_forget(struct mfs_fs *fs, struct mfs_node *n, uint64_t nlookup);
+/*
+ * A container rewritten in place (same inode: `cp new.mfs old.mfs`) is
+ * noticed by its change time and size: its header is read again and
+ * n->changed set, so the next open serves the new container. Caller holds
+ * n->lock. -EIO if the new file is no container.
+ */
+int mfs_fs_refresh(struct mfs_fs *fs, struct mfs_node *n);
 int mfs_fs_stat(struct mfs_fs *fs, struct mfs_node *n, struct stat *st);
 /* The name @d_name of directory @dir has in the mount, or NULL to hide it. */
 const char *mfs_fs_shown_name(struct mfs_fs *fs, struct mfs_node *dir, const char *d_name,

@@ -234,6 +234,7 @@ static int do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct mfs_fs *fs = fs_of(req);
 	struct mfs_node *n = mfs_fs_node(fs, ino);
 	struct mfs_cfile *cf = NULL;
+	bool fresh = false;
 	char proc[64];
 	int fd, r;
 
@@ -244,12 +245,25 @@ static int do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return -EISDIR;
 	if (n->kind == MFS_NODE_MODEL) {
 		pthread_mutex_lock(&n->lock);
-		if (!n->cf) {
+		r = mfs_fs_refresh(fs, n);
+		if (!r && n->changed) {
+			/*
+			 * Rewritten in place: handles already open keep the old
+			 * container (their reads fail with EIO where it no longer
+			 * matches); this one gets the new one, and the kernel drops
+			 * the pages it cached of the old.
+			 */
+			if (n->cf)
+				mfs_cfile_put(n->cf);
+			n->cf = NULL;
+			n->changed = false;
+			fresh = true;
+		}
+		if (!r && !n->cf)
 			r = mfs_cfile_open(fs, n, &n->cf);
-			if (r) {
-				pthread_mutex_unlock(&n->lock);
-				return r;
-			}
+		if (r) {
+			pthread_mutex_unlock(&n->lock);
+			return r;
 		}
 		cf = n->cf;
 		mfs_cfile_get(cf); /* the handle's reference */
@@ -263,7 +277,7 @@ static int do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return -errno;
 		fi->fh = (uint64_t)fd;
 	}
-	fi->keep_cache = 1;
+	fi->keep_cache = !fresh;
 	fi->direct_io = 0;
 	if (fuse_reply_open(req, fi) < 0) {
 		if (cf)

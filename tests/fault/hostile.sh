@@ -199,6 +199,26 @@ wait "$racer" || true
 [ "$won" = 0 ] || fail "pack DIR packed the root-only model through a swapped name in $won of $runs runs"
 pass
 
+# A container rewritten in place (same inode) is noticed: new opens see the
+# new size and bytes, and the daemon says so.
+mkdir -p "$WORK/inplace" "$WORK/mnt4"
+cp "$WORK/src/tiny.mfs" "$WORK/inplace/m.mfs"
+"$MODELFS_HOSTILE" tiny 3000 "$WORK/other.mfs"
+mount_fg "$WORK/inplace" "$WORK/mnt4"
+within 10 cmp "$WORK/tiny.mfs.orig" "$WORK/mnt4/m" || fail "in place: first read"
+pass
+ino=$(stat -c %i "$WORK/inplace/m.mfs")
+cp "$WORK/other.mfs" "$WORK/inplace/m.mfs"
+[ "$(stat -c %i "$WORK/inplace/m.mfs")" = "$ino" ] || fail "cp did not write in place"
+sleep 1.2 # the kernel's attribute cache
+[ "$(stat -c %s "$WORK/mnt4/m")" = 3000 ] || fail "in place: size $(stat -c %s "$WORK/mnt4/m"), expected 3000"
+pass
+within 10 cmp "$WORK/other.mfs.orig" "$WORK/mnt4/m" || fail "in place: the old bytes were served"
+pass
+grep -q "m.mfs: rewritten in place" "$DLOG" || fail "in place: not logged: $(cat "$DLOG")"
+pass
+unmount "$WORK/mnt4"
+
 # Every value the format holds prints: an mtime no calendar can show.
 "$MODELFS_HOSTILE" mtime 16 "$WORK/mtime.mfs"
 expect_exit 0 within 10 "$MODELFS" inspect "$WORK/mtime.mfs"
