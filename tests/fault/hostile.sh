@@ -219,6 +219,27 @@ grep -q "m.mfs: rewritten in place" "$DLOG" || fail "in place: not logged: $(cat
 pass
 unmount "$WORK/mnt4"
 
+# 2,000 containers and a soft descriptor limit of 1,024: `ls -l` sees them all
+# (the daemon raises its soft limit to the hard one).
+mkdir -p "$WORK/many2" "$WORK/mnt5"
+"$MODELFS_HOSTILE" tiny 16 "$WORK/small.mfs"
+for i in $(seq 2000); do cp "$WORK/small.mfs" "$WORK/many2/m$i.mfs"; done
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -gt 4096 ]; then
+	DLOG=$(mktemp "$LOG/daemon.XXXXXX")
+	(ulimit -Sn 1024 && exec "$MODELFS" mount -f "$WORK/many2" "$WORK/mnt5") 2>"$DLOG" &
+	DPID=$!
+	MOUNTS+=("$WORK/mnt5")
+	wait_mounted "$WORK/mnt5"
+	for pass_no in 1 2; do
+		n=$(ls -l "$WORK/mnt5" 2>"$LOG/ls.err" | grep -c '^-r') || true
+		[ "$n" = 2000 ] && [ ! -s "$LOG/ls.err" ] ||
+			fail "ls -l (pass $pass_no) saw $n of 2000 files: $(head -3 "$LOG/ls.err")"
+		pass
+	done
+	unmount "$WORK/mnt5"
+fi
+rm -rf "$WORK/many2"
+
 # Every value the format holds prints: an mtime no calendar can show.
 "$MODELFS_HOSTILE" mtime 16 "$WORK/mtime.mfs"
 expect_exit 0 within 10 "$MODELFS" inspect "$WORK/mtime.mfs"
