@@ -60,6 +60,19 @@ static void *scratch_get(struct scratch *s, size_t len)
 	return p;
 }
 
+void mfs_dctx_trim(struct mfs_dctx *dctx, size_t keep)
+{
+	if (!dctx)
+		return;
+	for (unsigned int i = 0; i < MFS_SCRATCH_NR; i++) {
+		if (dctx->scratch[i].cap > keep) {
+			free(dctx->scratch[i].buf);
+			dctx->scratch[i].buf = NULL;
+			dctx->scratch[i].cap = 0;
+		}
+	}
+}
+
 /* ---- store ------------------------------------------------------------- */
 
 static size_t store_bound(size_t len)

@@ -81,4 +81,7 @@ enum { MFS_SCRATCH_IO = 0, MFS_SCRATCH_XFORM = 1, MFS_SCRATCH_NR };
 void *mfs_cctx_scratch(struct mfs_cctx *cctx, unsigned int slot, size_t len);
 void *mfs_dctx_scratch(struct mfs_dctx *dctx, unsigned int slot, size_t len);
 
+/* Frees the scratch buffers larger than @keep bytes (they are made again on demand). */
+void mfs_dctx_trim(struct mfs_dctx *dctx, size_t keep);
+
 #endif

@@ -47,6 +47,8 @@ static struct mfs_pool_job *pop(struct queue *q)
 	return j;
 }
 
+#define SCRATCH_KEEP (2u << 20)
+
 static void *worker(void *arg)
 {
 	struct mfs_pool *p = arg;
@@ -68,6 +70,12 @@ static void *worker(void *arg)
 		if (!dctx)
 			dctx = mfs_dctx_new();
 		j->run(j, dctx);
+		/*
+		 * A worker keeps scratch for chunks of the usual size (256 KiB);
+		 * one that decoded a 16 MiB chunk gives those buffers back, so
+		 * idle workers do not each hold the largest chunk twice.
+		 */
+		mfs_dctx_trim(dctx, SCRATCH_KEEP);
 	}
 	mfs_dctx_free(dctx);
 	return NULL;
