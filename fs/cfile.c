@@ -110,16 +110,6 @@ static void open_direct(struct mfs_cfile *cf)
 	mfs_archive_set_data_source(cf->ar, &cf->dsrc);
 }
 
-/* Stored bytes of the container's chunks: what pinning all of them would take. */
-static uint64_t stored_bytes(const struct mfs_archive *ar)
-{
-	uint64_t sum = 0;
-
-	for (uint32_t i = 0; i < mfs_archive_nchunks(ar); i++)
-		sum += mfs_archive_chunk(ar, i)->plen;
-	return sum;
-}
-
 static size_t page_round(size_t len)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
@@ -250,7 +240,7 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 	pthread_mutex_init(&cf->ra_lock, NULL);
 	pthread_rwlock_init(&cf->pin_lock, NULL);
 	atomic_fetch_add(&fs->open_size, mfs_archive_info(cf->ar)->header.original_size);
-	atomic_fetch_add(&fs->open_stored, stored_bytes(cf->ar));
+	atomic_fetch_add(&fs->open_stored, mfs_archive_info(cf->ar)->stored_bytes);
 	pthread_mutex_lock(&fs->cfiles_lock);
 	cf->next = fs->cfiles;
 	if (cf->next)
@@ -304,7 +294,7 @@ void mfs_cfile_put(struct mfs_cfile *cf)
 		cf->next->prev = cf->prev;
 	pthread_mutex_unlock(&fs->cfiles_lock);
 	atomic_fetch_sub(&fs->open_size, mfs_archive_info(cf->ar)->header.original_size);
-	atomic_fetch_sub(&fs->open_stored, stored_bytes(cf->ar));
+	atomic_fetch_sub(&fs->open_stored, mfs_archive_info(cf->ar)->stored_bytes);
 	if (cf->dfd >= 0)
 		close(cf->dfd);
 	close(cf->fd);

@@ -191,7 +191,7 @@ static void fs_free(struct mfs_fs *fs)
 
 /* ---- memory: budgets sized from what the daemon sees (memgov.h) ---------- */
 
-/* Applies cache budget @cache (0: keep it) and the prefetch cap that follows from it. */
+/* Applies cache budget @cache and the prefetch cap that follows from it; bytes freed. */
 static uint64_t set_cache_budget(struct mfs_fs *fs, uint64_t cache)
 {
 	uint64_t freed = 0;

@@ -176,44 +176,49 @@ void mfs_fs_forget(struct mfs_fs *fs, struct mfs_node *n, uint64_t nlookup)
 	free(n);
 }
 
-int mfs_fs_refresh(struct mfs_fs *fs, struct mfs_node *n)
+/* mfs_fs_refresh() with the container's stat already taken. */
+static int refresh(struct mfs_node *n, const struct stat *st)
 {
 	struct mfs_header_info hdr;
-	struct stat st;
 
-	if (fstat(n->fd, &st) < 0)
-		return -errno;
-	if (st.st_size == n->seen_size && st.st_ctim.tv_sec == n->seen_ctime.tv_sec &&
-	    st.st_ctim.tv_nsec == n->seen_ctime.tv_nsec)
+	if (st->st_size == n->seen_size && st->st_ctim.tv_sec == n->seen_ctime.tv_sec &&
+	    st->st_ctim.tv_nsec == n->seen_ctime.tv_nsec)
 		return 0;
 	if (read_header(n->fd, &hdr, n->path))
 		return -EIO;
 	n->hdr = hdr;
-	n->seen_ctime = st.st_ctim;
-	n->seen_size = st.st_size;
+	n->seen_ctime = st->st_ctim;
+	n->seen_size = st->st_size;
 	if (n->cf) {
 		n->changed = true;
 		mfs_log(MFS_LOG_INFO, "%s: rewritten in place; new opens read the new container",
 			n->path);
 	}
-	(void)fs;
 	return 0;
+}
+
+int mfs_fs_refresh(struct mfs_node *n)
+{
+	struct stat st;
+
+	if (fstat(n->fd, &st) < 0)
+		return -errno;
+	return refresh(n, &st);
 }
 
 int mfs_fs_stat(struct mfs_fs *fs, struct mfs_node *n, struct stat *st)
 {
-	int r = 0;
+	int r;
 
-	if (n->kind == MFS_NODE_MODEL) {
-		pthread_mutex_lock(&n->lock);
-		r = mfs_fs_refresh(fs, n);
-		pthread_mutex_unlock(&n->lock);
-	}
-	if (r)
-		return r;
 	if (fstatat(n->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (n->kind == MFS_NODE_MODEL) {
+		pthread_mutex_lock(&n->lock); /* a refresh rewrites n->hdr */
+		r = refresh(n, st);
+		if (r) {
+			pthread_mutex_unlock(&n->lock);
+			return r;
+		}
 		/*
 		 * The original's identity; the container's disk use, owner and
 		 * times. Its permissions are the original's within the
@@ -226,6 +231,7 @@ int mfs_fs_stat(struct mfs_fs *fs, struct mfs_node *n, struct stat *st)
 		st->st_mtim.tv_nsec = n->hdr.mtime_nsec;
 		st->st_nlink = 1;
 		st->st_blksize = MFS_BLKSIZE;
+		pthread_mutex_unlock(&n->lock);
 	}
 	return 0;
 }

@@ -54,7 +54,7 @@ struct mfs_node {
 	uint64_t nlookup; /* protected by fs->nodes_lock */
 	char *path;	  /* source path relative to SRC, for messages */
 	pthread_mutex_t lock;
-	struct mfs_header_info hdr; /* containers: the original's size, mode, mtime */
+	struct mfs_header_info hdr; /* containers: the original's size, mode, mtime; protected by lock */
 	struct mfs_cfile *cf;	    /* containers: opened on first open; protected by lock */
 	struct timespec seen_ctime; /* containers: the file as hdr was read; protected by lock */
 	off_t seen_size;
@@ -138,7 +138,7 @@ void mfs_fs_forget(struct mfs_fs *fs, struct mfs_node *n, uint64_t nlookup);
  * n->changed set, so the next open serves the new container. Caller holds
  * n->lock. -EIO if the new file is no container.
  */
-int mfs_fs_refresh(struct mfs_fs *fs, struct mfs_node *n);
+int mfs_fs_refresh(struct mfs_node *n);
 int mfs_fs_stat(struct mfs_fs *fs, struct mfs_node *n, struct stat *st);
 /* The name @d_name of directory @dir has in the mount, or NULL to hide it. */
 const char *mfs_fs_shown_name(struct mfs_fs *fs, struct mfs_node *dir, const char *d_name,

@@ -245,7 +245,7 @@ static int do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return -EISDIR;
 	if (n->kind == MFS_NODE_MODEL) {
 		pthread_mutex_lock(&n->lock);
-		r = mfs_fs_refresh(fs, n);
+		r = mfs_fs_refresh(n);
 		if (!r && n->changed) {
 			/*
 			 * Rewritten in place: handles already open keep the old
