@@ -406,7 +406,8 @@ static int read_pinned(struct mfs_cfile *cf, uint32_t idx, void *dst, struct mfs
 	if (copy) {
 		if (atomic_compare_exchange_strong(&cf->pinned[idx], &expected, copy))
 			return 0;
-		munmap(copy, page_round(c->plen ? c->plen : 1)); /* another worker pinned it first */
+		munmap(copy,
+		       page_round(c->plen ? c->plen : 1)); /* another worker pinned it first */
 	}
 	atomic_fetch_sub(&fs->pinned_bytes, c->plen);
 	return 0;
@@ -752,7 +753,8 @@ static void release_entries(struct mfs_cread *rd, bool served)
 			mfs_cache_put(cache, rd->ents[i]);
 			continue;
 		}
-		lo = (size_t)((uint8_t *)rd->iov[i].iov_base - (uint8_t *)mfs_centry_data(rd->ents[i]));
+		lo = (size_t)((uint8_t *)rd->iov[i].iov_base -
+			      (uint8_t *)mfs_centry_data(rd->ents[i]));
 		mfs_cache_put_served(cache, rd->ents[i], lo, lo + rd->iov[i].iov_len);
 	}
 	rd->nents = 0;

@@ -430,8 +430,9 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 		 * daemon must not append to whatever someone planted under the
 		 * name (the usual place is /tmp).
 		 */
-		fs->trace_fd = open(o->trace, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW |
-						      O_NONBLOCK | O_CLOEXEC, 0600);
+		fs->trace_fd =
+		    open(o->trace,
+			 O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 		if (fs->trace_fd < 0) {
 			r = mfs_err_set(err, -errno, "%s: cannot open the trace file: %s", o->trace,
 					errno == ELOOP ? "it is a symlink" : mfs_strerror(errno));
@@ -452,8 +453,9 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	 * the kernel; the user's options come last and win.
 	 */
 	esc = escape_opt(o->src);
-	if (!esc || asprintf(&opts, "ro,nosuid,nodev,default_permissions,fsname=modelfs:%s,"
-				    "subtype=modelfs%s%s",
+	if (!esc || asprintf(&opts,
+			     "ro,nosuid,nodev,default_permissions,fsname=modelfs:%s,"
+			     "subtype=modelfs%s%s",
 			     esc, o->fuse_opts && *o->fuse_opts ? "," : "",
 			     o->fuse_opts ? o->fuse_opts : "") < 0) {
 		opts = NULL;
@@ -519,11 +521,15 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 		goto out_unmount;
 	}
 	fuse_loop_cfg_set_max_threads(cfg, fs->opts.max_threads);
-	mfs_log(MFS_LOG_INFO, "%s mounted on %s (cache %s%zu MiB, pins %s, %u workers; memory %s %" PRIu64 " MiB, others %" PRIu64 " MiB)",
+	mfs_log(MFS_LOG_INFO,
+		"%s mounted on %s (cache %s%zu MiB, pins %s, %u workers; memory %s %" PRIu64
+		" MiB, others %" PRIu64 " MiB)",
 		o->src, o->mnt, o->cache_auto ? "auto: " : "", fs->opts.cache_size >> 20,
-		o->pin_auto ? "auto" : o->pin_size ? "fixed" : "off", fs->opts.workers,
-		mem_source_name(atomic_load(&fs->mem_source)), atomic_load(&fs->mem_limit) >> 20,
-		atomic_load(&fs->mem_others) >> 20);
+		o->pin_auto   ? "auto"
+		: o->pin_size ? "fixed"
+			      : "off",
+		fs->opts.workers, mem_source_name(atomic_load(&fs->mem_source)),
+		atomic_load(&fs->mem_limit) >> 20, atomic_load(&fs->mem_others) >> 20);
 	start_ready_notifier(o->mnt, o->src);
 	r = fuse_session_loop_mt(se, cfg);
 	if (r > 0)

@@ -92,8 +92,9 @@ static void read_keys(const char *path, const char *const *keys, uint64_t *vals,
 			size_t n = strlen(keys[i]);
 
 			if (strncmp(line, keys[i], n) == 0 && (line[n] == ' ' || line[n] == ':'))
-				vals[i] = strtoull(line + n + 1 + strspn(line + n + 1, " \t"), NULL,
-						   10) * unit;
+				vals[i] =
+				    strtoull(line + n + 1 + strspn(line + n + 1, " \t"), NULL, 10) *
+				    unit;
 		}
 	}
 	fclose(f);

@@ -25,6 +25,7 @@
  * nanoseconds (Prometheus shows seconds), G() a gauge (read when a snapshot
  * is taken, in struct mfs_stats_gauges).
  */
+/* clang-format off */
 #define MFS_STATS_LIST(C, S, G)                                                                  \
 	C(read_requests, "read_requests_total", "FUSE read requests for container files")         \
 	C(bytes_served, "served_bytes_total", "Bytes returned by those read requests")            \
@@ -67,6 +68,7 @@
 	  "Times the budgets were lowered because others needed the memory")                      \
 	C(bytes_given_back, "given_back_bytes_total",                                             \
 	  "Cache and pinned bytes freed to lower the budgets")
+/* clang-format on */
 
 #define MFS_STATS_FIELD(name, prom, help) atomic_uint_fast64_t name;
 #define MFS_STATS_GAUGE(name, prom, help) uint64_t name;
