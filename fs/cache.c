@@ -74,6 +74,17 @@ struct shard {
 
 struct mfs_cache {
 	struct mfs_stats *stats;
+	/*
+	 * The one idle entry allowed to keep its shard over budget: a chunk larger
+	 * than a shard's budget is read by the kernel in pieces (1 MiB requests on
+	 * a 16 MiB chunk) and must stay between them, but one such chunk per shard
+	 * would multiply the budget. Key only; protected by over_lock, which is
+	 * never taken with a shard lock held.
+	 */
+	pthread_mutex_t over_lock;
+	bool over_set;
+	uint64_t over_file;
+	uint32_t over_chunk;
 	atomic_uint_fast64_t spec_bytes; /* bytes of speculative entries */
 	unsigned int nshards;
 	struct shard shards[MAX_SHARDS];
@@ -111,6 +122,7 @@ struct mfs_cache *mfs_cache_new_range(size_t budget, size_t max_budget, struct m
 	if (!c)
 		return NULL;
 	c->stats = stats;
+	pthread_mutex_init(&c->over_lock, NULL);
 	c->nshards = (unsigned int)(budget / SHARD_MIN_BUDGET);
 	if (c->nshards < 1)
 		c->nshards = 1;
@@ -143,10 +155,10 @@ static void entry_free(struct mfs_centry *e)
 	free(e);
 }
 
-/* Frees an entry, keeping its buffer as a spare if there is room. Lock held. */
+/* Frees an entry, keeping its buffer as a spare if the budget has room. Lock held. */
 static void entry_retire(struct shard *s, struct mfs_centry *e)
 {
-	if (s->nspares < SPARES) {
+	if (s->nspares < SPARES && s->bytes + e->cap <= s->budget) {
 		s->spares[s->nspares++] = (struct spare){e->data, e->cap};
 		s->bytes += e->cap;
 		e->data = NULL;
@@ -220,8 +232,9 @@ static void unhash(struct mfs_cache *c, struct shard *s, struct mfs_centry *e, u
 	}
 }
 
-/* Evict least recently used idle entries until @need more bytes fit. */
-static void make_room(struct mfs_cache *c, struct shard *s, size_t need)
+/* Evict least recently used idle entries but @keep until @need more bytes fit. */
+static void make_room_but(struct mfs_cache *c, struct shard *s, size_t need,
+			  const struct mfs_centry *keep)
 {
 	struct mfs_centry *e = s->lru.prev;
 
@@ -234,7 +247,7 @@ static void make_room(struct mfs_cache *c, struct shard *s, size_t need)
 	while (s->bytes + need > s->budget && e != &s->lru) {
 		struct mfs_centry *prev = e->prev;
 
-		if (e->refs == 0 && e->state == READY) {
+		if (e->refs == 0 && e->state == READY && e != keep) {
 			if (e->spec)
 				mfs_stat_add(&c->stats->prefetch_waste, 1);
 			/* Evicted for room: a spare would keep the bytes it frees. */
@@ -243,6 +256,11 @@ static void make_room(struct mfs_cache *c, struct shard *s, size_t need)
 		}
 		e = prev;
 	}
+}
+
+static void make_room(struct mfs_cache *c, struct shard *s, size_t need)
+{
+	make_room_but(c, s, need, NULL);
 }
 
 /* A lookup found @e: reference it and count what it means. Lock held. */
@@ -370,22 +388,81 @@ void mfs_cache_hold(struct mfs_cache *c, struct mfs_centry *e)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/*
+ * Drop a reference; lock held. An entry going idle in a shard over budget
+ * (several entries were held at once, or this one is larger than the budget)
+ * makes room; if it still does not fit alone, it becomes the cache's one idle
+ * entry over budget: returns true, and the caller calls keep_over() unlocked.
+ */
+static bool release(struct mfs_cache *c, struct shard *s, struct mfs_centry *e)
+{
+	if (--e->refs > 0)
+		return false;
+	if (!e->hashed) {
+		entry_retire(s, e);
+		return false;
+	}
+	if (s->bytes <= s->budget)
+		return false;
+	make_room_but(c, s, 0, e);
+	return s->bytes > s->budget && e->state == READY;
+}
+
+/* (@file, @chunk) is now the idle entry over budget: evict the one before it. */
+static void keep_over(struct mfs_cache *c, uint64_t file, uint32_t chunk)
+{
+	uint64_t ofile, h;
+	uint32_t ochunk;
+	struct shard *s;
+	bool had;
+
+	pthread_mutex_lock(&c->over_lock);
+	had = c->over_set && (c->over_file != file || c->over_chunk != chunk);
+	ofile = c->over_file;
+	ochunk = c->over_chunk;
+	c->over_set = true;
+	c->over_file = file;
+	c->over_chunk = chunk;
+	pthread_mutex_unlock(&c->over_lock);
+	if (!had)
+		return;
+	h = hash_key(ofile, ochunk);
+	s = shard_of(c, h);
+	pthread_mutex_lock(&s->lock);
+	for (struct mfs_centry *e = *bucket_of(s, h); e; e = e->hnext) {
+		if (e->file != ofile || e->chunk != ochunk)
+			continue;
+		if (e->refs == 0 && e->state == READY && s->bytes > s->budget) {
+			if (e->spec)
+				mfs_stat_add(&c->stats->prefetch_waste, 1);
+			unhash(c, s, e, h, false);
+			mfs_stat_add(&c->stats->cache_evictions, 1);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 void mfs_cache_put(struct mfs_cache *c, struct mfs_centry *e)
 {
-	struct shard *s = shard_of(c, hash_key(e->file, e->chunk));
-	bool dead;
+	uint64_t file = e->file;
+	uint32_t chunk = e->chunk;
+	struct shard *s = shard_of(c, hash_key(file, chunk));
+	bool over;
 
 	pthread_mutex_lock(&s->lock);
-	dead = --e->refs == 0 && !e->hashed;
-	if (dead)
-		entry_retire(s, e);
+	over = release(c, s, e);
 	pthread_mutex_unlock(&s->lock);
+	if (over)
+		keep_over(c, file, chunk);
 }
 
 void mfs_cache_put_served(struct mfs_cache *c, struct mfs_centry *e, size_t lo, size_t hi)
 {
-	struct shard *s = shard_of(c, hash_key(e->file, e->chunk));
-	bool dead;
+	uint64_t file = e->file;
+	uint32_t chunk = e->chunk;
+	struct shard *s = shard_of(c, hash_key(file, chunk));
+	bool over;
 
 	pthread_mutex_lock(&s->lock);
 	if (e->served_hi <= e->served_lo || hi < e->served_lo || lo > e->served_hi) {
@@ -405,10 +482,10 @@ void mfs_cache_put_served(struct mfs_cache *c, struct mfs_centry *e, size_t lo, 
 		lru_unlink(e);
 		lru_push_back(s, e);
 	}
-	dead = --e->refs == 0 && !e->hashed;
-	if (dead)
-		entry_retire(s, e);
+	over = release(c, s, e);
 	pthread_mutex_unlock(&s->lock);
+	if (over)
+		keep_over(c, file, chunk);
 }
 
 uint64_t mfs_cache_set_budget(struct mfs_cache *c, size_t budget)
@@ -499,5 +576,6 @@ void mfs_cache_free(struct mfs_cache *c)
 		pthread_cond_destroy(&s->done);
 		pthread_mutex_destroy(&s->lock);
 	}
+	pthread_mutex_destroy(&c->over_lock);
 	free(c);
 }

@@ -12,9 +12,11 @@
  * leaves the index, so the next reader tries again.
  *
  * The budget counts every entry (its buffer and its bookkeeping), loading or
- * referenced included; it is
- * exceeded only while more bytes are referenced than it allows. Locks are
- * sharded by key; no lock is held across calls.
+ * referenced included; it is exceeded only while more bytes are referenced
+ * than it allows, and by at most one idle entry in the whole cache that is
+ * larger than its shard's share (so a big chunk survives between the pieces
+ * the kernel reads it in). Locks are sharded by key; no lock is held across
+ * calls.
  */
 #ifndef MFS_CACHE_H
 #define MFS_CACHE_H

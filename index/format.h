@@ -129,8 +129,13 @@ struct mfs_disk_chunk {
 #define MFS_CHUNK_META 0x1u /* holds the model's metadata region (header, KV, names) */
 #define MFS_CHUNK_KNOWN_FLAGS MFS_CHUNK_META
 
-/* Largest logical chunk a reader accepts: caps every per-chunk allocation. */
-#define MFS_CHUNK_MAX (64u << 20)
+/*
+ * Largest logical chunk a reader accepts: caps every per-chunk allocation.
+ * The packer's largest piece is 2.5x its largest target plus the padding it
+ * glues to a tensor (target/16; layout.c), so 41 MiB: a container declaring
+ * more was not written by a packer and is refused.
+ */
+#define MFS_CHUNK_MAX (41u << 20)
 
 struct mfs_disk_plan {
 	uint32_t first_chunk; /* first chunk of a run read in this order */

@@ -10,6 +10,10 @@
 #include "dtype.h"
 #include "names.h"
 
+/* A piece is at most 1.5 split units over the target, plus target/16 of padding. */
+_Static_assert((uint64_t)MFS_CHUNK_TARGET_MAX * 5 / 2 + MFS_CHUNK_TARGET_MAX / 16 <= MFS_CHUNK_MAX,
+	       "the layout can cut chunks a reader refuses");
+
 struct vec {
 	struct mfs_layout_chunk *v;
 	uint64_t n, cap;

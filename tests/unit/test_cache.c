@@ -106,6 +106,46 @@ Test(cache, chunks_served_whole_are_evicted_first)
 	mfs_cache_free(c);
 }
 
+/*
+ * Chunks larger than a shard's share of the budget: however many were read,
+ * at most one stays idle over the budget (it was 16, one per shard), and it
+ * stays between the kernel's pieces of it.
+ */
+Test(cache, one_oversized_chunk_idle_in_the_whole_cache)
+{
+	static struct mfs_stats st;
+	struct mfs_cache *c = mfs_cache_new(64u << 20, &st); /* 16 shards of 4 MiB */
+	const size_t big = 16u << 20;
+	struct mfs_centry *e;
+	uint64_t bytes, entries;
+	unsigned int got;
+
+	for (uint32_t i = 0; i < 32; i++) {
+		e = mfs_cache_get(c, 9, i, big, 0, &got);
+		cr_assert_not_null(e);
+		fill(c, e);
+		/* The kernel asks again for the next 1 MiB piece of the same chunk. */
+		e = mfs_cache_get(c, 9, i, big, 0, &got);
+		cr_assert_eq(got, 0, "chunk %u dropped between two pieces of it", i);
+		mfs_cache_put_served(c, e, 0, 1u << 20);
+		mfs_cache_usage(c, &bytes, &entries);
+		cr_assert_leq(bytes, (64u << 20) + big + 4096, "%zu bytes held after chunk %u",
+			      (size_t)bytes, i);
+	}
+	cr_assert_leq(entries, 1);
+	/* Entries of a usual size still fill the budget around it. */
+	for (uint32_t i = 100; i < 400; i++)
+		fill(c, mfs_cache_get(c, 9, i, 256 * K, 0, &got));
+	mfs_cache_usage(c, &bytes, &entries);
+	cr_assert_leq(bytes, (64u << 20) + big + 4096);
+	cr_assert_gt(bytes, 32u << 20);
+	/* A smaller budget drops it. */
+	mfs_cache_set_budget(c, 4u << 20);
+	mfs_cache_usage(c, &bytes, &entries);
+	cr_assert_leq(bytes, 4u << 20);
+	mfs_cache_free(c);
+}
+
 struct slow_job {
 	struct mfs_pool_job base;
 	pthread_mutex_t *lock;
