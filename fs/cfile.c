@@ -188,13 +188,13 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 	if (!cf)
 		return -ENOMEM;
 	cf->fs = fs;
-	cf->fd = dup(n->fd); /* jobs may outlive the node */
+	cf->dfd = -1;
+	cf->fd = mfs_fs_node_open(n, O_RDONLY); /* its own: jobs may outlive the node */
 	cf->path = strdup(n->path);
 	if (cf->fd < 0 || !cf->path) {
-		r = cf->fd < 0 ? -errno : -ENOMEM;
+		r = cf->fd < 0 ? cf->fd : -ENOMEM;
 		goto fail;
 	}
-	cf->dfd = -1;
 	r = mfs_src_init_fd(&cf->src, cf->fd, &err);
 	if (!r)
 		r = mfs_archive_open(&cf->ar, &cf->src, &err);

@@ -68,6 +68,7 @@ static int open_source(struct mfs_fs *fs, const char *src, struct mfs_err *err)
 	fs->root.nlookup = 1;
 	fs->root.path = strdup("");
 	pthread_mutex_init(&fs->root.lock, NULL);
+	pthread_mutex_init(&fs->root.where_lock, NULL);
 	return fs->root.path ? 0 : -ENOMEM;
 }
 

@@ -109,20 +109,43 @@ static int read_header(int fd, struct mfs_header_info *h, const char *path)
 	return 0;
 }
 
-/* Finds the node for @st or adds one that takes over @fd; bumps nlookup. */
+/*
+ * Finds the node for @st or adds one; bumps nlookup. A directory's node takes
+ * over @fd; any other is found as @name in @dir (its last name: another link
+ * to the same file may have been removed since).
+ */
 static struct mfs_node *node_get(struct mfs_fs *fs, const struct stat *st, int kind, int fd,
-				 char *path, const struct mfs_header_info *hdr)
+				 char *path, const struct mfs_header_info *hdr, struct mfs_node *dir,
+				 const char *name)
 {
-	struct mfs_node *n;
+	struct mfs_node *n, *old_parent = NULL;
+	char *dup = kind == MFS_NODE_DIR ? NULL : strdup(name), *old_name = NULL;
 	size_t s;
 
+	if (kind != MFS_NODE_DIR && !dup)
+		return NULL;
 	pthread_mutex_lock(&fs->nodes_lock);
 	s = slot(fs, st->st_dev, st->st_ino);
 	for (n = fs->table[s]; n; n = n->hnext) {
 		if (n->dev == st->st_dev && n->ino == st->st_ino && n->kind == kind) {
 			n->nlookup++;
+			if (dup && (n->parent != dir || strcmp(n->name, dup) != 0)) {
+				pthread_mutex_lock(&n->where_lock);
+				old_parent = n->parent;
+				old_name = n->name;
+				n->parent = dir;
+				n->name = dup;
+				dup = NULL;
+				dir->nlookup++;
+				pthread_mutex_unlock(&n->where_lock);
+			}
 			pthread_mutex_unlock(&fs->nodes_lock);
-			close(fd);
+			if (old_parent)
+				mfs_fs_forget(fs, old_parent, 1);
+			free(old_name);
+			free(dup);
+			if (fd >= 0)
+				close(fd);
 			free(path);
 			return n;
 		}
@@ -130,6 +153,7 @@ static struct mfs_node *node_get(struct mfs_fs *fs, const struct stat *st, int k
 	n = calloc(1, sizeof(*n));
 	if (!n) {
 		pthread_mutex_unlock(&fs->nodes_lock);
+		free(dup);
 		return NULL;
 	}
 	n->dev = st->st_dev;
@@ -138,16 +162,98 @@ static struct mfs_node *node_get(struct mfs_fs *fs, const struct stat *st, int k
 	n->fd = fd;
 	n->path = path;
 	n->nlookup = 1;
+	if (dup) {
+		n->parent = dir;
+		n->name = dup;
+		dir->nlookup++;
+	}
 	if (hdr)
 		n->hdr = *hdr;
 	n->seen_ctime = st->st_ctim;
 	n->seen_size = st->st_size;
 	pthread_mutex_init(&n->lock, NULL);
+	pthread_mutex_init(&n->where_lock, NULL);
 	n->hnext = fs->table[s];
 	fs->table[s] = n;
 	fs->nnodes++;
 	pthread_mutex_unlock(&fs->nodes_lock);
 	return n;
+}
+
+int mfs_fs_node_open(struct mfs_node *n, int flags)
+{
+	struct stat st;
+	int fd;
+
+	pthread_mutex_lock(&n->where_lock);
+	if (flags & O_PATH) {
+		fd = openat(n->parent->fd, n->name, flags | O_NOFOLLOW | O_CLOEXEC);
+		fd = fd < 0 ? -errno : fd;
+	} else {
+		fd = mfs_open_regular(n->parent->fd, n->name, flags | O_NOFOLLOW, NULL);
+	}
+	pthread_mutex_unlock(&n->where_lock);
+	/* Gone, or now a link or no regular file (-EINVAL): another object's name now. */
+	if (fd == -ENOENT || fd == -ELOOP || fd == -EINVAL || fd == -ENOTDIR)
+		return -ESTALE;
+	if (fd < 0)
+		return fd;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != n->dev ||
+	    st.st_ino != n->ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/* Takes @n out of fs->idle; nodes_lock held. */
+static void idle_remove(struct mfs_fs *fs, struct mfs_node *n)
+{
+	for (unsigned int i = 0; i < fs->nidle; i++) {
+		if (fs->idle[i] == n) {
+			memmove(&fs->idle[i], &fs->idle[i + 1], (fs->nidle - i - 1) * sizeof(n));
+			fs->nidle--;
+			break;
+		}
+	}
+	n->idle_queued = false;
+}
+
+void mfs_fs_opened(struct mfs_node *n)
+{
+	n->opens++;
+}
+
+void mfs_fs_closed(struct mfs_fs *fs, struct mfs_node *n)
+{
+	struct mfs_cfile *drop = NULL;
+	bool idle;
+
+	pthread_mutex_lock(&n->lock);
+	idle = --n->opens == 0;
+	pthread_mutex_unlock(&n->lock);
+	if (!idle)
+		return;
+	/* The most recently closed go last; the oldest beyond the limit lets go of its container. */
+	pthread_mutex_lock(&fs->nodes_lock);
+	if (n->idle_queued)
+		idle_remove(fs, n);
+	if (fs->nidle == MFS_IDLE_CFILES) {
+		struct mfs_node *old = fs->idle[0];
+
+		idle_remove(fs, old);
+		pthread_mutex_lock(&old->lock);
+		if (old->opens == 0) {
+			drop = old->cf;
+			old->cf = NULL;
+		}
+		pthread_mutex_unlock(&old->lock);
+	}
+	fs->idle[fs->nidle++] = n;
+	n->idle_queued = true;
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (drop)
+		mfs_cfile_put(drop);
 }
 
 void mfs_fs_forget(struct mfs_fs *fs, struct mfs_node *n, uint64_t nlookup)
@@ -166,13 +272,20 @@ void mfs_fs_forget(struct mfs_fs *fs, struct mfs_node *n, uint64_t nlookup)
 		;
 	*pp = n->hnext;
 	fs->nnodes--;
+	if (n->idle_queued)
+		idle_remove(fs, n);
 	pthread_mutex_unlock(&fs->nodes_lock);
 
 	if (n->cf)
 		mfs_cfile_put(n->cf);
-	close(n->fd);
+	if (n->fd >= 0)
+		close(n->fd);
 	pthread_mutex_destroy(&n->lock);
+	pthread_mutex_destroy(&n->where_lock);
 	free(n->path);
+	free(n->name);
+	if (n->parent)
+		mfs_fs_forget(fs, n->parent, 1); /* the directory it was found in */
 	free(n);
 }
 
@@ -181,10 +294,17 @@ static int refresh(struct mfs_node *n, const struct stat *st)
 {
 	struct mfs_header_info hdr;
 
+	int fd, r;
+
 	if (st->st_size == n->seen_size && st->st_ctim.tv_sec == n->seen_ctime.tv_sec &&
 	    st->st_ctim.tv_nsec == n->seen_ctime.tv_nsec)
 		return 0;
-	if (read_header(n->fd, &hdr, n->path))
+	fd = mfs_fs_node_open(n, O_RDONLY);
+	if (fd < 0)
+		return fd;
+	r = read_header(fd, &hdr, n->path);
+	close(fd);
+	if (r)
 		return -EIO;
 	n->hdr = hdr;
 	n->seen_ctime = st->st_ctim;
@@ -197,21 +317,36 @@ static int refresh(struct mfs_node *n, const struct stat *st)
 	return 0;
 }
 
+/* The source object of @n, checked to be still the node's. */
+static int node_stat(struct mfs_node *n, struct stat *st)
+{
+	int r = 0;
+
+	if (n->fd >= 0)
+		return fstatat(n->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	pthread_mutex_lock(&n->where_lock);
+	if (fstatat(n->parent->fd, n->name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		r = errno == ENOENT ? -ESTALE : -errno;
+	else if (st->st_dev != n->dev || st->st_ino != n->ino)
+		r = -ESTALE;
+	pthread_mutex_unlock(&n->where_lock);
+	return r;
+}
+
 int mfs_fs_refresh(struct mfs_node *n)
 {
 	struct stat st;
+	int r = node_stat(n, &st);
 
-	if (fstat(n->fd, &st) < 0)
-		return -errno;
-	return refresh(n, &st);
+	return r ? r : refresh(n, &st);
 }
 
 int mfs_fs_stat(struct mfs_fs *fs, struct mfs_node *n, struct stat *st)
 {
-	int r;
+	int r = node_stat(n, st);
 
-	if (fstatat(n->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
+	if (r)
+		return r;
 	if (n->kind == MFS_NODE_MODEL) {
 		pthread_mutex_lock(&n->lock); /* a refresh rewrites n->hdr */
 		r = refresh(n, st);
@@ -276,6 +411,9 @@ int mfs_fs_lookup(struct mfs_fs *fs, struct mfs_node *dir, const char *name,
 		if (r)
 			goto fail;
 		hdrp = &hdr;
+		close(fd);
+		fd = -1;
+		name = mfsname;
 	} else {
 		/* A container is never shown under its own name. */
 		if (ends_with_mfs(name, n) &&
@@ -294,13 +432,17 @@ int mfs_fs_lookup(struct mfs_fs *fs, struct mfs_node *dir, const char *name,
 		path = join(dir->path, name);
 		if (!path)
 			return -ENOMEM;
-		fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		/* Only a directory keeps a descriptor (see fs_i.h). */
+		fd = kind == MFS_NODE_DIR ? openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)
+					  : -1;
+		if (kind == MFS_NODE_DIR &&
+		    (fd < 0 || fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ||
+		     !S_ISDIR(st.st_mode))) {
 			r = fd < 0 ? -errno : -ENOENT;
 			goto fail;
 		}
 	}
-	node = node_get(fs, &st, kind, fd, path, hdrp);
+	node = node_get(fs, &st, kind, fd, path, hdrp, dir, name);
 	if (!node) {
 		r = -ENOMEM;
 		goto fail;

@@ -3,11 +3,20 @@
  * fs_i.h - state shared by the files of fs/: the mounted filesystem, its
  * nodes (one per source object the kernel knows), and opened containers.
  *
- * Lifetimes: a node lives while the kernel holds lookups on it (nlookup);
- * the root lives as long as the mount. A container's struct mfs_cfile is
- * created on the first open of its node and is reference counted: the node
- * holds one reference, every open file handle one, every queued decode job
- * one, so a job can finish after the file was closed and forgotten.
+ * Lifetimes: a node lives while the kernel holds lookups on it (nlookup)
+ * and while a node below it names it as its directory; the root lives as long
+ * as the mount. A container's struct mfs_cfile is created on the first open
+ * of its node and is reference counted: the node holds one reference, every
+ * open file handle one, every queued decode job one, so a job can finish
+ * after the file was closed and forgotten.
+ *
+ * Descriptors: a directory node holds an O_PATH descriptor (the base of
+ * every lookup in it); any other node holds none and opens its name in its
+ * directory when needed, checking the object is still the node's (dev, ino).
+ * An opened container keeps its descriptors while it has open handles, and
+ * while it is one of the MFS_IDLE_CFILES most recently closed (so a program
+ * that opens a model again finds its pins): `ls -l` on a tree, or reading
+ * every file once, holds no descriptor per file.
  */
 #ifndef MFS_FS_I_H
 #define MFS_FS_I_H
@@ -33,6 +42,8 @@
 
 /* What the kernel sees as block size: a stdio buffer of this size is one FUSE read. */
 #define MFS_BLKSIZE (128u << 10)
+/* Closed containers kept open (descriptors, archive, pins) for the next open. */
+#define MFS_IDLE_CFILES 8u
 /* Attribute and entry cache time: files added to the source show up this fast. */
 #define MFS_ATTR_TIMEOUT 1.0
 
@@ -50,10 +61,20 @@ struct mfs_node {
 	dev_t dev;		/* identity of the source object */
 	ino_t ino;
 	int kind;
-	int fd;		  /* O_PATH (dirs, files, links) or O_RDONLY (containers) */
+	int fd;		  /* directories: O_PATH; others: -1 (see above) */
 	uint64_t nlookup; /* protected by fs->nodes_lock */
 	char *path;	  /* source path relative to SRC, for messages */
+	/*
+	 * Non-directories: where the object is found, the last name a lookup
+	 * found it under. Written under both fs->nodes_lock and where_lock;
+	 * read under either.
+	 */
+	struct mfs_node *parent; /* holds one nlookup on it */
+	char *name;
+	pthread_mutex_t where_lock;
 	pthread_mutex_t lock;
+	uint32_t opens;		    /* open handles; protected by lock */
+	bool idle_queued;	    /* in fs->idle; protected by fs->nodes_lock */
 	struct mfs_header_info hdr; /* containers: the original's size, mode, mtime; protected by lock */
 	struct mfs_cfile *cf;	    /* containers: opened on first open; protected by lock */
 	struct timespec seen_ctime; /* containers: the file as hdr was read; protected by lock */
@@ -70,6 +91,9 @@ struct mfs_fs {
 	struct mfs_node **table; /* hash of nodes by (dev, ino); protected by nodes_lock */
 	size_t table_size;
 	size_t nnodes;
+	/* Containers closed last, whose cfile the node still holds; protected by nodes_lock. */
+	struct mfs_node *idle[MFS_IDLE_CFILES];
+	unsigned int nidle;
 	struct mfs_cache *cache;
 	struct mfs_pool *pool;
 	struct mfs_stats stats;
@@ -132,6 +156,16 @@ struct mfs_node *mfs_fs_node(struct mfs_fs *fs, fuse_ino_t ino);
 int mfs_fs_lookup(struct mfs_fs *fs, struct mfs_node *dir, const char *name,
 		  struct fuse_entry_param *e);
 void mfs_fs_forget(struct mfs_fs *fs, struct mfs_node *n, uint64_t nlookup);
+/*
+ * A new descriptor of non-directory node @n: its name opened in its directory
+ * with @flags (O_PATH, or O_RDONLY for a regular file, never following a
+ * link, never blocking), checked to be the node's object. -ESTALE if the name
+ * now holds another (the kernel then looks it up again).
+ */
+int mfs_fs_node_open(struct mfs_node *n, int flags);
+/* Open handles of @n: one more, or one fewer (which may close idle containers). */
+void mfs_fs_opened(struct mfs_node *n);
+void mfs_fs_closed(struct mfs_fs *fs, struct mfs_node *n);
 /*
  * A container rewritten in place (same inode: `cp new.mfs old.mfs`) is
  * noticed by its change time and size: its header is read again and

@@ -99,10 +99,15 @@ static int do_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct mfs_node *n = mfs_fs_node(fs_of(req), ino);
 	char buf[PATH_MAX + 1];
 	ssize_t len;
+	int fd;
 
 	if (n->kind != MFS_NODE_LNK)
 		return -EINVAL;
-	len = readlinkat(n->fd, "", buf, sizeof(buf));
+	fd = mfs_fs_node_open(n, O_PATH);
+	if (fd < 0)
+		return fd;
+	len = readlinkat(fd, "", buf, sizeof(buf));
+	close(fd);
 	if (len < 0)
 		return -errno;
 	if ((size_t)len == sizeof(buf))
@@ -235,7 +240,6 @@ static int do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct mfs_node *n = mfs_fs_node(fs, ino);
 	struct mfs_cfile *cf = NULL;
 	bool fresh = false;
-	char proc[64];
 	int fd, r;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
@@ -267,23 +271,24 @@ static int do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 		cf = n->cf;
 		mfs_cfile_get(cf); /* the handle's reference */
+		mfs_fs_opened(n);
 		pthread_mutex_unlock(&n->lock);
 		fi->fh = (uintptr_t)cf;
 	} else {
-		/* Reopen the O_PATH descriptor for reading, without following links. */
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", n->fd);
-		fd = open(proc, O_RDONLY | O_CLOEXEC);
+		fd = mfs_fs_node_open(n, O_RDONLY);
 		if (fd < 0)
-			return -errno;
+			return fd;
 		fi->fh = (uint64_t)fd;
 	}
 	fi->keep_cache = !fresh;
 	fi->direct_io = 0;
 	if (fuse_reply_open(req, fi) < 0) {
-		if (cf)
+		if (cf) {
 			mfs_cfile_put(cf);
-		else
+			mfs_fs_closed(fs, n);
+		} else {
 			close((int)fi->fh);
+		}
 	}
 	return 0;
 }
@@ -352,11 +357,13 @@ static void mfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 static void mfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct mfs_node *n = mfs_fs_node(fs_of(req), ino);
+	struct mfs_fs *fs = fs_of(req);
+	struct mfs_node *n = mfs_fs_node(fs, ino);
 
-	if (n->kind == MFS_NODE_MODEL)
+	if (n->kind == MFS_NODE_MODEL) {
 		mfs_cfile_put((struct mfs_cfile *)(uintptr_t)fi->fh);
-	else
+		mfs_fs_closed(fs, n);
+	} else
 		close((int)fi->fh);
 	fuse_reply_err(req, 0);
 }

@@ -9,6 +9,10 @@
 #   - a FIFO swapped in under a container's name during lookups
 #   - `modelfs verify` given a FIFO before a good container
 #   - a GGUF of 3,000 tiny tensors packed by `modelfs pack` itself
+#   - containers rewritten in place, replaced by rename, reached by a second
+#     hard link after the first went
+#   - 2,000 containers listed and read once under a 1,024-descriptor soft
+#     limit: the daemon holds no descriptor per file
 . "$(dirname "$0")/../fuse/lib.sh"
 
 : "${MODELFS_HOSTILE:?MODELFS_HOSTILE must point to modelfs-hostile}"
@@ -217,6 +221,21 @@ within 10 cmp "$WORK/other.mfs.orig" "$WORK/mnt4/m" || fail "in place: the old b
 pass
 grep -q "m.mfs: rewritten in place" "$DLOG" || fail "in place: not logged: $(cat "$DLOG")"
 pass
+# Replaced by rename (a new inode under the old name): the new bytes, no error.
+cp "$WORK/src/tiny.mfs" "$WORK/inplace/new.tmp"
+mv "$WORK/inplace/new.tmp" "$WORK/inplace/m.mfs"
+within 10 cmp "$WORK/tiny.mfs.orig" "$WORK/mnt4/m" || fail "replaced by rename: wrong bytes"
+pass
+# Two names for one container; the name it was first found under goes away.
+ln "$WORK/inplace/m.mfs" "$WORK/inplace/a.mfs"
+cp "$WORK/src/tiny.mfs" "$WORK/inplace/b.mfs"
+rm "$WORK/inplace/b.mfs"
+ln "$WORK/inplace/m.mfs" "$WORK/inplace/b.mfs"
+within 10 cmp "$WORK/tiny.mfs.orig" "$WORK/mnt4/a" || fail "hard link a: wrong bytes"
+rm "$WORK/inplace/a.mfs" "$WORK/inplace/m.mfs"
+echo 3 >/proc/sys/vm/drop_caches
+within 10 cmp "$WORK/tiny.mfs.orig" "$WORK/mnt4/b" || fail "hard link b after a went: wrong bytes"
+pass
 unmount "$WORK/mnt4"
 
 # 2,000 containers and a soft descriptor limit of 1,024: `ls -l` sees them all
@@ -236,6 +255,16 @@ if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -gt 4096 ]; then
 			fail "ls -l (pass $pass_no) saw $n of 2000 files: $(head -3 "$LOG/ls.err")"
 		pass
 	done
+	# No descriptor per looked-up file, nor per file read once (it was one each).
+	fds=$(ls "/proc/$DPID/fd" | wc -l)
+	[ "$fds" -le 64 ] || fail "after ls -l the daemon holds $fds descriptors"
+	pass
+	for f in "$WORK"/mnt5/m*; do cat "$f"; done | cmp - <(for i in $(seq 2000); do
+		cat "$WORK/small.mfs.orig"; done) || fail "reading every file once: wrong bytes"
+	pass
+	fds=$(ls "/proc/$DPID/fd" | wc -l)
+	[ "$fds" -le 64 ] || fail "after reading 2,000 files the daemon holds $fds descriptors"
+	pass
 	unmount "$WORK/mnt5"
 fi
 rm -rf "$WORK/many2"
