@@ -115,8 +115,8 @@ static int read_header(int fd, struct mfs_header_info *h, const char *path)
  * to the same file may have been removed since).
  */
 static struct mfs_node *node_get(struct mfs_fs *fs, const struct stat *st, int kind, int fd,
-				 char *path, const struct mfs_header_info *hdr, struct mfs_node *dir,
-				 const char *name)
+				 char *path, const struct mfs_header_info *hdr,
+				 struct mfs_node *dir, const char *name)
 {
 	struct mfs_node *n, *old_parent = NULL;
 	char *dup = kind == MFS_NODE_DIR ? NULL : strdup(name), *old_name = NULL;
@@ -234,7 +234,7 @@ void mfs_fs_closed(struct mfs_fs *fs, struct mfs_node *n)
 	pthread_mutex_unlock(&n->lock);
 	if (!idle)
 		return;
-	/* The most recently closed go last; the oldest beyond the limit lets go of its container. */
+	/* Most recently closed last; the oldest beyond the limit lets go of its container. */
 	pthread_mutex_lock(&fs->nodes_lock);
 	if (n->idle_queued)
 		idle_remove(fs, n);
