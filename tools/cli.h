@@ -49,6 +49,11 @@ void cli_progress_end(struct cli_progress *p);
 
 /* Writes @s as a JSON string literal (with quotes). */
 void cli_json_str(FILE *f, const char *s);
+/*
+ * @s (a name from a file) fit for a terminal: control characters as '?', cut
+ * with "..." past 200 bytes. The result lives until the 8th call after.
+ */
+const char *cli_shown(const char *s);
 
 /* Prints "modelfs VERSION" to stdout. */
 void cli_version(void);

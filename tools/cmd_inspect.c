@@ -124,7 +124,7 @@ static void print_entropy_text(const struct mfs_archive *ar, const struct mfs_te
 				snprintf(cols[k], sizeof(cols[k]), "-");
 		}
 		printf("%5u  %-40s %-7s %8.3fx %9s %9s %9s %8.1f%%\n", i,
-		       mfs_archive_tensor(ar, i)->name,
+		       cli_shown(mfs_archive_tensor(ar, i)->name),
 		       mfs_dtype_get(mfs_archive_tensor(ar, i)->dtype)->name,
 		       ratio(b->bytes, b->stored), cols[0], cols[1], cols[2],
 		       100.0 * ratio_or_zero(b->best, (double)b->stored));
@@ -203,7 +203,7 @@ static void print_text(const char *file, const struct mfs_archive *ar,
 			codecs_str(codecs, sizeof(codecs), ts[i].methods);
 			printf("%5u  %-40s %-7s %5s %-11s %-24s %12" PRIu64 " %12" PRIu64
 			       " %6.3fx  %s\n",
-			       i, tn->name, mfs_dtype_get(tn->dtype)->name, layer,
+			       i, cli_shown(tn->name), mfs_dtype_get(tn->dtype)->name, layer,
 			       mfs_role_name(tn->role), shape, ts[i].bytes, ts[i].stored,
 			       ratio(ts[i].bytes, ts[i].stored), codecs);
 		}
@@ -217,8 +217,9 @@ static void print_text(const char *file, const struct mfs_archive *ar,
 			printf("%8u %14" PRIu64 " %9u %14" PRIu64 " %9u %-6s %-5s %s\n", i, c->loff,
 			       c->llen, c->poff, c->plen, mfs_codec_name(c->codec),
 			       c->flags & MFS_CHUNK_META ? "meta" : "-",
-			       c->tensor == MFS_TENSOR_NONE ? "-"
-							    : mfs_archive_tensor(ar, c->tensor)->name);
+			       c->tensor == MFS_TENSOR_NONE
+				   ? "-"
+				   : cli_shown(mfs_archive_tensor(ar, c->tensor)->name));
 		}
 	}
 }
@@ -227,7 +228,8 @@ static const char *chunk_tensor_name(const struct mfs_archive *ar, uint32_t chun
 {
 	const struct mfs_chunk *c = mfs_archive_chunk(ar, chunk);
 
-	return c->tensor == MFS_TENSOR_NONE ? "-" : mfs_archive_tensor(ar, c->tensor)->name;
+	return c->tensor == MFS_TENSOR_NONE ? "-"
+					    : cli_shown(mfs_archive_tensor(ar, c->tensor)->name);
 }
 
 static void print_plan_text(const struct mfs_archive *ar)

@@ -9,6 +9,7 @@
 #   - a FIFO swapped in under a container's name during lookups
 #   - `modelfs verify` given a FIFO before a good container
 #   - a GGUF of 3,000 tiny tensors packed by `modelfs pack` itself
+#   - tensor names with a newline, an escape sequence, bytes not UTF-8
 #   - containers rewritten in place, replaced by rename, reached by a second
 #     hard link after the first went
 #   - 2,000 containers listed and read once under a 1,024-descriptor soft
@@ -268,6 +269,52 @@ if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -gt 4096 ]; then
 	unmount "$WORK/mnt5"
 fi
 rm -rf "$WORK/many2"
+
+# Names from files never reach a terminal or a JSON reader as they are: a
+# newline that would forge a "...: ok" line, an escape sequence, bytes that
+# are not UTF-8 (0x9b is a one-byte CSI on some terminals).
+mkdir -p "$WORK/odd"
+"$py" - "$WORK/odd/odd.gguf" <<'EOF'
+import struct, sys
+names = [b"ok.weight", b"evil\nx.gguf: ok", b"esc\x1b[31mred", b"bad\xff\xfe\x9b\xc2\x9butf8",
+         "caf\u00e9".encode()]
+out = bytearray(b"GGUF" + struct.pack("<IQQ", 3, len(names), 1))
+out += struct.pack("<Q", 20) + b"general.architecture" + struct.pack("<IQ", 8, 4) + b"none"
+for i, n in enumerate(names):
+    out += struct.pack("<Q", len(n)) + n + struct.pack("<IQIQ", 1, 8, 0, 32 * i)
+out += b"\0" * (-len(out) % 32) + bytes(range(32)) * len(names)
+open(sys.argv[1], "wb").write(out)
+EOF
+"$MODELFS" pack -q -o "$WORK/odd" "$WORK/odd/odd.gguf"
+"$MODELFS" inspect --chunks --plan "$WORK/odd/odd.gguf.mfs" >"$LOG/odd.txt"
+# Every line is UTF-8 without control characters, and no name starts a line.
+"$py" - "$LOG/odd.txt" <<'EOF' || fail "inspect printed a name raw: $(cat -A "$LOG/odd.txt" | grep -a "evil\|esc\|bad")"
+import sys
+text = open(sys.argv[1], "rb").read().decode("utf-8")
+bad = [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) < 0xa0]
+assert not bad, bad
+assert not any(l.startswith("x.gguf: ok") for l in text.splitlines())
+assert "café" in text
+EOF
+pass
+"$MODELFS" inspect --json "$WORK/odd/odd.gguf.mfs" >"$LOG/odd.json"
+"$py" - "$LOG/odd.json" <<'EOF' || fail "inspect --json: not UTF-8 JSON with the names"
+import json, sys
+d = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
+names = [t["name"] for t in d["tensors"]]
+assert names[1] == "evil\nx.gguf: ok" and names[4] == "caf\u00e9", names
+EOF
+pass
+# verify on a corrupt chunk of the tensor whose name holds the newline: one
+# line per problem, none of them forged.
+chunk_at=$(awk '/ evil\?x\.gguf: ok$/ {print $4; exit}' "$LOG/odd.txt")
+[ -n "$chunk_at" ] || fail "no chunk of tensor 1 in: $(cat "$LOG/odd.txt")"
+printf '\377' | dd of="$WORK/odd/odd.gguf.mfs" bs=1 seek="$chunk_at" conv=notrunc status=none
+expect_exit 1 "$MODELFS" verify "$WORK/odd/odd.gguf.mfs"
+! grep -q "^x.gguf: ok" <<<"$OUT$ERR" || fail "verify: a tensor name forged a line: $ERR"
+pass
+grep -q "tensor evil?x.gguf: ok" <<<"$ERR" || fail "verify: $ERR"
+pass
 
 # Every value the format holds prints: an mtime no calendar can show.
 "$MODELFS_HOSTILE" mtime 16 "$WORK/mtime.mfs"
