@@ -72,10 +72,55 @@ const char *mfs_err_msg(const struct mfs_err *err, int code)
 	return mfs_strerror(code);
 }
 
+/* Length of the valid UTF-8 sequence at @p (1-4), or 0 if it is not one. */
+unsigned int mfs_utf8_len(const unsigned char *p)
+{
+	unsigned int n, lo = 0x80, hi = 0xbf;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* No overlong forms, no surrogates, nothing past U+10FFFF. */
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (unsigned int i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
 char *mfs_sanitize(char *s)
 {
-	for (unsigned char *p = (unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	unsigned char *p = (unsigned char *)s, *o = p;
+
+	while (*p) {
+		unsigned int n = mfs_utf8_len(p);
+
+		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) ||
+		    (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+			*o++ = '?';
+			p += n ? n : 1;
+			continue;
+		}
+		memmove(o, p, n);
+		o += n;
+		p += n;
+	}
+	*o = '\0';
 	return s;
 }

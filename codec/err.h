@@ -45,12 +45,16 @@ int mfs_err_prefix(struct mfs_err *err, int code, const char *fmt, ...) MFS_PRIN
 const char *mfs_err_msg(const struct mfs_err *err, int code);
 
 /*
- * In place: control characters of the NUL-terminated @s (below 0x20, and
- * 0x7f) become '?', so a name taken from a file (a tensor, a container's
- * file name) can neither break a message into forged lines nor send a
- * terminal escape sequence. Returns @s.
+ * In place: control characters of the NUL-terminated @s (C0, DEL, C1) and
+ * bytes that are not UTF-8 become '?', so a name taken from a file (a
+ * tensor, a container's file name) can neither break a message into forged
+ * lines nor send a terminal escape sequence, and a log line stays UTF-8.
+ * Returns @s.
  */
 char *mfs_sanitize(char *s);
+
+/* Length of the valid UTF-8 sequence at @p (1-4), or 0 if none starts there. */
+unsigned int mfs_utf8_len(const unsigned char *p);
 
 /* strerror() with the same user-facing wording for modelfs' own codes. */
 const char *mfs_strerror(int code);

@@ -203,38 +203,6 @@ void cli_progress_end(struct cli_progress *p)
 	fflush(stderr);
 }
 
-/* Length of the valid UTF-8 sequence at @p (1-4), or 0 if it is not one. */
-static unsigned int utf8_len(const unsigned char *p)
-{
-	unsigned int n, lo = 0x80, hi = 0xbf;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	/* No overlong forms, no surrogates, nothing past U+10FFFF. */
-	if (p[0] == 0xe0)
-		lo = 0xa0;
-	else if (p[0] == 0xed)
-		hi = 0x9f;
-	else if (p[0] == 0xf0)
-		lo = 0x90;
-	else if (p[0] == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (unsigned int i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 const char *cli_shown(const char *s)
 {
 	static char bufs[8][208];
@@ -244,7 +212,7 @@ const char *cli_shown(const char *s)
 	size_t o = 0;
 
 	while (*p && o < 200) {
-		unsigned int n = utf8_len(p);
+		unsigned int n = mfs_utf8_len(p);
 
 		/* Not UTF-8, a C0 or C1 control, DEL: a terminal could act on it. */
 		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) ||
@@ -276,7 +244,7 @@ void cli_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		unsigned int n = utf8_len(p);
+		unsigned int n = mfs_utf8_len(p);
 
 		if (n == 0) {
 			fputs("\\ufffd", f); /* not UTF-8: the replacement character */

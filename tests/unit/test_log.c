@@ -72,3 +72,16 @@ Test(log, errors_are_rate_limited_and_the_suppressed_counted, .init = cr_redirec
 				"<4>7 error or warning messages suppressed (more than 3 in 1 s)\n"
 				"<3>after\n");
 }
+
+/* Names from files in messages: one line, no terminal controls, UTF-8. */
+Test(log, sanitize_names_from_files)
+{
+	char s[] = "a\nb\x1b[31m\x7f"
+		   "caf\xc3\xa9 \xc2\x9b \x9b \xff\xfe \xe0\x80\x80 \xed\xa0\x80 \xf0\x9f\x98\x80 "
+		   "\xe2\x82";
+
+	mfs_sanitize(s);
+	cr_assert_str_eq(s, "a?b?[31m?caf\xc3\xa9 ? ? ?? ??? ??? \xf0\x9f\x98\x80 ??");
+	cr_assert_eq(mfs_utf8_len((const unsigned char *)"\xf4\x90\x80\x80"), 0, "past U+10FFFF");
+	cr_assert_eq(mfs_utf8_len((const unsigned char *)"\xf4\x8f\xbf\xbf"), 4);
+}
