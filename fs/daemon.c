@@ -229,6 +229,31 @@ static uint64_t trim_pins(struct mfs_fs *fs, uint64_t budget)
 	return freed;
 }
 
+/* fs->options: what `modelfs stats` shows and tests check each option by. */
+static void describe_options(struct mfs_fs *fs)
+{
+	static const char *const prefetch[] = {"off", "sequential", "plan"};
+	static const char *const backing[] = {"cached", "dontneed", "direct"};
+	const struct mfs_daemon_opts *o = &fs->opts;
+	char cache[32], pin[32], trace[PATH_MAX];
+
+	if (o->cache_auto)
+		snprintf(cache, sizeof(cache), "auto");
+	else
+		snprintf(cache, sizeof(cache), "%zu", o->cache_size);
+	if (o->pin_auto)
+		snprintf(pin, sizeof(pin), "auto");
+	else
+		snprintf(pin, sizeof(pin), "%zu", o->pin_size);
+	snprintf(trace, sizeof(trace), "%s", o->trace ? o->trace : "");
+	mfs_sanitize(trace);
+	snprintf(fs->options, sizeof(fs->options),
+		 "cache_size=%s,pin_size=%s,workers=%u,max_threads=%u,prefetch=%s,backing=%s,"
+		 "kernel_readahead=%zu%s%s",
+		 cache, pin, o->workers, o->max_threads, prefetch[o->prefetch % 3],
+		 backing[o->backing % 3], o->kernel_readahead, *trace ? ",trace=" : "", trace);
+}
+
 static const char *mem_source_name(int source)
 {
 	return source == MFS_MEM_CGROUP1   ? "cgroup v1"
@@ -406,6 +431,7 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 		fs->opts.workers = o->backing == MFS_BACKING_DIRECT ? 4 * cpus() : cpus();
 	if (!fs->opts.max_threads)
 		fs->opts.max_threads = MFS_MAX_THREADS_DEFAULT;
+	describe_options(fs);
 	pthread_mutex_init(&fs->nodes_lock, NULL);
 	pthread_mutex_init(&fs->warn_lock, NULL);
 	pthread_mutex_init(&fs->cfiles_lock, NULL);

@@ -24,6 +24,7 @@
 #define FUSE_USE_VERSION 312
 
 #include <fuse_lowlevel.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -114,6 +115,7 @@ struct mfs_fs {
 	bool gov_stop;			    /* protected by gov_lock */
 	pthread_mutex_t gov_lock;
 	pthread_cond_t gov_cond;
+	char options[PATH_MAX + 256];	/* MFS_OPTIONS_XATTR's value (daemon.c) */
 	char readahead_knob[96];	/* sysfs read_ahead_kb of the mount, or "" */
 	atomic_bool readahead_applied;
 	pthread_mutex_t warn_lock;

@@ -389,6 +389,16 @@ static int do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	char buf[4096];
 	size_t len;
 
+	if (ino == FUSE_ROOT_ID && strcmp(name, MFS_OPTIONS_XATTR) == 0) {
+		len = strlen(fs->options);
+		if (size == 0)
+			fuse_reply_xattr(req, len);
+		else if (size < len)
+			return -ERANGE;
+		else
+			fuse_reply_buf(req, fs->options, len);
+		return 0;
+	}
 	if (ino != FUSE_ROOT_ID || strcmp(name, MFS_STATS_XATTR) != 0)
 		return -ENODATA;
 	mfs_cache_usage(fs->cache, &g.cache_bytes, &g.cache_entries);
@@ -415,7 +425,7 @@ static void mfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, si
 
 static void mfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	static const char names[] = MFS_STATS_XATTR; /* with its NUL */
+	static const char names[] = MFS_STATS_XATTR "\0" MFS_OPTIONS_XATTR; /* with NULs */
 	size_t len = ino == FUSE_ROOT_ID ? sizeof(names) : 0;
 
 	if (size == 0)

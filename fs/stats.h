@@ -16,6 +16,8 @@
 #include <stdint.h>
 
 #define MFS_STATS_XATTR "user.modelfs.stats"
+/* The options in effect, as mount options (auto and 0 resolved where the daemon resolves them). */
+#define MFS_OPTIONS_XATTR "user.modelfs.options"
 
 /*
  * Every counter and gauge, once: the struct fields, the JSON keys and their

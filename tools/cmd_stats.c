@@ -159,6 +159,13 @@ int cmd_stats(int argc, char **argv)
 			snprintf(mnt, sizeof(mnt), "%s", argv[optind]);
 		print_prometheus(f, buf, mnt);
 	} else {
+		char opts[PATH_MAX + 256];
+		ssize_t on = getxattr(argv[optind], MFS_OPTIONS_XATTR, opts, sizeof(opts) - 1);
+
+		if (on > 0) {
+			opts[on] = '\0';
+			fprintf(f, "%-22s %s\n\n", "options", mfs_sanitize(opts));
+		}
 		print_human(f, buf);
 	}
 	if (f == stdout)

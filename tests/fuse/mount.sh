@@ -180,6 +180,35 @@ daemon_log_clean
 mountpoint -q "$mnt" && fail "SIGTERM did not unmount"
 pass
 
+# ---- every option value reaches the daemon --------------------------------------
+# OPTIONS | what the daemon says it runs with (user.modelfs.options)
+while IFS='|' read -r opts want; do
+	mount_fg "$src" "$mnt" ${opts:+-o "$opts"}
+	got=$(python3 -c "import os,sys; print(os.getxattr(sys.argv[1], 'user.modelfs.options').decode())" "$mnt")
+	for w in $want; do
+		[[ ",$got," == *",$w,"* ]] || fail "-o '$opts': the daemon runs with '$got', expected $w"
+	done
+	pass
+	"$MODELFS" stats "$mnt" | grep -q "^options  *$got\$" || fail "modelfs stats shows no options line"
+	unmount "$mnt"
+done <<EOF
+|cache_size=auto pin_size=auto prefetch=plan backing=direct kernel_readahead=1048576
+cache_size=8M,pin_size=0|cache_size=8388608 pin_size=0
+cache_size=4M,pin_size=auto|cache_size=4194304 pin_size=auto
+workers=3,max_threads=5|workers=3 max_threads=5
+prefetch=off|prefetch=off
+prefetch=sequential|prefetch=sequential
+prefetch=plan|prefetch=plan
+readahead=off|prefetch=off
+readahead=on|prefetch=plan
+backing=cached|backing=cached
+backing=dontneed|backing=dontneed
+backing=direct|backing=direct
+kernel_readahead=0|kernel_readahead=0
+kernel_readahead=4M|kernel_readahead=4194304
+trace=$WORK/opt.trace|trace=$WORK/opt.trace
+EOF
+
 # ---- daemon mode ----------------------------------------------------------------
 "$MODELFS" mount "$src" "$mnt" || fail "daemon mode mount failed"
 MOUNTS+=("$mnt")
