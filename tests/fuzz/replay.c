@@ -9,15 +9,51 @@
  * directory is not kept in git); a path that exists but cannot be read is an
  * error. Prints how many inputs ran; a target that finds a bug aborts, which
  * fails the test and names the input on stderr.
+ *
+ * Limits, as libFuzzer's -timeout and -rss_limit_mb (tests/fuzz/run.sh): an
+ * input that runs longer than MFS_FUZZ_TIMEOUT seconds (default 20) or leaves
+ * the process's peak RSS above MFS_FUZZ_RSS_MB (default 256) fails the run,
+ * named. What a file declares must cost in proportion to its real size: these
+ * inputs are at most a few hundred KB.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fuzz.h"
+
+static const char *current; /* the input being run, for the alarm */
+static unsigned int timeout_s = 20;
+static long rss_limit_kb = 256L << 10;
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "replay: FAIL: an input ran past the time limit: ";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	(void)!write(2, current, strlen(current));
+	(void)!write(2, "\n", 1);
+	_exit(1);
+}
+
+static unsigned long env_num(const char *name, unsigned long def)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return def;
+	n = strtoul(v, &end, 10);
+	return *end || n == 0 ? def : n;
+}
 
 static int run_file(const char *path)
 {
@@ -47,8 +83,21 @@ static int run_file(const char *path)
 	}
 	fprintf(stderr, "replay: %s (%zu bytes)\n", path, n);
 	/* An exact-size copy, so ASan catches reads one past the end. */
+	current = path;
+	alarm(timeout_s);
 	LLVMFuzzerTestOneInput(buf, n);
+	alarm(0);
 	free(buf);
+	{
+		struct rusage ru;
+
+		if (getrusage(RUSAGE_SELF, &ru) == 0 && ru.ru_maxrss > rss_limit_kb) {
+			fprintf(stderr,
+				"replay: FAIL: %s: peak RSS %ld MiB, over the %ld MiB limit\n",
+				path, ru.ru_maxrss >> 10, rss_limit_kb >> 10);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -110,6 +159,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s FILE|DIR...\n", argv[0]);
 		return 2;
 	}
+	timeout_s = (unsigned int)env_num("MFS_FUZZ_TIMEOUT", timeout_s);
+	rss_limit_kb = (long)env_num("MFS_FUZZ_RSS_MB", (unsigned long)rss_limit_kb >> 10) << 10;
+	signal(SIGALRM, on_alarm);
 	for (int i = 1; i < argc; i++) {
 		struct stat st;
 		if (stat(argv[i], &st)) {

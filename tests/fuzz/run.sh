@@ -48,7 +48,7 @@ for t in "${targets[@]}"; do
 	[ "$t" = gguf ] && [ -d "$root/../shared/fixtures/gguf" ] && seeds+=("$root/../shared/fixtures/gguf")
 	log=$work/$t/last.log
 	set +e
-	"$exe" -max_total_time="$secs" -max_len=262144 -timeout=25 -rss_limit_mb=2048 \
+	"$exe" -max_total_time="$secs" -max_len=262144 -timeout=25 -rss_limit_mb=1024 -malloc_limit_mb=256 \
 		-print_final_stats=1 -artifact_prefix="$work/$t/artifacts/" \
 		"$work/$t/corpus" "${seeds[@]}" >"$log" 2>&1
 	rc=$?
