@@ -55,6 +55,9 @@ void cli_json_str(FILE *f, const char *s);
  */
 const char *cli_shown(const char *s);
 
+/* mkdir -p @path (0755 less the umask); 0 or -errno. */
+int cli_mkdir_p(const char *path);
+
 /* Prints "modelfs VERSION" to stdout. */
 void cli_version(void);
 

@@ -120,27 +120,6 @@ static bool mark_seen(struct pack_cli *pc, const struct stat *st)
 	return true;
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static void progress_cb(void *arg, uint64_t done, uint64_t total, uint64_t stored)
 {
 	cli_progress_update(arg, done, total, stored);
@@ -221,7 +200,7 @@ static int out_path(struct pack_cli *pc, char *buf, size_t len, const char *root
 		slash = strrchr(dir, '/');
 		if (slash && slash != dir) {
 			*slash = '\0';
-			return mkdir_p(dir);
+			return cli_mkdir_p(dir);
 		}
 	}
 	return 0;
@@ -456,7 +435,8 @@ int cmd_pack(int argc, char **argv)
 					       lc->min_level, lc->max_level);
 	}
 	if (pc.outdir) {
-		if (mkdir_p(pc.outdir) < 0 || stat(pc.outdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		if (cli_mkdir_p(pc.outdir) < 0 || stat(pc.outdir, &st) < 0 ||
+		    !S_ISDIR(st.st_mode)) {
 			cli_error(pc.outdir, "cannot use as output directory");
 			return EXIT_FAIL;
 		}

@@ -236,6 +236,14 @@ int cmd_unpack(int argc, char **argv)
 			 &force);
 	if (r)
 		return r < 0 ? EXIT_OK : r;
+	if (outdir) { /* as pack -o does */
+		struct stat st;
+
+		if (cli_mkdir_p(outdir) < 0 || stat(outdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			cli_error(outdir, "cannot use as output directory");
+			return EXIT_FAIL;
+		}
+	}
 	for (int i = optind; i < argc; i++)
 		if (unpack_one(argv[i], outdir, force, threads, quiet) != EXIT_OK)
 			status = EXIT_FAIL;

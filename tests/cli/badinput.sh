@@ -154,5 +154,10 @@ expect_msg "does not end in .mfs"
 expect_exit 1 "$MODELFS" pack "$WORK/exist/x.gguf.mfs"
 expect_msg "already a container"
 no_temp_files "$WORK/exist"
+# -o DIR that does not exist yet is made, as pack -o makes it; a file is refused.
+expect_exit 0 "$MODELFS" unpack -q -o "$WORK/exist/new/sub" "$WORK/exist/x.gguf.mfs"
+same_file "$WORK/exist/x.gguf" "$WORK/exist/new/sub/x.gguf"
+expect_exit 1 "$MODELFS" unpack -q -o "$WORK/exist/x.gguf" "$WORK/exist/x.gguf.mfs"
+expect_msg "$WORK/exist/x.gguf: cannot use as output directory"
 
 done_ok
