@@ -175,20 +175,59 @@ grep -qv '^[0-9a-f]\{32\} [0-9]* [0-9]* x?0\{32\} 0 0 y\.mfs$' "$WORK/trace" &&
 	fail "a forged or malformed trace line: $(cat -A "$WORK/trace" | head -3)"
 pass
 
-# pack DIR while someone swaps a name between a model of theirs and a symlink
-# to a root-only model: the root-only one is never packed.
+# A second user, for what follows.
+second_user
+# Their 0600 model, packed by themselves: no one else can read or unpack it.
+mkdir "$WORK/their"
+chown "$OTHER:" "$WORK/their"
+"$MODELFS_GEN" -q -o "$WORK/their/t.gguf"
+chown "$OTHER:" "$WORK/their/t.gguf"
+chmod 0600 "$WORK/their/t.gguf"
+as_other "$MODELFS" pack -q -o "$WORK/their/out" "$WORK/their/t.gguf" || fail "the user could not pack"
+[ "$(stat -c %a:%U "$WORK/their/out/t.gguf.mfs")" = "600:$OTHER" ] ||
+	fail "their container is $(stat -c %a:%U "$WORK/their/out/t.gguf.mfs")"
+pass
+chmod 755 "$WORK/their" "$WORK/their/out"
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+mkdir -p "$WORK/nob" && chmod 777 "$WORK/nob"
+expect_exit 1 nobody "$MODELFS" unpack -o "$WORK/nob" "$WORK/their/out/t.gguf.mfs"
+expect_msg "Permission denied"
+[ ! -e "$WORK/nob/t.gguf" ] || fail "another user unpacked a 0600 container"
+pass
+as_other "$MODELFS" unpack -q -o "$WORK/their/un" "$WORK/their/out/t.gguf.mfs" ||
+	fail "the owner could not unpack"
+cmp -s "$WORK/their/t.gguf" "$WORK/their/un/t.gguf" || fail "the owner's unpack differs"
+pass
+# Root packing the user's model: the container stays theirs, and private.
+"$MODELFS" pack -q -o "$WORK/rootout" "$WORK/their/t.gguf"
+[ "$(stat -c %a:%U "$WORK/rootout/t.gguf.mfs")" = "600:$OTHER" ] ||
+	fail "root's container of their model is $(stat -c %a:%U "$WORK/rootout/t.gguf.mfs")"
+pass
+# Root's mount (no allow_other): the user cannot look in.
+chmod 755 "$WORK/mnt"
+mount_fg "$WORK/rootout" "$WORK/mnt"
+out=$(as_other cat "$WORK/mnt/t.gguf" 2>&1 >/dev/null) && fail "another user read root's mount"
+grep -q "Permission denied" <<<"$out" || fail "as $OTHER: $out"
+pass
+unmount "$WORK/mnt"
+
+# pack DIR, run by root, while the user swaps a name in their own directory
+# between a model of theirs and a symlink to a root-only model: the root-only
+# one is never packed.
 mkdir -p "$WORK/race/user" "$WORK/race/out"
+chmod 755 "$WORK/race"
 "$MODELFS_GEN" -q -p small --seed 7 -o "$WORK/race/secret.gguf"
 chmod 0600 "$WORK/race/secret.gguf"
 "$MODELFS_GEN" -q -o "$WORK/race/mine.gguf"
-(
-	cd "$WORK/race/user"
+chmod 644 "$WORK/race/mine.gguf"
+chown "$OTHER:" "$WORK/race/user"
+as_other bash -c '
+	cd "$1"
 	end=$((SECONDS + 6))
 	while [ $SECONDS -lt $end ]; do
 		cp ../mine.gguf .r.tmp && mv -f .r.tmp a.gguf
 		ln -sf ../secret.gguf .l.tmp && mv -fT .l.tmp a.gguf
-	done
-) &
+	done' sh "$WORK/race/user" &
 racer=$!
 won=0 runs=0
 while kill -0 "$racer" 2>/dev/null; do

@@ -26,7 +26,20 @@ cleanup_mounts() {
 	done
 	return 0
 }
-trap 'cleanup_mounts; rm -rf "$WORK" "$LOG"' EXIT
+OTHER=
+trap 'cleanup_mounts; [ -z "$OTHER" ] || userdel "$OTHER"; rm -rf "$WORK" "$LOG"' EXIT
+
+# second_user: a throwaway unprivileged user, OTHER, removed on exit; as_other
+# CMD... runs CMD as it. WORK becomes reachable (not writable) by others.
+second_user() {
+	OTHER=mfst$$
+	useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+		"$OTHER" || fail "useradd $OTHER"
+	chmod 755 "$WORK"
+}
+as_other() {
+	setpriv --reuid="$(id -u "$OTHER")" --regid="$(id -g "$OTHER")" --clear-groups -- "$@"
+}
 
 wait_mounted() {
 	for _ in $(seq 100); do
