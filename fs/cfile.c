@@ -18,19 +18,12 @@
  * memory pressure), so its decoded chunks are found again; a file replaced by
  * another never is. A closed container's chunks age out of the LRU.
  *
- * Prefetch (-o prefetch=). With a plan (plan.h), a read of a chunk in it
- * schedules the chunks that follow in the plan: across tensor and layer
- * boundaries, past sparse runs (embeddings), around to the first layer. Reads
- * of chunks outside the plan, and every read with prefetch=sequential, use
- * the file order: reads that start in or right after the chunk the previous
- * read ended in are sequential. Either way the depth adapts: it starts small,
- * doubles while reads keep following the prediction, and is at least what
- * the reader consumes while a prefetched chunk gets ready (consumption rate x
- * prefetch latency, x2); a read off the prediction starts over from it. What
- * prefetch holds unread - queued, decoding or decoded but not yet asked for -
- * is capped at fs->prefetch_cap, so prefetch never pushes out of the cache
- * what is about to be read. Prefetch jobs run after every demand job, and a
- * reader that finds its chunk queued as a prefetch moves the job ahead.
+ * Prefetch (-o prefetch=): the policy in prefetch.h says which chunks to
+ * decode ahead after each read; here they are queued. What prefetch holds
+ * unread - queued, decoding or decoded but not yet asked for - is capped at
+ * fs->prefetch_cap, so prefetch never pushes out of the cache what is about
+ * to be read. Prefetch jobs run after every demand job, and a reader that
+ * finds its chunk queued as a prefetch moves the job ahead.
  *
  * With -o trace=FILE every read appends "ID FIRST LAST PATH" (the original's
  * xxh3-128, the chunk range) to FILE, for `modelfs plan`.
@@ -52,14 +45,7 @@
 #include "layout.h"
 #include "log.h"
 
-#define RA_MAX_STREAK 8	       /* window = 256 KiB << streak, capped by prefetch_cap */
-#define RATE_WINDOW_NS 50000000 /* the consumption rate is measured over >= 50 ms */
-#define EDGE_MAX (16u << 10)	/* chunks this small are decoded with their neighbours */
-/*
- * Most chunks or plan positions one read steps over to prefetch: whatever a
- * container declares (a million 1-byte chunks), a read costs bounded time.
- */
-#define PREFETCH_MAX_STEPS 1024u
+static const struct mfs_prefetch_ops prefetch_ops;
 
 struct chunk_job {
 	struct mfs_pool_job base;
@@ -235,9 +221,7 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 	mfs_archive_hash_hex(cf->ar, cf->trace_id);
 	atomic_init(&cf->refs, 1);
 	cf->id = content_id(n, cf->ar);
-	cf->ra_last = UINT32_MAX - 1;
-	cf->pl_last = cf->pl_next = MFS_PLAN_NONE;
-	pthread_mutex_init(&cf->ra_lock, NULL);
+	mfs_prefetch_init(&cf->prefetch, nchunks, &cf->plan, &prefetch_ops, cf);
 	pthread_rwlock_init(&cf->pin_lock, NULL);
 	atomic_fetch_add(&fs->open_size, mfs_archive_info(cf->ar)->header.original_size);
 	atomic_fetch_add(&fs->open_stored, mfs_archive_info(cf->ar)->stored_bytes);
@@ -298,7 +282,7 @@ void mfs_cfile_put(struct mfs_cfile *cf)
 	if (cf->dfd >= 0)
 		close(cf->dfd);
 	close(cf->fd);
-	pthread_mutex_destroy(&cf->ra_lock);
+	mfs_prefetch_destroy(&cf->prefetch);
 	if (cf->pinned) {
 		for (uint32_t i = 0; i < mfs_archive_nchunks(cf->ar); i++)
 			unpin_one(cf, i);
@@ -523,175 +507,17 @@ static bool prefetch_one(struct mfs_cfile *cf, uint32_t idx)
 	return true;
 }
 
-/*
- * How far ahead to prefetch after @streak reads that followed the prediction:
- * 256 KiB doubled per read, and at least twice what the reader consumes while
- * a prefetch gets ready; at most the cap. Caller holds ra_lock.
- */
-static uint64_t window(const struct mfs_cfile *cf, uint32_t streak)
+static uint32_t pf_chunk_len(void *ctx, uint32_t idx)
 {
-	struct mfs_fs *fs = cf->fs;
-	uint64_t w = (uint64_t)(256u << 10) << streak, cap = atomic_load(&fs->prefetch_cap);
-	uint64_t lat = atomic_load(&fs->pf_latency_ns);
-	double need = 2.0 * (double)cf->rate_bps * (double)lat / 1e9;
-
-	if (streak && need > (double)w)
-		w = need > (double)cap ? cap : (uint64_t)need;
-	return w < cap ? w : cap;
+	return mfs_archive_chunk(((struct mfs_cfile *)ctx)->ar, idx)->llen;
 }
 
-/* Updates the reader's consumption rate with a read of @bytes. Caller holds ra_lock. */
-static void account_rate(struct mfs_cfile *cf, uint64_t bytes)
+static bool pf_issue(void *ctx, uint32_t idx)
 {
-	uint64_t now = now_ns(), dt;
-
-	if (!cf->rate_t0)
-		cf->rate_t0 = now;
-	cf->rate_bytes += bytes;
-	dt = now - cf->rate_t0;
-	if (dt < RATE_WINDOW_NS)
-		return;
-	/* Half the old estimate, half this window; a long pause decays it fast. */
-	cf->rate_bps = cf->rate_bps / 2 + (uint64_t)((double)cf->rate_bytes * 1e9 / (double)dt) / 2;
-	cf->rate_t0 = now;
-	cf->rate_bytes = 0;
+	return prefetch_one(ctx, idx);
 }
 
-/* File-order prefetch after a read of chunks [@first, @last]. Caller holds ra_lock. */
-static void prefetch_sequential(struct mfs_cfile *cf, uint32_t first, uint32_t last)
-{
-	uint32_t nchunks = mfs_archive_nchunks(cf->ar), start, i;
-	uint64_t w, ahead = 0;
-
-	if (first == cf->ra_last || first == cf->ra_last + 1) {
-		if (cf->ra_streak < RA_MAX_STREAK)
-			cf->ra_streak++;
-	} else {
-		cf->ra_streak = 0;
-		cf->ra_next = 0;
-	}
-	cf->ra_last = last;
-	if (cf->ra_streak == 0)
-		return;
-	w = window(cf, cf->ra_streak);
-	/* Chunks between the read and ra_next were prefetched already. */
-	start = cf->ra_next > last + 1 ? cf->ra_next : last + 1;
-	if (start - (last + 1) > PREFETCH_MAX_STEPS)
-		start = last + 1 + PREFETCH_MAX_STEPS;
-	for (i = last + 1; i < start && i < nchunks; i++)
-		ahead += mfs_archive_chunk(cf->ar, i)->llen;
-	for (i = start; i < nchunks && ahead < w && i - start < PREFETCH_MAX_STEPS; i++) {
-		if (!prefetch_one(cf, i))
-			break;
-		ahead += mfs_archive_chunk(cf->ar, i)->llen;
-	}
-	cf->ra_next = i;
-}
-
-/*
- * Is plan position @p at most @max steps after the previous read's, and not
- * past @stop? Caller holds ra_lock.
- */
-static bool plan_follows(const struct mfs_cfile *cf, uint32_t p, uint32_t stop, uint32_t max)
-{
-	uint32_t q = cf->pl_last;
-
-	for (uint32_t steps = 0; q != MFS_PLAN_NONE && steps <= max; steps++) {
-		if (q == p)
-			return true;
-		if (steps && q == stop)
-			return false;
-		q = mfs_plan_order_next(&cf->plan, q);
-	}
-	return false;
-}
-
-/* Plan-order prefetch after a read that ended at plan position @p. Caller holds ra_lock. */
-static void prefetch_plan(struct mfs_cfile *cf, uint32_t p)
-{
-	const struct mfs_plan_order *o = &cf->plan;
-	uint64_t w, ahead = 0;
-	uint32_t q, start, steps = 0;
-
-	/* A row of the embeddings: what follows was predicted by the read before. */
-	if (o->sparse[p] && cf->pl_last != MFS_PLAN_NONE)
-		return;
-	/* Predicted: between the previous read and what was prefetched (a few hundred chunks). */
-	if (plan_follows(cf, p, cf->pl_next, 4096)) {
-		if (cf->pl_streak < RA_MAX_STREAK)
-			cf->pl_streak++;
-	} else {
-		cf->pl_streak = 0;
-		cf->pl_next = MFS_PLAN_NONE;
-	}
-	cf->pl_last = p;
-	w = window(cf, cf->pl_streak + 1); /* the plan is a prediction from the start */
-	start = mfs_plan_order_next(o, p);
-	/* Positions between the read and pl_next were prefetched already. */
-	if (cf->pl_next != MFS_PLAN_NONE && cf->pl_next != p) {
-		for (q = start; q != MFS_PLAN_NONE && q != cf->pl_next && ahead < w &&
-				steps < PREFETCH_MAX_STEPS;
-		     q = mfs_plan_order_next(o, q), steps++)
-			ahead += mfs_archive_chunk(cf->ar, o->chunk[q])->llen;
-		start = q;
-	}
-	for (q = start; q != MFS_PLAN_NONE && q != p && ahead < w && steps < PREFETCH_MAX_STEPS;
-	     q = mfs_plan_order_next(o, q), steps++) {
-		uint32_t x = o->chunk[q];
-
-		if (!prefetch_one(cf, x))
-			break;
-		ahead += mfs_archive_chunk(cf->ar, x)->llen;
-		/*
-		 * A small chunk beside it in the file is an edge (layout.h): the page
-		 * it shares with this chunk's tensor will be read with it.
-		 */
-		if (x > 0 && mfs_archive_chunk(cf->ar, x - 1)->llen <= EDGE_MAX)
-			prefetch_one(cf, x - 1);
-		if (x + 1 < mfs_archive_nchunks(cf->ar) &&
-		    mfs_archive_chunk(cf->ar, x + 1)->llen <= EDGE_MAX)
-			prefetch_one(cf, x + 1);
-	}
-	cf->pl_next = q;
-}
-
-/*
- * Which order to prefetch in. Within a tensor the file and the plan agree;
- * where they part, the reader shows which one it follows: a read right after
- * the previous one in the file but not in the plan (loading, cp, a checksum)
- * switches to file order, the other way round back to the plan.
- */
-static void prefetch_after(struct mfs_cfile *cf, uint32_t first, uint32_t last, uint64_t bytes)
-{
-	uint32_t p = cf->plan.n ? cf->plan.pos[last] : MFS_PLAN_NONE;
-	bool seq, near;
-
-	pthread_mutex_lock(&cf->ra_lock);
-	account_rate(cf, bytes);
-	seq = first == cf->ra_last || first == cf->ra_last + 1;
-	if (p != MFS_PLAN_NONE && !cf->plan.sparse[p]) {
-		near = plan_follows(cf, p, MFS_PLAN_NONE, 8);
-		if (seq && !near)
-			cf->follow_file = true;
-		else if (near && !seq)
-			cf->follow_file = false;
-	}
-	if (p == MFS_PLAN_NONE || cf->follow_file) {
-		prefetch_sequential(cf, first, last);
-		cf->pl_last = p;
-		cf->pl_next = MFS_PLAN_NONE;
-		cf->pl_streak = 0;
-	} else {
-		prefetch_plan(cf, p);
-		if (!seq)
-			cf->ra_streak = 0;
-		else if (cf->ra_streak < RA_MAX_STREAK)
-			cf->ra_streak++;
-		cf->ra_last = last;
-		cf->ra_next = 0; /* nothing was prefetched in file order */
-	}
-	pthread_mutex_unlock(&cf->ra_lock);
-}
+static const struct mfs_prefetch_ops prefetch_ops = {pf_chunk_len, pf_issue};
 
 /*
  * Appends this read of [@off, @end) to the trace file, in one write so lines
@@ -801,8 +627,12 @@ int mfs_cfile_read(struct mfs_cfile *cf, size_t size, uint64_t off, struct mfs_c
 	}
 	if (fs->trace_fd >= 0)
 		trace_read(cf, off, end, first, last);
-	if (fs->opts.prefetch != MFS_PREFETCH_OFF)
-		prefetch_after(cf, first, last, end - off);
+	if (fs->opts.prefetch != MFS_PREFETCH_OFF) {
+		struct mfs_prefetch_env env = {atomic_load(&fs->prefetch_cap),
+					       atomic_load(&fs->pf_latency_ns), now_ns()};
+
+		mfs_prefetch_read(&cf->prefetch, first, last, end - off, &env);
+	}
 
 	pos = off;
 	for (uint32_t i = 0; i < n; i++) {

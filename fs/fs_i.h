@@ -39,6 +39,7 @@
 #include "disk.h"
 #include "io.h"
 #include "pool.h"
+#include "prefetch.h"
 #include "stats.h"
 
 /* What the kernel sees as block size: a stdio buffer of this size is one FUSE read. */
@@ -140,17 +141,7 @@ struct mfs_cfile {
 	pthread_rwlock_t pin_lock;  /* held for reading while a pinned copy is used */
 	struct mfs_cfile *next, *prev; /* in fs->cfiles; protected by fs->cfiles_lock */
 	char trace_id[MFS_HASH_HEX_SIZE]; /* the original's xxh3-128, for trace lines */
-	pthread_mutex_t ra_lock;    /* protects the fields below */
-	uint32_t ra_last;	    /* last chunk of the previous read */
-	uint32_t ra_streak;	    /* sequential reads in a row */
-	uint32_t ra_next;	    /* first chunk not yet prefetched */
-	uint32_t pl_last;	    /* plan position of the previous read, or MFS_PLAN_NONE */
-	uint32_t pl_next;	    /* first plan position not yet prefetched, or MFS_PLAN_NONE */
-	uint32_t pl_streak;	    /* reads in a row that followed the plan */
-	bool follow_file;	    /* the reader follows the file, not the plan */
-	uint64_t rate_t0;	    /* start of the current rate window, ns */
-	uint64_t rate_bytes;	    /* bytes read in it */
-	uint64_t rate_bps;	    /* the reader's consumption rate, bytes/s (moving average) */
+	struct mfs_prefetcher prefetch;	  /* what to decode ahead (prefetch.h) */
 };
 
 /* fs.c: nodes and the directory view */
