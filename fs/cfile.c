@@ -25,8 +25,8 @@
  * to be read. Prefetch jobs run after every demand job, and a reader that
  * finds its chunk queued as a prefetch moves the job ahead.
  *
- * With -o trace=FILE every read appends "ID FIRST LAST PATH" (the original's
- * xxh3-128, the chunk range) to FILE, for `modelfs plan`.
+ * With -o trace=FILE every read appends a line (index/trace.h) to FILE, for
+ * `modelfs plan`.
  */
 #include "fs_i.h"
 
@@ -44,6 +44,7 @@
 
 #include "layout.h"
 #include "log.h"
+#include "trace.h"
 
 static const struct mfs_prefetch_ops prefetch_ops;
 
@@ -531,19 +532,14 @@ static void trace_read(struct mfs_cfile *cf, uint64_t off, uint64_t end, uint32_
 	char line[160 + PATH_MAX];
 	const struct mfs_chunk *a = mfs_archive_chunk(cf->ar, first);
 	const struct mfs_chunk *b = mfs_archive_chunk(cf->ar, last);
-	int n;
+	size_t n;
 
 	if (first < last && a->loff + a->llen - off < MFS_LAYOUT_PAGE)
 		first++;
 	if (first < last && end - b->loff < MFS_LAYOUT_PAGE)
 		last--;
-	/* One line whatever the container is called: a newline in its name forges none. */
-	n = snprintf(line, sizeof(line) - 1, "%s %u %u %s", cf->trace_id, first, last, cf->path);
-	if (n <= 0 || (size_t)n >= sizeof(line) - 1)
-		return;
-	mfs_sanitize(line);
-	line[n++] = '\n';
-	if (write(cf->fs->trace_fd, line, (size_t)n) < 0)
+	n = mfs_trace_format(line, sizeof(line), cf->trace_id, first, last, cf->path);
+	if (n && write(cf->fs->trace_fd, line, n) < 0)
 		mfs_fs_warn_once(cf->fs, "trace", "cannot write the trace file");
 }
 

@@ -4,9 +4,8 @@
  * made from a trace recorded on a mount (-o trace=FILE), or from the tensor
  * names again.
  *
- * A trace line is "ID FIRST LAST PATH": the original's xxh3-128 (as inspect
- * prints it), and the first and last chunk of one read. Lines of other
- * containers are skipped; a malformed line of this one is an error.
+ * The trace's lines are read with mfs_trace_parse() (index/trace.h). Lines
+ * of other containers are skipped; a malformed line of this one is an error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "trace.h"
 #include "io.h"
 #include "cli.h"
 #include "plan.h"
@@ -79,7 +79,7 @@ static int read_trace(const char *path, const char *id, uint32_t nchunks, struct
 	int fd = mfs_open_regular(AT_FDCWD, path, 0, &err);
 	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	char *line = NULL;
-	size_t cap = 0, lineno = 0, idlen = strlen(id);
+	size_t cap = 0, lineno = 0;
 	int r = 0;
 
 	if (!f) {
@@ -90,19 +90,13 @@ static int read_trace(const char *path, const char *id, uint32_t nchunks, struct
 		return r;
 	}
 	while (!r && getline(&line, &cap, f) >= 0) {
-		unsigned long long first, last;
-		char *p, *end;
+		uint32_t first, last;
+		int m = mfs_trace_parse(line, id, nchunks, &first, &last);
 
 		lineno++;
-		if (strncmp(line, id, idlen) != 0 || line[idlen] != ' ')
+		if (m == 0)
 			continue;
-		p = line + idlen;
-		errno = 0;
-		first = strtoull(p, &end, 10);
-		p = end;
-		last = strtoull(p, &end, 10);
-		if (errno || end == p || first > last || last >= nchunks ||
-		    (*end != ' ' && *end != '\n' && *end != '\0')) {
+		if (m < 0) {
 			cli_error(path, "line %zu: not a read of chunks FIRST..LAST of this "
 					"container (it has %u chunks)",
 				  lineno, nchunks);
@@ -110,7 +104,7 @@ static int read_trace(const char *path, const char *id, uint32_t nchunks, struct
 			break;
 		}
 		s->reads++;
-		for (unsigned long long c = first; c <= last && !r; c++)
+		for (uint64_t c = first; c <= last && !r; c++)
 			r = seq_push(s, (uint32_t)c);
 		if (r)
 			cli_error(path, "out of memory");

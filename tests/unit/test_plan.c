@@ -6,12 +6,14 @@
  * across layer jumps and around the cycle.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "format.h"
 #include "names.h"
 #include "plan.h"
+#include "trace.h"
 
 #define MAXT 256
 #define CHUNKS_PER_TENSOR 2
@@ -361,4 +363,27 @@ Test(plan, walking_skips_sparse_runs_in_one_step_and_long_plans_are_refused)
 
 	cr_assert_eq(mfs_plan_order_build(&o, twice, 2, n), -EFSCORRUPTED);
 	cr_assert_eq(o.n, 0);
+}
+
+/* The trace line: what the daemon writes, `modelfs plan` reads back; nothing else passes. */
+Test(plan, trace_lines_round_trip_and_malformed_ones_are_refused)
+{
+	const char *id = "0123456789abcdef0123456789abcdef";
+	char buf[256];
+	uint32_t a = 0, b = 0;
+	size_t n;
+
+	n = mfs_trace_format(buf, sizeof(buf), id, 3, 7, "dir/x\n0123 0 0 forged.mfs");
+	cr_assert_gt(n, 0);
+	cr_assert_eq(strchr(buf, '\n'), buf + n - 1, "a name broke the line: %s", buf);
+	cr_assert_eq(mfs_trace_parse(buf, id, 10, &a, &b), 1);
+	cr_assert(a == 3 && b == 7);
+	cr_assert_eq(mfs_trace_format(buf, 20, id, 3, 7, "x.mfs"), 0, "a line cut short");
+	cr_assert_eq(mfs_trace_parse("fedcba 1 2 y.mfs\n", id, 10, &a, &b), 0);
+	static const char *const bad[] = {
+	    " 2 1 x", " 1 10 x", " 1 x", " -1 2 x", " 1 99999999999999999999 x", " 1 2x", " x 2 y"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s%s\n", id, bad[i]);
+		cr_assert_eq(mfs_trace_parse(buf, id, 10, &a, &b), -EINVAL, "'%s'", buf);
+	}
 }
