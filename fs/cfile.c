@@ -75,28 +75,6 @@ static uint64_t content_id(const struct mfs_node *n, const struct mfs_archive *a
 	return XXH3_64bits(key, sizeof(key));
 }
 
-/*
- * Chunk bytes are read with O_DIRECT: the device writes them straight into
- * the worker's buffer, the page cache keeps no second copy of the compressed
- * model (the decompressed one is what the kernel caches for readers), and no
- * CPU copy is spent on them. Where the filesystem refuses O_DIRECT (tmpfs,
- * some FUSE filesystems) reads go through the page cache, as they do with
- * -o backing=cached.
- */
-static void open_direct(struct mfs_cfile *cf)
-{
-	char proc[64];
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", cf->fd);
-	cf->dfd = open(proc, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	if (cf->dfd < 0) {
-		mfs_fs_warn_once(cf->fs, cf->path, "no O_DIRECT here; reading through the page cache");
-		return;
-	}
-	mfs_src_init_direct(&cf->dsrc, cf->dfd, &cf->src);
-	mfs_archive_set_data_source(cf->ar, &cf->dsrc);
-}
-
 static size_t page_round(size_t len)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
@@ -175,7 +153,6 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 	if (!cf)
 		return -ENOMEM;
 	cf->fs = fs;
-	cf->dfd = -1;
 	cf->fd = mfs_fs_node_open(n, O_RDONLY); /* its own: jobs may outlive the node */
 	cf->path = strdup(n->path);
 	if (cf->fd < 0 || !cf->path) {
@@ -185,11 +162,13 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 	r = mfs_src_init_fd(&cf->src, cf->fd, &err);
 	if (!r)
 		r = mfs_archive_open(&cf->ar, &cf->src, &err);
-	if (!r && fs->opts.backing == MFS_BACKING_DIRECT)
-		open_direct(cf);
-	/* Dropped bytes are read exactly: the disk's readahead would fetch more to drop. */
-	if (!r && fs->opts.backing == MFS_BACKING_DONTNEED)
-		posix_fadvise(cf->fd, 0, 0, POSIX_FADV_RANDOM);
+	if (!r) {
+		r = mfs_backing_open(&cf->backing, fs->opts.backing, cf->fd, &cf->src);
+		if (!r && cf->backing.fallback)
+			mfs_fs_warn_once(fs, cf->path, cf->backing.fallback);
+		if (!r)
+			mfs_archive_set_data_source(cf->ar, &cf->backing.src);
+	}
 	if (r) {
 		mfs_log(MFS_LOG_ERR, "%s: %s", cf->path, mfs_err_msg(&err, r));
 		r = r == -ENOMEM ? r : -EIO;
@@ -239,8 +218,7 @@ fail:
 	mfs_plan_order_release(&cf->plan);
 	free((void *)cf->reported);
 	mfs_archive_close(cf->ar);
-	if (cf->dfd >= 0)
-		close(cf->dfd);
+	mfs_backing_close(&cf->backing);
 	if (cf->fd >= 0)
 		close(cf->fd);
 	free(cf->path);
@@ -280,8 +258,7 @@ void mfs_cfile_put(struct mfs_cfile *cf)
 	pthread_mutex_unlock(&fs->cfiles_lock);
 	atomic_fetch_sub(&fs->open_size, mfs_archive_info(cf->ar)->header.original_size);
 	atomic_fetch_sub(&fs->open_stored, mfs_archive_info(cf->ar)->stored_bytes);
-	if (cf->dfd >= 0)
-		close(cf->dfd);
+	mfs_backing_close(&cf->backing);
 	close(cf->fd);
 	mfs_prefetch_destroy(&cf->prefetch);
 	if (cf->pinned) {
@@ -415,8 +392,8 @@ static void chunk_job_run(struct mfs_pool_job *base, struct mfs_dctx *dctx)
 		r = mfs_archive_read_chunk(cf->ar, j->idx, mfs_centry_data(j->e), c->llen, dctx,
 					   &err);
 	mfs_stat_add(&fs->stats.decompress_ns, now_ns() - t0);
-	if (from_disk && fs->opts.backing == MFS_BACKING_DONTNEED)
-		posix_fadvise(cf->fd, (off_t)c->poff, (off_t)c->plen, POSIX_FADV_DONTNEED);
+	if (from_disk)
+		mfs_backing_done(&cf->backing, c->poff, c->plen);
 	if (from_disk && (r == 0 || r == -EFSCORRUPTED))
 		mfs_stat_add(&fs->stats.backing_bytes_read, c->plen);
 	if (r == 0) {
@@ -464,9 +441,7 @@ static int submit(struct mfs_cfile *cf, uint32_t idx, struct mfs_centry *e, bool
 		const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, idx);
 
 		mfs_stat_add(&cf->fs->stats.prefetch_chunks, 1);
-		/* Start the disk read now; the worker will find the bytes in the page cache. */
-		if (cf->dfd < 0)
-			posix_fadvise(cf->fd, (off_t)c->poff, (off_t)c->plen, POSIX_FADV_WILLNEED);
+		mfs_backing_will_need(&cf->backing, c->poff, c->plen);
 	}
 	mfs_pool_submit(cf->fs->pool, &j->base, !prefetch);
 	return 0;

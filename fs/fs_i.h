@@ -33,6 +33,7 @@
 #include <sys/uio.h>
 
 #include "archive.h"
+#include "backing.h"
 #include "plan.h"
 #include "cache.h"
 #include "daemon.h"
@@ -130,9 +131,8 @@ struct mfs_cfile {
 	struct mfs_fs *fs;
 	uint64_t id; /* cache key: this file with this content (cfile.c) */
 	int fd;
-	int dfd; /* the same file opened with O_DIRECT, or -1 */
-	struct mfs_src src;
-	struct mfs_src dsrc; /* O_DIRECT reads of chunk data, when dfd >= 0 */
+	struct mfs_src src;		/* over fd: the archive's metadata */
+	struct mfs_backing_src backing; /* where chunk data comes from (backing.h) */
 	struct mfs_archive *ar;
 	char *path;
 	_Atomic uint8_t *reported; /* bit per chunk: its error was logged */

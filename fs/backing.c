@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backing.c - the kinds of backing (see backing.h).
+ */
+#include "backing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+/* ---- cached: the page cache keeps what was read --------------------------- */
+
+static int cached_open(struct mfs_backing_src *b)
+{
+	b->src = *b->meta;
+	return 0;
+}
+
+/* Start the disk read now; the worker will find the bytes in the page cache. */
+static void cached_will_need(struct mfs_backing_src *b, uint64_t off, uint64_t len)
+{
+	posix_fadvise(b->fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
+}
+
+static const struct mfs_backing_ops cached_ops = {
+    .open = cached_open,
+    .will_need = cached_will_need,
+};
+
+/* ---- dontneed: read through the page cache, dropped once decoded ------------ */
+
+static int dontneed_open(struct mfs_backing_src *b)
+{
+	b->src = *b->meta;
+	/* Dropped bytes are read exactly: the disk's readahead would fetch more to drop. */
+	posix_fadvise(b->fd, 0, 0, POSIX_FADV_RANDOM);
+	return 0;
+}
+
+static void dontneed_done(struct mfs_backing_src *b, uint64_t off, uint64_t len)
+{
+	posix_fadvise(b->fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
+}
+
+static const struct mfs_backing_ops dontneed_ops = {
+    .open = dontneed_open,
+    .will_need = cached_will_need,
+    .done = dontneed_done,
+};
+
+/* ---- direct: O_DIRECT, never in the page cache ----------------------------- */
+
+/*
+ * The device writes chunk bytes straight into the worker's buffer, the page
+ * cache keeps no second copy of the compressed model (the decompressed one is
+ * what the kernel caches for readers), and no CPU copy is spent on them.
+ */
+static int direct_open(struct mfs_backing_src *b)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", b->fd);
+	b->dfd = open(proc, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (b->dfd < 0) {
+		b->fallback = "no O_DIRECT here; reading through the page cache";
+		b->ops = &cached_ops;
+		return cached_open(b);
+	}
+	return mfs_src_init_direct(&b->src, b->dfd, b->meta);
+}
+
+static void direct_close(struct mfs_backing_src *b)
+{
+	close(b->dfd);
+}
+
+static const struct mfs_backing_ops direct_ops = {
+    .open = direct_open,
+    .close = direct_close,
+};
+
+int mfs_backing_open(struct mfs_backing_src *b, int kind, int fd, const struct mfs_src *meta)
+{
+	*b = (struct mfs_backing_src){.fd = fd, .meta = meta, .dfd = -1};
+	b->ops = kind == MFS_BACKING_DIRECT	? &direct_ops
+		 : kind == MFS_BACKING_DONTNEED ? &dontneed_ops
+						: &cached_ops;
+	return b->ops->open(b);
+}
+
+void mfs_backing_close(struct mfs_backing_src *b)
+{
+	if (b->ops && b->ops->close)
+		b->ops->close(b);
+	b->ops = NULL;
+}
