@@ -182,6 +182,17 @@ void mfs_cfile_get(struct mfs_cfile *cf);
 void mfs_cfile_put(struct mfs_cfile *cf);
 /* A reference on an open container found in fs->cfiles, unless it is being freed. */
 bool mfs_cfile_tryget(struct mfs_cfile *cf);
+
+/* pin.c: pinned chunks of an open container */
+int mfs_pin_init(struct mfs_cfile *cf);
+/* Unpins everything; safe on a container that never pinned. */
+void mfs_pin_release(struct mfs_cfile *cf);
+/*
+ * Chunk @idx decoded into @dst: from its pinned copy if it has a good one,
+ * else from the disk (*@from_disk), pinning it if it may be and fits.
+ */
+int mfs_pin_read(struct mfs_cfile *cf, uint32_t idx, void *dst, struct mfs_dctx *dctx,
+		 bool *from_disk, struct mfs_err *err);
 /* Lets go of pinned chunks, last first, until @want bytes are freed; returns those freed. */
 uint64_t mfs_cfile_unpin(struct mfs_cfile *cf, uint64_t want);
 /*
