@@ -98,7 +98,7 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 	if (!r) {
 		r = mfs_backing_open(&cf->backing, fs->opts.backing, cf->fd, &cf->src);
 		if (!r && cf->backing.fallback)
-			mfs_fs_warn_once(fs, cf->path, cf->backing.fallback);
+			mfs_log_warn_once(cf->path, cf->backing.fallback);
 		if (!r)
 			mfs_archive_set_data_source(cf->ar, &cf->backing.src);
 	}
@@ -350,7 +350,7 @@ static void trace_read(struct mfs_cfile *cf, uint64_t off, uint64_t end, uint32_
 		last--;
 	n = mfs_trace_format(line, sizeof(line), cf->trace_id, first, last, cf->path);
 	if (n && write(cf->fs->trace_fd, line, n) < 0)
-		mfs_fs_warn_once(cf->fs, "trace", "cannot write the trace file");
+		mfs_log_warn_once("trace", "cannot write the trace file");
 }
 
 /*

@@ -173,9 +173,7 @@ static void fs_free(struct mfs_fs *fs)
 	}
 	mfs_pool_free(fs->pool); /* runs queued jobs, which release their files */
 	mfs_cache_free(fs->cache);
-	for (size_t i = 0; i < fs->nwarned; i++)
-		free(fs->warned[i]);
-	free(fs->warned);
+	mfs_log_warn_once_reset();
 	free(fs->table);
 	free(fs->root.path);
 	free(fs->single);
@@ -184,7 +182,6 @@ static void fs_free(struct mfs_fs *fs)
 	if (fs->trace_fd >= 0)
 		close(fs->trace_fd);
 	pthread_mutex_destroy(&fs->nodes_lock);
-	pthread_mutex_destroy(&fs->warn_lock);
 	pthread_mutex_destroy(&fs->cfiles_lock);
 	pthread_mutex_destroy(&fs->gov_lock);
 	free(fs);
@@ -433,7 +430,6 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 		fs->opts.max_threads = MFS_MAX_THREADS_DEFAULT;
 	describe_options(fs);
 	pthread_mutex_init(&fs->nodes_lock, NULL);
-	pthread_mutex_init(&fs->warn_lock, NULL);
 	pthread_mutex_init(&fs->cfiles_lock, NULL);
 	pthread_mutex_init(&fs->gov_lock, NULL);
 	atomic_store(&fs->pin_budget, o->pin_auto ? 0 : o->pin_size);

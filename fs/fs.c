@@ -48,28 +48,6 @@ static bool ends_with_mfs(const char *name, size_t n)
 	return n > MFS_SUFFIX_LEN && strcmp(name + n - MFS_SUFFIX_LEN, MFS_SUFFIX) == 0;
 }
 
-void mfs_fs_warn_once(struct mfs_fs *fs, const char *path, const char *msg)
-{
-	char **grown;
-
-	pthread_mutex_lock(&fs->warn_lock);
-	for (size_t i = 0; i < fs->nwarned; i++) {
-		if (strcmp(fs->warned[i], path) == 0) {
-			pthread_mutex_unlock(&fs->warn_lock);
-			return;
-		}
-	}
-	grown = realloc(fs->warned, (fs->nwarned + 1) * sizeof(*fs->warned));
-	if (grown) {
-		fs->warned = grown;
-		fs->warned[fs->nwarned] = strdup(path);
-		if (fs->warned[fs->nwarned])
-			fs->nwarned++;
-	}
-	pthread_mutex_unlock(&fs->warn_lock);
-	mfs_log(MFS_LOG_WARN, "%s: %s", path, msg);
-}
-
 static char *join(const char *dir, const char *name)
 {
 	size_t a = strlen(dir), b = strlen(name);
@@ -85,25 +63,17 @@ static char *join(const char *dir, const char *name)
 	return p;
 }
 
-/* Reads and checks a container's header from @fd. */
+/* Reads and checks a container's header from @fd; logs why not. */
 static int read_header(int fd, struct mfs_header_info *h, const char *path)
 {
-	uint8_t buf[MFS_HEADER_SIZE];
 	struct mfs_err err = {{0}};
-	ssize_t r;
-	int ret;
+	struct mfs_src src;
+	int r = mfs_src_init_fd(&src, fd, &err);
 
-	r = pread(fd, buf, sizeof(buf), 0);
-	if (r < 0) {
-		mfs_log(MFS_LOG_ERR, "%s: cannot read header: %s", path, mfs_strerror(errno));
-		return -EIO;
-	}
-	if ((size_t)r < sizeof(buf))
-		ret = mfs_err_set(&err, -EFSCORRUPTED, "too small to be a container");
-	else
-		ret = mfs_disk_header_decode(h, buf, &err);
-	if (ret) {
-		mfs_log(MFS_LOG_ERR, "%s: %s", path, mfs_err_msg(&err, ret));
+	if (!r)
+		r = mfs_archive_read_header(&src, h, &err);
+	if (r) {
+		mfs_log(MFS_LOG_ERR, "%s: %s", path, mfs_err_msg(&err, r));
 		return -EIO;
 	}
 	return 0;
@@ -400,7 +370,7 @@ int mfs_fs_lookup(struct mfs_fs *fs, struct mfs_node *dir, const char *name,
 		if (!path)
 			return -ENOMEM;
 		if (fstatat(dir->fd, name, &plain, AT_SYMLINK_NOFOLLOW) == 0)
-			mfs_fs_warn_once(fs, path, "shown instead of the plain file next to it");
+			mfs_log_warn_once(path, "shown instead of the plain file next to it");
 		/* Whatever is under the name now: a FIFO swapped in must not block us. */
 		fd = mfs_open_regular(dir->fd, mfsname, O_NOFOLLOW, NULL);
 		if (fd < 0 || fstat(fd, &st) < 0) {

@@ -120,9 +120,6 @@ struct mfs_fs {
 	char options[PATH_MAX + 256];	/* MFS_OPTIONS_XATTR's value (daemon.c) */
 	char readahead_knob[96];	/* sysfs read_ahead_kb of the mount, or "" */
 	atomic_bool readahead_applied;
-	pthread_mutex_t warn_lock;
-	char **warned; /* names already warned about; protected by warn_lock */
-	size_t nwarned;
 };
 
 /* An opened container. */
@@ -170,8 +167,6 @@ int mfs_fs_stat(struct mfs_fs *fs, struct mfs_node *n, struct stat *st);
 /* The name @d_name of directory @dir has in the mount, or NULL to hide it. */
 const char *mfs_fs_shown_name(struct mfs_fs *fs, struct mfs_node *dir, const char *d_name,
 			      unsigned char d_type, char *buf, size_t len);
-/* Logs "@path: @msg" the first time it is called for @path. */
-void mfs_fs_warn_once(struct mfs_fs *fs, const char *path, const char *msg);
 
 /* daemon.c: widen the kernel's readahead window (once, after INIT) */
 void mfs_fs_apply_readahead(struct mfs_fs *fs);

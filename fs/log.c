@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -117,4 +118,41 @@ void mfs_log(int level, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	emit(p, mfs_sanitize(line)); /* a file named with a newline forges no log line */
+}
+
+static pthread_mutex_t warned_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **warned; /* paths already warned about; protected by warned_lock */
+static size_t nwarned;
+
+void mfs_log_warn_once(const char *path, const char *msg)
+{
+	char **grown;
+
+	pthread_mutex_lock(&warned_lock);
+	for (size_t i = 0; i < nwarned; i++) {
+		if (strcmp(warned[i], path) == 0) {
+			pthread_mutex_unlock(&warned_lock);
+			return;
+		}
+	}
+	grown = realloc(warned, (nwarned + 1) * sizeof(*warned));
+	if (grown) {
+		warned = grown;
+		warned[nwarned] = strdup(path);
+		if (warned[nwarned])
+			nwarned++;
+	}
+	pthread_mutex_unlock(&warned_lock);
+	mfs_log(MFS_LOG_WARN, "%s: %s", path, msg);
+}
+
+void mfs_log_warn_once_reset(void)
+{
+	pthread_mutex_lock(&warned_lock);
+	for (size_t i = 0; i < nwarned; i++)
+		free(warned[i]);
+	free(warned);
+	warned = NULL;
+	nwarned = 0;
+	pthread_mutex_unlock(&warned_lock);
 }

@@ -10,8 +10,9 @@
  * Errors and warnings are rate limited: at most MFS_LOG_BURST of them in
  * any MFS_LOG_INTERVAL_S seconds; the rest are counted, and the next line
  * that gets through says how many were suppressed. Information and debug
- * lines (mount, unmount, -d traces) are not limited. mfs_log_once() helpers
- * live with the data they are about (per chunk bitmaps in cfile.c), not here.
+ * lines (mount, unmount, -d traces) are not limited. Once-per-chunk reports
+ * live with the data they are about (per chunk bitmaps in cfile.c);
+ * once-per-path warnings are here.
  */
 #ifndef MFS_LOG_H
 #define MFS_LOG_H
@@ -41,5 +42,12 @@ void mfs_log_limit(unsigned int burst, unsigned int interval_s);
  * records by itself.
  */
 bool mfs_log_stderr_is_journal(void);
+/*
+ * A warning "@path: @msg" the first time it is called for @path (a file shown
+ * instead of another, a filesystem without O_DIRECT), not on every access.
+ */
+void mfs_log_warn_once(const char *path, const char *msg);
+/* Forgets which paths were warned about (at unmount). */
+void mfs_log_warn_once_reset(void);
 
 #endif

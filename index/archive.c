@@ -270,6 +270,18 @@ static int decode_ends(struct mfs_archive_info *in, const uint8_t *head, const u
 	return rf;
 }
 
+int mfs_archive_read_header(const struct mfs_src *src, struct mfs_header_info *h,
+			    struct mfs_err *err)
+{
+	uint8_t head[MFS_HEADER_SIZE];
+	int r;
+
+	if (src->size < MFS_HEADER_SIZE + MFS_FOOTER_SIZE)
+		return mfs_err_set(err, -EFSCORRUPTED, "too small to be a container");
+	r = mfs_src_read(src, head, sizeof(head), 0, err);
+	return r ? r : mfs_disk_header_decode(h, head, err);
+}
+
 int mfs_archive_open(struct mfs_archive **out, const struct mfs_src *src, struct mfs_err *err)
 {
 	uint8_t head[MFS_HEADER_SIZE], foot[MFS_FOOTER_SIZE];

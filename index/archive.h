@@ -41,6 +41,13 @@ struct mfs_archive_info {
 int mfs_archive_open(struct mfs_archive **out, const struct mfs_src *src, struct mfs_err *err);
 
 /* Open a container by path; the archive owns the file descriptor. */
+/*
+ * Only the header of the container in @src, checked: the original's size,
+ * mode and mtime, for a directory listing. Reads 64 bytes; no footer or
+ * section is looked at (mfs_archive_open() checks everything).
+ */
+int mfs_archive_read_header(const struct mfs_src *src, struct mfs_header_info *h,
+			    struct mfs_err *err);
 int mfs_archive_open_path(struct mfs_archive **out, const char *path, struct mfs_err *err);
 
 void mfs_archive_close(struct mfs_archive *ar);

@@ -85,3 +85,17 @@ Test(log, sanitize_names_from_files)
 	cr_assert_eq(mfs_utf8_len((const unsigned char *)"\xf4\x90\x80\x80"), 0, "past U+10FFFF");
 	cr_assert_eq(mfs_utf8_len((const unsigned char *)"\xf4\x8f\xbf\xbf"), 4);
 }
+
+Test(log, a_warning_once_per_path, .init = cr_redirect_stderr)
+{
+	unsetenv("JOURNAL_STREAM");
+	mfs_log_init(false, MFS_LOG_INFO);
+	mfs_log_warn_once("a.mfs", "no O_DIRECT here");
+	mfs_log_warn_once("a.mfs", "no O_DIRECT here");
+	mfs_log_warn_once("b.mfs", "shown instead");
+	mfs_log_warn_once_reset();
+	mfs_log_warn_once("a.mfs", "again after a reset");
+	fflush(stderr);
+	cr_assert_stderr_eq_str("modelfs: a.mfs: no O_DIRECT here\nmodelfs: b.mfs: shown instead\n"
+				"modelfs: a.mfs: again after a reset\n");
+}
