@@ -72,11 +72,12 @@ const char *mfs_err_msg(const struct mfs_err *err, int code)
 	return mfs_strerror(code);
 }
 
-/* Length of the valid UTF-8 sequence at @p (1-4), or 0 if it is not one. */
-unsigned int mfs_utf8_len(const unsigned char *p)
+unsigned int mfs_utf8_len(const unsigned char *p, size_t avail)
 {
 	unsigned int n, lo = 0x80, hi = 0xbf;
 
+	if (avail == 0)
+		return 0;
 	if (p[0] < 0x80)
 		return 1;
 	if (p[0] >= 0xc2 && p[0] <= 0xdf)
@@ -86,6 +87,8 @@ unsigned int mfs_utf8_len(const unsigned char *p)
 	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
 		n = 4;
 	else
+		return 0;
+	if (avail < n)
 		return 0;
 	/* No overlong forms, no surrogates, nothing past U+10FFFF. */
 	if (p[0] == 0xe0)
@@ -104,12 +107,20 @@ unsigned int mfs_utf8_len(const unsigned char *p)
 	return n;
 }
 
+bool mfs_utf8_valid(const uint8_t *s, size_t len)
+{
+	for (size_t i = 0, n; i < len; i += n)
+		if (!(n = mfs_utf8_len((const unsigned char *)s + i, len - i)))
+			return false;
+	return true;
+}
+
 char *mfs_sanitize(char *s)
 {
 	unsigned char *p = (unsigned char *)s, *o = p;
 
 	while (*p) {
-		unsigned int n = mfs_utf8_len(p);
+		unsigned int n = mfs_utf8_len(p, 4) /* the NUL stops it */;
 
 		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) ||
 		    (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {

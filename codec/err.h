@@ -13,7 +13,9 @@
 #define MFS_ERR_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifndef EFSCORRUPTED
 #define EFSCORRUPTED EUCLEAN /* as in the kernel's xfs/ext4/erofs */
@@ -53,8 +55,15 @@ const char *mfs_err_msg(const struct mfs_err *err, int code);
  */
 char *mfs_sanitize(char *s);
 
-/* Length of the valid UTF-8 sequence at @p (1-4), or 0 if none starts there. */
-unsigned int mfs_utf8_len(const unsigned char *p);
+/*
+ * Length of the valid UTF-8 sequence at @p (1-4; no overlong forms, no
+ * surrogates, nothing past U+10FFFF), or 0 if none starts there within
+ * @avail bytes. In a NUL-terminated string @avail may be 4: a NUL is never a
+ * continuation byte, so nothing past it is read.
+ */
+unsigned int mfs_utf8_len(const unsigned char *p, size_t avail);
+/* Is @s[0..@len) valid UTF-8? */
+bool mfs_utf8_valid(const uint8_t *s, size_t len);
 
 /* strerror() with the same user-facing wording for modelfs' own codes. */
 const char *mfs_strerror(int code);

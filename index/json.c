@@ -21,6 +21,31 @@ int json_fail(struct json *j, const char *what)
 			   (size_t)(j->p - j->start));
 }
 
+int json_open(struct json *j, char open, char close)
+{
+	int r = json_expect(j, open);
+
+	if (r)
+		return r;
+	if (json_peek(j) != (unsigned char)close)
+		return 0;
+	j->p++;
+	return 1;
+}
+
+int json_next(struct json *j, char close)
+{
+	char what[32];
+	int c = json_peek(j);
+
+	if (c == ',' || c == (unsigned char)close) {
+		j->p++;
+		return c == ',';
+	}
+	snprintf(what, sizeof(what), "expected ',' or '%c'", close);
+	return json_fail(j, what);
+}
+
 void json_ws(struct json *j)
 {
 	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
@@ -287,12 +312,10 @@ static int skip_depth(struct json *j, int depth)
 	case '"':
 		return skip_string(j);
 	case '{':
-		j->p++;
-		if (json_peek(j) == '}') {
-			j->p++;
-			return 0;
-		}
-		for (;;) {
+		r = json_open(j, '{', '}');
+		if (r)
+			return r < 0 ? r : 0;
+		do {
 			r = skip_string(j);
 			if (!r)
 				r = json_expect(j, ':');
@@ -300,34 +323,18 @@ static int skip_depth(struct json *j, int depth)
 				r = skip_depth(j, depth + 1);
 			if (r)
 				return r;
-			c = json_peek(j);
-			j->p++;
-			if (c == '}')
-				return 0;
-			if (c != ',') {
-				j->p--;
-				return json_fail(j, "expected ',' or '}'");
-			}
-		}
+		} while ((r = json_next(j, '}')) == 1);
+		return r;
 	case '[':
-		j->p++;
-		if (json_peek(j) == ']') {
-			j->p++;
-			return 0;
-		}
-		for (;;) {
+		r = json_open(j, '[', ']');
+		if (r)
+			return r < 0 ? r : 0;
+		do {
 			r = skip_depth(j, depth + 1);
 			if (r)
 				return r;
-			c = json_peek(j);
-			j->p++;
-			if (c == ']')
-				return 0;
-			if (c != ',') {
-				j->p--;
-				return json_fail(j, "expected ',' or ']'");
-			}
-		}
+		} while ((r = json_next(j, ']')) == 1);
+		return r;
 	case 't':
 		return skip_literal(j, "true");
 	case 'f':
@@ -344,43 +351,4 @@ static int skip_depth(struct json *j, int depth)
 int json_skip(struct json *j)
 {
 	return skip_depth(j, 0);
-}
-
-bool utf8_valid(const uint8_t *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		uint8_t c = s[i];
-		uint32_t cp;
-		size_t n;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
 }

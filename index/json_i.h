@@ -45,8 +45,15 @@ int json_null(struct json *j);
 int json_skip(struct json *j);
 /* An error at the current position. */
 int json_fail(struct json *j, const char *what);
-
-/* Is buf[0..len) valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF)? */
-bool utf8_valid(const uint8_t *buf, size_t len);
+/*
+ * Consumes @open ('[' or '{'); 1 if the container is empty (its @close
+ * consumed as well), 0 if an element follows, or an error.
+ */
+int json_open(struct json *j, char open, char close);
+/*
+ * After an element of a container closed by @close: 1 if a ',' says another
+ * follows, 0 if @close ends it (both consumed), or an error.
+ */
+int json_next(struct json *j, char close);
 
 #endif

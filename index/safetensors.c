@@ -45,29 +45,20 @@ static int parse_shape(struct parse_ctx *pc, struct st_entry *e, uint64_t *nelem
 {
 	uint64_t dims[MAX_SHAPE_DIMS];
 	uint32_t n = 0;
-	int r, c;
+	int r = json_open(&pc->j, '[', ']');
 
-	r = json_expect(&pc->j, '[');
-	if (r)
+	if (r < 0)
 		return r;
-	if (json_peek(&pc->j) == ']') {
-		pc->j.p++;
-	} else {
-		for (;;) {
+	if (r == 0) {
+		do {
 			if (n == MAX_SHAPE_DIMS)
 				return json_fail(&pc->j, "too many dimensions");
 			r = json_uint(&pc->j, &dims[n++], "shape entry");
 			if (r)
 				return r;
-			c = json_peek(&pc->j);
-			pc->j.p++;
-			if (c == ']')
-				break;
-			if (c != ',') {
-				pc->j.p--;
-				return json_fail(&pc->j, "expected ',' or ']'");
-			}
-		}
+		} while ((r = json_next(&pc->j, ']')) == 1);
+		if (r)
+			return r;
 	}
 	*nelem = 1;
 	for (uint32_t i = 0; i < n; i++) {
@@ -114,13 +105,13 @@ static int parse_tensor(struct parse_ctx *pc, struct st_entry *e)
 	char key[32], dtype[32];
 	uint64_t nelem = 0;
 	size_t klen, dlen;
-	int r, c;
+	int r;
 
-	r = json_expect(&pc->j, '{');
-	if (r)
+	r = json_open(&pc->j, '{', '}');
+	if (r < 0)
 		return r;
-	if (json_peek(&pc->j) != '}') {
-		for (;;) {
+	if (r == 0) {
+		do {
 			struct json save = pc->j;
 
 			r = json_string(&pc->j, key, sizeof(key), &klen, "field name");
@@ -161,17 +152,9 @@ static int parse_tensor(struct parse_ctx *pc, struct st_entry *e)
 			}
 			if (r)
 				return r;
-			c = json_peek(&pc->j);
-			pc->j.p++;
-			if (c == '}')
-				break;
-			if (c != ',') {
-				pc->j.p--;
-				return json_fail(&pc->j, "expected ',' or '}'");
-			}
-		}
-	} else {
-		pc->j.p++;
+		} while ((r = json_next(&pc->j, '}')) == 1);
+		if (r)
+			return r;
 	}
 	if (!have_dtype || !have_shape || !have_off)
 		return mfs_err_set(pc->j.err, -EFSCORRUPTED, "tensor '%s': missing %s", pc->name,
@@ -192,18 +175,14 @@ static int parse_tensor(struct parse_ctx *pc, struct st_entry *e)
 /* "__metadata__": {"k": "v", ...} or null. Values must be strings. */
 static int parse_metadata(struct parse_ctx *pc)
 {
-	int r, c;
+	int r;
 
 	if (json_null(&pc->j))
 		return 0;
-	r = json_expect(&pc->j, '{');
+	r = json_open(&pc->j, '{', '}');
 	if (r)
-		return r;
-	if (json_peek(&pc->j) == '}') {
-		pc->j.p++;
-		return 0;
-	}
-	for (;;) {
+		return r < 0 ? r : 0;
+	do {
 		if (json_peek(&pc->j) != '"')
 			return json_fail(&pc->j, "expected a string key in __metadata__");
 		r = json_skip(&pc->j);
@@ -216,15 +195,8 @@ static int parse_metadata(struct parse_ctx *pc)
 		r = json_skip(&pc->j);
 		if (r)
 			return r;
-		c = json_peek(&pc->j);
-		pc->j.p++;
-		if (c == '}')
-			return 0;
-		if (c != ',') {
-			pc->j.p--;
-			return json_fail(&pc->j, "expected ',' or '}'");
-		}
-	}
+	} while ((r = json_next(&pc->j, '}')) == 1);
+	return r;
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -247,16 +219,11 @@ static int parse_object(struct parse_ctx *pc)
 {
 	bool have_meta = false;
 	size_t nlen;
-	int r, c;
+	int r = json_open(&pc->j, '{', '}');
 
-	r = json_expect(&pc->j, '{');
 	if (r)
-		return r;
-	if (json_peek(&pc->j) == '}') {
-		pc->j.p++;
-		return 0;
-	}
-	for (;;) {
+		return r < 0 ? r : 0;
+	do {
 		r = json_string(&pc->j, pc->name, MFS_ST_MAX_NAME + 1, &nlen, "tensor name");
 		if (!r)
 			r = json_expect(&pc->j, ':');
@@ -295,15 +262,8 @@ static int parse_object(struct parse_ctx *pc)
 		}
 		if (r)
 			return r;
-		c = json_peek(&pc->j);
-		pc->j.p++;
-		if (c == '}')
-			return 0;
-		if (c != ',') {
-			pc->j.p--;
-			return json_fail(&pc->j, "expected ',' or '}'");
-		}
-	}
+	} while ((r = json_next(&pc->j, '}')) == 1);
+	return r;
 }
 
 int mfs_st_parse(struct mfs_st *st, const void *buf, size_t len, uint64_t file_size,
@@ -328,7 +288,7 @@ int mfs_st_parse(struct mfs_st *st, const void *buf, size_t len, uint64_t file_s
 				   (unsigned long long)n);
 	if (n > len - 8)
 		return -ENOBUFS;
-	if (!utf8_valid(b + 8, n))
+	if (!mfs_utf8_valid(b + 8, n))
 		return mfs_err_set(err, -EFSCORRUPTED, "header is not valid UTF-8");
 
 	pc.name = malloc(MFS_ST_MAX_NAME + 1);

@@ -215,7 +215,7 @@ const char *cli_shown(const char *s)
 	size_t o = 0;
 
 	while (*p && o < 200) {
-		unsigned int n = mfs_utf8_len(p);
+		unsigned int n = mfs_utf8_len(p, 4) /* the NUL stops it */;
 
 		/* Not UTF-8, a C0 or C1 control, DEL: a terminal could act on it. */
 		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) ||
@@ -247,7 +247,7 @@ void cli_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		unsigned int n = mfs_utf8_len(p);
+		unsigned int n = mfs_utf8_len(p, 4) /* the NUL stops it */;
 
 		if (n == 0) {
 			fputs("\\ufffd", f); /* not UTF-8: the replacement character */

@@ -82,8 +82,12 @@ Test(log, sanitize_names_from_files)
 
 	mfs_sanitize(s);
 	cr_assert_str_eq(s, "a?b?[31m?caf\xc3\xa9 ? ? ?? ??? ??? \xf0\x9f\x98\x80 ??");
-	cr_assert_eq(mfs_utf8_len((const unsigned char *)"\xf4\x90\x80\x80"), 0, "past U+10FFFF");
-	cr_assert_eq(mfs_utf8_len((const unsigned char *)"\xf4\x8f\xbf\xbf"), 4);
+	cr_assert_eq(mfs_utf8_len((const unsigned char *)"\xf4\x90\x80\x80", 4), 0,
+		     "past U+10FFFF");
+	cr_assert_eq(mfs_utf8_len((const unsigned char *)"\xf4\x8f\xbf\xbf", 4), 4);
+	cr_assert_eq(mfs_utf8_len((const unsigned char *)"\xf4\x8f\xbf\xbf", 3), 0, "cut short");
+	cr_assert(mfs_utf8_valid((const uint8_t *)"caf\xc3\xa9\0x", 7));
+	cr_assert(!mfs_utf8_valid((const uint8_t *)"caf\xc3", 4));
 }
 
 Test(log, a_warning_once_per_path, .init = cr_redirect_stderr)
