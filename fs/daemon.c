@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pipe.h"
 #include "memgov.h"
 #include "notify.h"
 
@@ -349,13 +350,6 @@ static void stop_governor(struct mfs_fs *fs)
 	fs->gov_started = false;
 }
 
-static unsigned int cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n > 0 ? (unsigned int)n : 1;
-}
-
 /*
  * Under systemd (Type=notify): READY=1 once the mount answers, which needs
  * the session loop running. This thread stat()s the mount point - a request
@@ -425,7 +419,8 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 		fs->opts.foreground = true;
 	/* O_DIRECT reads block their worker: more workers keep more reads in flight. */
 	if (!fs->opts.workers)
-		fs->opts.workers = o->backing == MFS_BACKING_DIRECT ? 4 * cpus() : cpus();
+		fs->opts.workers =
+		    o->backing == MFS_BACKING_DIRECT ? 4 * mfs_cpu_count() : mfs_cpu_count();
 	if (!fs->opts.max_threads)
 		fs->opts.max_threads = MFS_MAX_THREADS_DEFAULT;
 	describe_options(fs);

@@ -72,14 +72,22 @@ static bool admit(unsigned long *dropped)
 	return ok;
 }
 
+const char *mfs_log_prefix(int prio, bool journal, char buf[MFS_LOG_PREFIX_MAX])
+{
+	if (!journal)
+		return "modelfs: ";
+	snprintf(buf, MFS_LOG_PREFIX_MAX, "<%d>", prio & 7);
+	return buf;
+}
+
 static void emit(int prio, const char *line)
 {
+	char pre[MFS_LOG_PREFIX_MAX];
+
 	if (to_syslog)
 		syslog(prio, "%s", line);
-	else if (to_journal)
-		fprintf(stderr, "<%d>%s\n", prio, line);
 	else
-		fprintf(stderr, "modelfs: %s\n", line);
+		fprintf(stderr, "%s%s\n", mfs_log_prefix(prio, to_journal, pre), line);
 }
 
 void mfs_log_limit(unsigned int b, unsigned int interval_s)

@@ -43,6 +43,13 @@ void mfs_log_limit(unsigned int burst, unsigned int interval_s);
  */
 bool mfs_log_stderr_is_journal(void);
 /*
+ * What a line on stderr starts with: "<PRIO>" (its syslog priority, which
+ * journald records) when @journal, else "modelfs: ". The daemon's log and
+ * the command line's messages both start their lines with it.
+ */
+#define MFS_LOG_PREFIX_MAX 8
+const char *mfs_log_prefix(int prio, bool journal, char buf[MFS_LOG_PREFIX_MAX]);
+/*
  * A warning "@path: @msg" the first time it is called for @path (a file shown
  * instead of another, a filesystem without O_DIRECT), not on every access.
  */

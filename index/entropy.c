@@ -89,16 +89,6 @@ static void finish_tensor(struct ent_ctx *ctx)
 	memset(ctx->h, 0, sizeof(*ctx->h));
 }
 
-static void *worker_new(void *ctx)
-{
-	return mfs_dctx_new();
-}
-
-static void worker_free(void *wctx)
-{
-	mfs_dctx_free(wctx);
-}
-
 static int ent_work(void *vctx, void *wctx, uint64_t seq, struct mfs_pipe_buf *b,
 		    struct mfs_err *err)
 {
@@ -158,10 +148,10 @@ static int ent_consume(void *vctx, uint64_t seq, struct mfs_pipe_buf *b, int sta
 }
 
 static const struct mfs_pipe_ops ent_ops = {
-	.worker_new = worker_new,
-	.worker_free = worker_free,
-	.work = ent_work,
-	.consume = ent_consume,
+    .worker_new = mfs_pipe_dctx_new,
+    .worker_free = mfs_pipe_dctx_free,
+    .work = ent_work,
+    .consume = ent_consume,
 };
 
 int mfs_entropy_bounds(const struct mfs_archive *ar, unsigned int threads,
@@ -172,11 +162,6 @@ int mfs_entropy_bounds(const struct mfs_archive *ar, unsigned int threads,
 	int r;
 
 	memset(out, 0, mfs_archive_ntensors(ar) * sizeof(*out));
-	if (threads == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		threads = n > 0 ? (unsigned int)n : 1;
-	}
 	ctx.h = calloc(1, sizeof(*ctx.h));
 	ctx.planes = malloc(info->max_chunk ? info->max_chunk : 1);
 	if (!ctx.h || !ctx.planes) {

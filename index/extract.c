@@ -22,16 +22,6 @@ struct extract_ctx {
 	struct mfs_err *err;
 };
 
-static void *worker_new(void *ctx)
-{
-	return mfs_dctx_new();
-}
-
-static void worker_free(void *wctx)
-{
-	mfs_dctx_free(wctx);
-}
-
 static int extract_work(void *vctx, void *wctx, uint64_t seq, struct mfs_pipe_buf *b,
 			struct mfs_err *err)
 {
@@ -80,10 +70,10 @@ static int extract_consume(void *vctx, uint64_t seq, struct mfs_pipe_buf *b, int
 }
 
 static const struct mfs_pipe_ops extract_ops = {
-	.worker_new = worker_new,
-	.worker_free = worker_free,
-	.work = extract_work,
-	.consume = extract_consume,
+    .worker_new = mfs_pipe_dctx_new,
+    .worker_free = mfs_pipe_dctx_free,
+    .work = extract_work,
+    .consume = extract_consume,
 };
 
 int mfs_extract(const struct mfs_archive *ar, const struct mfs_extract_opts *o,
@@ -96,11 +86,6 @@ int mfs_extract(const struct mfs_archive *ar, const struct mfs_extract_opts *o,
 	int r;
 
 	memset(res, 0, sizeof(*res));
-	if (threads == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		threads = n > 0 ? (unsigned int)n : 1;
-	}
 	ctx.total = info->header.original_size;
 	ctx.hash = XXH3_createState();
 	if (!ctx.hash || XXH3_128bits_reset(ctx.hash) != XXH_OK) {

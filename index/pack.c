@@ -234,13 +234,6 @@ static const struct mfs_pipe_ops select_ops = {
 	.consume = select_consume,
 };
 
-static unsigned int default_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n > 0 ? (unsigned int)n : 1;
-}
-
 /*
  * Each tensor's method: measured (auto), the dtype's planes method (planes),
  * or the codec asked for, without a transform. @methods has ntensors entries.
@@ -333,7 +326,7 @@ int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_p
 	struct mfs_src src;
 	uint32_t nchunks = 0, maxlen = 0;
 	uint32_t target = o->chunk_target ? o->chunk_target : MFS_CHUNK_TARGET_DEFAULT;
-	unsigned int threads = o->threads ? o->threads : default_threads();
+	unsigned int threads = o->threads ? o->threads : mfs_cpu_count();
 	int fd, r;
 
 	memset(res, 0, sizeof(*res));

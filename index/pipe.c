@@ -12,6 +12,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "codec.h"
 
 struct slot {
 	struct mfs_pipe_buf buf;
@@ -75,6 +78,23 @@ static void *worker_main(void *arg)
 	}
 }
 
+unsigned int mfs_cpu_count(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned int)n : 1;
+}
+
+void *mfs_pipe_dctx_new(void *ctx)
+{
+	return mfs_dctx_new();
+}
+
+void mfs_pipe_dctx_free(void *wctx)
+{
+	mfs_dctx_free(wctx);
+}
+
 int mfs_pipe_run(const struct mfs_pipe_ops *ops, void *ctx, uint64_t count, unsigned int threads,
 		 size_t in_cap, size_t out_cap)
 {
@@ -84,7 +104,7 @@ int mfs_pipe_run(const struct mfs_pipe_ops *ops, void *ctx, uint64_t count, unsi
 	int r = 0;
 
 	if (threads == 0)
-		threads = 1;
+		threads = mfs_cpu_count();
 	p.depth = 2 * threads + 2;
 	p.slots = calloc(p.depth, sizeof(*p.slots));
 	workers = calloc(threads, sizeof(*workers));

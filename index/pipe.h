@@ -43,8 +43,15 @@ struct mfs_pipe_ops {
 		       const struct mfs_err *err);
 };
 
+/* Worker state for decoding pipes: a mfs_dctx (codec.h). */
+void *mfs_pipe_dctx_new(void *ctx);
+void mfs_pipe_dctx_free(void *wctx);
+
+/* CPUs online, at least 1: what "0 threads" means everywhere (pack, verify, the daemon). */
+unsigned int mfs_cpu_count(void);
+
 /*
- * Run @count items over @threads workers (at least 1). Returns 0, the first
+ * Run @count items over @threads workers (0: one per CPU). Returns 0, the first
  * negative value consume() returned, or -ENOMEM/-EAGAIN when buffers or
  * threads cannot be had.
  */

@@ -25,15 +25,13 @@
 static void vmsg(const char *kind, const char *file, const char *fmt, va_list ap)
 {
 	static int journal = -1;
-	char line[2048];
+	char line[2048], pre[MFS_LOG_PREFIX_MAX];
 	size_t n;
 
 	if (journal < 0)
 		journal = mfs_log_stderr_is_journal();
-	if (journal)
-		n = (size_t)snprintf(line, sizeof(line), "<%d>", kind ? LOG_WARNING : LOG_ERR);
-	else
-		n = (size_t)snprintf(line, sizeof(line), "%s: ", CLI_PROG);
+	n = (size_t)snprintf(line, sizeof(line), "%s",
+			     mfs_log_prefix(kind ? LOG_WARNING : LOG_ERR, journal, pre));
 	if (kind && n < sizeof(line))
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s: ", kind);
 	if (file && n < sizeof(line))
@@ -305,11 +303,4 @@ int cli_mkdir_p(const char *path)
 void cli_version(void)
 {
 	printf("%s %s\n", CLI_PROG, MFS_VERSION_STRING);
-}
-
-unsigned int cli_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n > 0 ? (unsigned int)n : 1;
 }

@@ -61,7 +61,4 @@ int cli_mkdir_p(const char *path);
 /* Prints "modelfs VERSION" to stdout. */
 void cli_version(void);
 
-/* The number of online CPUs (at least 1). */
-unsigned int cli_cpus(void);
-
 #endif
