@@ -34,9 +34,6 @@ struct mfs_archive {
 	char *strings;
 };
 
-static const char *const sec_name[MFS_SEC_NR] = {"tensor table", "strings", "plan",
-						  "chunk index"};
-
 static int read_section(struct mfs_archive *ar, enum mfs_section s, uint8_t **out,
 			struct mfs_err *err)
 {
@@ -46,18 +43,19 @@ static int read_section(struct mfs_archive *ar, enum mfs_section s, uint8_t **ou
 
 	*out = NULL;
 	if (si->length > MFS_SECTION_MAX)
-		return mfs_err_set(err, -EFSCORRUPTED, "%s too large", sec_name[s]);
+		return mfs_err_set(err, -EFSCORRUPTED, "%s too large", mfs_disk_section_names[s]);
 	buf = malloc(si->length ? si->length : 1);
 	if (!buf)
 		return -ENOMEM;
 	r = mfs_src_read(&ar->src, buf, si->length, si->offset, err);
 	if (r) {
 		free(buf);
-		return mfs_err_prefix(err, r, "%s", sec_name[s]);
+		return mfs_err_prefix(err, r, "%s", mfs_disk_section_names[s]);
 	}
 	if (XXH3_64bits(buf, si->length) != si->checksum) {
 		free(buf);
-		return mfs_err_set(err, -EFSCORRUPTED, "%s checksum mismatch", sec_name[s]);
+		return mfs_err_set(err, -EFSCORRUPTED, "%s checksum mismatch",
+				   mfs_disk_section_names[s]);
 	}
 	*out = buf;
 	return 0;
@@ -75,14 +73,15 @@ static int check_sections(struct mfs_archive *ar, struct mfs_err *err)
 		if (a->offset < f->data_end || a->offset > meta_end ||
 		    a->length > meta_end - a->offset)
 			return mfs_err_set(err, -EFSCORRUPTED, "%s lies outside the index area",
-					   sec_name[i]);
+					   mfs_disk_section_names[i]);
 		for (unsigned int k = 0; k < i; k++) {
 			const struct mfs_section_info *b = &f->sections[k];
 
 			if (a->length && b->length && a->offset < b->offset + b->length &&
 			    b->offset < a->offset + a->length)
 				return mfs_err_set(err, -EFSCORRUPTED, "%s overlaps %s",
-						   sec_name[i], sec_name[k]);
+						   mfs_disk_section_names[i],
+						   mfs_disk_section_names[k]);
 		}
 	}
 	return 0;

@@ -123,8 +123,8 @@ void mfs_disk_footer_encode(uint8_t out[MFS_FOOTER_SIZE], const struct mfs_foote
 	memcpy(out + OFF(mfs_disk_footer, magic), MFS_TAIL_MAGIC, MFS_MAGIC_LEN);
 }
 
-static const char *const section_names[MFS_SEC_NR] = {"tensor table", "strings", "plan",
-						      "chunk index"};
+const char *const mfs_disk_section_names[MFS_SEC_NR] = {"tensor table", "strings", "plan",
+							"chunk index"};
 
 int mfs_disk_footer_decode(struct mfs_footer_info *f, const uint8_t in[MFS_FOOTER_SIZE],
 			   struct mfs_err *err)
@@ -176,12 +176,11 @@ int mfs_disk_footer_decode(struct mfs_footer_info *f, const uint8_t in[MFS_FOOTE
 		s->count = get_le32(p + OFF(mfs_disk_section, count));
 		if (s->entry_size != mfs_disk_entry_size(i))
 			return mfs_err_set(err, -EFSCORRUPTED, "%s: bad record size %u",
-					   section_names[i], s->entry_size);
+					   mfs_disk_section_names[i], s->entry_size);
 		if ((uint64_t)s->entry_size * s->count != s->length)
-			return mfs_err_set(err, -EFSCORRUPTED,
-					   "%s: length %llu does not match %u records",
-					   section_names[i], (unsigned long long)s->length,
-					   s->count);
+			return mfs_err_set(
+			    err, -EFSCORRUPTED, "%s: length %llu does not match %u records",
+			    mfs_disk_section_names[i], (unsigned long long)s->length, s->count);
 	}
 	return 0;
 }

@@ -83,6 +83,9 @@ struct mfs_plan_entry {
 	uint32_t flags;
 };
 
+/* The sections' names in messages, by enum mfs_section. */
+extern const char *const mfs_disk_section_names[MFS_SEC_NR];
+
 void mfs_disk_header_encode(uint8_t out[MFS_HEADER_SIZE], const struct mfs_header_info *h);
 int mfs_disk_header_decode(struct mfs_header_info *h, const uint8_t in[MFS_HEADER_SIZE],
 			   struct mfs_err *err);

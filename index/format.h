@@ -5,7 +5,7 @@
  * This header is the code half of index/FORMAT.md: change the two together.
  * The structs below describe byte layout only. Every integer is little-endian,
  * no struct has padding (checked by the static asserts at the end), and no code
- * ever casts file bytes to these structs: format.c decodes each field with
+ * ever casts file bytes to these structs: disk.c decodes each field with
  * get_le*() at its offsetof(), so layout, alignment and host endianness can
  * never disagree.
  *

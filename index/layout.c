@@ -161,8 +161,8 @@ static int push_tensor(struct vec *v, const struct mfs_tensor *t, uint32_t idx, 
 	return 0;
 }
 
-int mfs_layout_plan(const struct mfs_model *m, uint32_t target, struct mfs_layout_chunk **out,
-		    uint32_t *n, struct mfs_err *err)
+int mfs_layout_cut(const struct mfs_model *m, uint32_t target, struct mfs_layout_chunk **out,
+		   uint32_t *n, struct mfs_err *err)
 {
 	struct vec v = {0};
 	uint64_t pos;

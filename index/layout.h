@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * layout.h - the chunk planner: how a model file is cut into chunks.
+ * layout.h - the chunk layout: how a model file is cut into chunks (the prefetch
+ * order, which chunks are read in what order, is the plan: plan.h).
  *
- * Rules (design.md section 3):
+ * Rules:
  * - the metadata region (GGUF header, key-values, tensor infos; safetensors
  *   JSON) gets chunks of its own, flagged MFS_CHUNK_META, never shared with
  *   tensor data;
@@ -40,11 +41,11 @@ struct mfs_layout_chunk {
 };
 
 /*
- * Plan the chunks of model @m with chunk size @target (MFS_CHUNK_TARGET_MIN to
+ * Cut model @m into chunks of about @target bytes (MFS_CHUNK_TARGET_MIN to
  * _MAX). On success *@out is a malloc'd array of *@n chunks, owned by the
  * caller (free()).
  */
-int mfs_layout_plan(const struct mfs_model *m, uint32_t target, struct mfs_layout_chunk **out,
-		    uint32_t *n, struct mfs_err *err);
+int mfs_layout_cut(const struct mfs_model *m, uint32_t target, struct mfs_layout_chunk **out,
+		   uint32_t *n, struct mfs_err *err);
 
 #endif

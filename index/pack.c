@@ -352,7 +352,7 @@ int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_p
 	r = mfs_model_load(&model, &src, o->source, err);
 	if (r)
 		goto out_close;
-	r = mfs_layout_plan(&model, target, &chunks, &nchunks, err);
+	r = mfs_layout_cut(&model, target, &chunks, &nchunks, err);
 	if (r)
 		goto out_model;
 	for (uint32_t i = 0; i < nchunks; i++)

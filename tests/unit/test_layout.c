@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_layout.c - the chunk planner: exact coverage, no chunk across two
+ * test_layout.c - the chunk layout: exact coverage, no chunk across two
  * tensors, cuts on row boundaries near the target, small chunks for
  * embeddings, metadata in its own chunks - on hand-made models and on many
  * random ones.
@@ -78,7 +78,7 @@ Test(layout, raw_file_fixed_chunks)
 	struct mfs_layout_chunk *c;
 	uint32_t n;
 
-	cr_assert_eq(mfs_layout_plan(&m, 65536, &c, &n, NULL), 0);
+	cr_assert_eq(mfs_layout_cut(&m, 65536, &c, &n, NULL), 0);
 	cr_assert_eq(n, 16);
 	check_invariants(&m, c, n, 65536);
 	for (uint32_t i = 0; i < n; i++) {
@@ -88,7 +88,7 @@ Test(layout, raw_file_fixed_chunks)
 	free(c);
 
 	m.file_size = 0;
-	cr_assert_eq(mfs_layout_plan(&m, 65536, &c, &n, NULL), 0);
+	cr_assert_eq(mfs_layout_cut(&m, 65536, &c, &n, NULL), 0);
 	cr_assert_eq(n, 0);
 	free(c);
 }
@@ -114,7 +114,7 @@ Test(layout, model_rules)
 	off += t[3].size + 20;
 	m.file_size = off;
 
-	cr_assert_eq(mfs_layout_plan(&m, 262144, &c, &n, NULL), 0);
+	cr_assert_eq(mfs_layout_cut(&m, 262144, &c, &n, NULL), 0);
 	check_invariants(&m, c, n, 262144);
 	for (uint32_t i = 0; i < n; i++) {
 		if (c[i].flags & MFS_CHUNK_META)
@@ -133,8 +133,8 @@ Test(layout, model_rules)
 	cr_assert_eq(c[n - 1].offset + c[n - 1].length, m.file_size);
 	free(c);
 
-	cr_assert_eq(mfs_layout_plan(&m, 100, &c, &n, NULL), -EINVAL, "target below minimum");
-	cr_assert_eq(mfs_layout_plan(&m, 1u << 30, &c, &n, NULL), -EINVAL);
+	cr_assert_eq(mfs_layout_cut(&m, 100, &c, &n, NULL), -EINVAL, "target below minimum");
+	cr_assert_eq(mfs_layout_cut(&m, 1u << 30, &c, &n, NULL), -EINVAL);
 }
 
 Test(layout, page_shared_by_two_tensors_is_in_small_chunks)
@@ -150,7 +150,7 @@ Test(layout, page_shared_by_two_tensors_is_in_small_chunks)
 	t[0] = tensor("blk.0.attn_q.weight", MFS_DT_BF16, 512, 256, 4000);
 	t[1] = tensor("blk.0.attn_k.weight", MFS_DT_BF16, 512, 256, 4000 + t[0].size);
 	m.file_size = t[1].offset + t[1].size + 10;
-	cr_assert_eq(mfs_layout_plan(&m, 65536, &c, &n, NULL), 0);
+	cr_assert_eq(mfs_layout_cut(&m, 65536, &c, &n, NULL), 0);
 	check_invariants(&m, c, n, 65536);
 	/* Every chunk touching a page that holds bytes of both tensors is at most a page and a bit. */
 	page = t[1].offset / MFS_LAYOUT_PAGE * MFS_LAYOUT_PAGE;
@@ -176,7 +176,7 @@ Test(layout, rows_larger_than_target_split_at_blocks)
 	struct mfs_layout_chunk *c;
 	uint32_t n;
 
-	cr_assert_eq(mfs_layout_plan(&m, 65536, &c, &n, NULL), 0);
+	cr_assert_eq(mfs_layout_cut(&m, 65536, &c, &n, NULL), 0);
 	check_invariants(&m, c, n, 65536);
 	cr_assert_geq(n, 60);
 	free(c);
@@ -218,7 +218,7 @@ Test(layout, random_models)
 			off += t[i].size + pad * (R8() % 40) * 100;
 		}
 		m.file_size = off + R8() % 50;
-		cr_assert_eq(mfs_layout_plan(&m, target, &c, &n, NULL), 0);
+		cr_assert_eq(mfs_layout_cut(&m, target, &c, &n, NULL), 0);
 		check_invariants(&m, c, n, target);
 		free(c);
 	}
@@ -235,8 +235,8 @@ Test(layout, rejects_overlapping_tensors)
 
 	t[0] = tensor("a", MFS_DT_F32, 32, 10, 32);
 	t[1] = tensor("b", MFS_DT_F32, 32, 10, 100);
-	cr_assert_eq(mfs_layout_plan(&m, 65536, &c, &n, NULL), -EINVAL);
+	cr_assert_eq(mfs_layout_cut(&m, 65536, &c, &n, NULL), -EINVAL);
 	t[1].offset = 32 + t[0].size;
 	t[1].size = 100000;
-	cr_assert_eq(mfs_layout_plan(&m, 65536, &c, &n, NULL), -EINVAL);
+	cr_assert_eq(mfs_layout_cut(&m, 65536, &c, &n, NULL), -EINVAL);
 }
