@@ -316,159 +316,164 @@ static int check_alignment(struct mfs_gguf *g, struct cur *c)
 	return 0;
 }
 
+/* Magic, version and the two counts, each count bounded by the bytes left. */
+static int parse_preamble(struct mfs_gguf *g, struct cur *c)
+{
+	int r = need(c, 4, "magic");
+
+	if (r)
+		return r;
+	if (memcmp(c->buf, MFS_GGUF_MAGIC, 4) != 0)
+		return mfs_err_set(c->err, -EFSCORRUPTED, "not a GGUF file (bad magic)");
+	c->pos = 4;
+	r = rd_u32(c, &g->version, "version");
+	if (r)
+		return r;
+	if (g->version == 0 || (g->version & 0xffffu) == 0)
+		return mfs_err_set(c->err, -EFSCORRUPTED, "bad GGUF version %u (wrong byte order?)",
+				   g->version);
+	if (g->version == 1)
+		return mfs_err_set(c->err, -EFSCORRUPTED, "GGUF v1 is no longer supported by ggml");
+	if (g->version > 3)
+		return mfs_err_set(c->err, -EOPNOTSUPP,
+				   "GGUF version %u is newer than supported (3)", g->version);
+	r = rd_u64(c, &g->n_tensors, "tensor count");
+	if (!r)
+		r = rd_u64(c, &g->n_kv, "key-value count");
+	if (r)
+		return r;
+	/* Each pair takes >= 13 bytes and each tensor info >= 24: cheap sanity bounds. */
+	if (g->n_kv > (c->file_size - c->pos) / 13 || g->n_tensors > (c->file_size - c->pos) / 24)
+		return mfs_err_set(c->err, -EFSCORRUPTED,
+				   "%llu key-values and %llu tensors cannot fit in the file",
+				   (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors);
+	return 0;
+}
+
+/* The @n names in @refs (malloc'd, or NULL: -ENOMEM; freed here) are unique. */
+static int check_unique(struct name_ref *refs, uint64_t n, const char *what, struct mfs_err *err)
+{
+	long dup;
+	int r = 0;
+
+	if (!refs)
+		return -ENOMEM;
+	dup = find_duplicate(refs, n);
+	if (dup >= 0)
+		r = mfs_err_set(err, -EFSCORRUPTED, "duplicate %s '%.*s'", what, (int)refs[dup].n,
+				refs[dup].s);
+	free(refs);
+	return r;
+}
+
+/* The key-values, each key once; then the alignment they may set. */
+static int parse_kvs(struct mfs_gguf *g, struct cur *c)
+{
+	uint64_t cap = 0;
+	struct name_ref *refs;
+	int r;
+
+	for (uint64_t i = 0; i < g->n_kv; i++) {
+		r = grow((void **)&g->kvs, &cap, i + 1, sizeof(*g->kvs));
+		if (!r)
+			r = parse_kv(c, &g->kvs[i]);
+		if (r)
+			return r;
+	}
+	g->kv_end = c->pos;
+	if (g->n_kv > 1) {
+		refs = malloc(g->n_kv * sizeof(*refs));
+		for (uint64_t i = 0; refs && i < g->n_kv; i++)
+			refs[i] = (struct name_ref){g->kvs[i].key, g->kvs[i].key_len};
+		r = check_unique(refs, g->n_kv, "key", c->err);
+		if (r)
+			return r;
+	}
+	return check_alignment(g, c);
+}
+
+/* The tensor infos, each name once. */
+static int parse_tensors(struct mfs_gguf *g, struct cur *c)
+{
+	uint64_t cap = 0;
+	struct name_ref *refs;
+	int r;
+
+	for (uint64_t i = 0; i < g->n_tensors; i++) {
+		r = grow((void **)&g->tensors, &cap, i + 1, sizeof(*g->tensors));
+		if (!r)
+			r = parse_tensor(c, &g->tensors[i], i);
+		if (r)
+			return r;
+	}
+	if (g->n_tensors <= 1)
+		return 0;
+	refs = malloc(g->n_tensors * sizeof(*refs));
+	for (uint64_t i = 0; refs && i < g->n_tensors; i++)
+		refs[i] = (struct name_ref){g->tensors[i].name, g->tensors[i].name_len};
+	return check_unique(refs, g->n_tensors, "tensor name", c->err);
+}
+
+/*
+ * The data section starts at the next multiple of the alignment, and each
+ * tensor sits exactly where the previous one, padded, ended (as ggml checks);
+ * offsets become absolute.
+ */
+static int place_tensors(struct mfs_gguf *g, struct cur *c)
+{
+	uint64_t expect = 0, pad;
+
+	g->data_offset = c->pos;
+	if (g->n_tensors > 0) {
+		pad = (g->alignment - c->pos % g->alignment) % g->alignment;
+		if (pad > c->file_size - c->pos)
+			return mfs_err_set(c->err, -EFSCORRUPTED,
+					   "data section starts past end of file");
+		g->data_offset = c->pos + pad;
+	}
+	for (uint64_t i = 0; i < g->n_tensors; i++) {
+		struct mfs_gguf_tensor *t = &g->tensors[i];
+		uint64_t padded;
+
+		if (t->offset != expect)
+			return mfs_err_set(c->err, -EFSCORRUPTED,
+					   "tensor '%.*s' has offset %llu, expected %llu",
+					   (int)t->name_len, t->name, (unsigned long long)t->offset,
+					   (unsigned long long)expect);
+		padded = t->size + (g->alignment - t->size % g->alignment) % g->alignment;
+		if (padded < t->size || padded > UINT64_MAX - expect)
+			return mfs_err_set(c->err, -EFSCORRUPTED, "tensor '%.*s': size overflow",
+					   (int)t->name_len, t->name);
+		expect += padded;
+		/* Absolute position, and the loader's check that data is in the file. */
+		if (t->offset > c->file_size - g->data_offset ||
+		    t->size > c->file_size - g->data_offset - t->offset)
+			return mfs_err_set(c->err, -EFSCORRUPTED,
+					   "tensor '%.*s' data is not within the file bounds",
+					   (int)t->name_len, t->name);
+		t->offset += g->data_offset;
+	}
+	return 0;
+}
+
 int mfs_gguf_parse(struct mfs_gguf *g, const void *buf, size_t len, uint64_t file_size,
 		   struct mfs_err *err)
 {
 	struct cur c = {.buf = buf, .len = len, .pos = 0, .file_size = file_size, .err = err};
-	uint64_t kv_cap = 0, t_cap = 0, expect, pad;
-	struct name_ref *refs = NULL;
-	uint32_t magic_ok;
-	long dup;
 	int r;
 
 	memset(g, 0, sizeof(*g));
 	if (c.len > c.file_size)
 		c.file_size = c.len;
-
-	r = need(&c, 4, "magic");
-	if (r)
-		goto fail;
-	magic_ok = memcmp(c.buf, MFS_GGUF_MAGIC, 4) == 0;
-	if (!magic_ok) {
-		r = mfs_err_set(err, -EFSCORRUPTED, "not a GGUF file (bad magic)");
-		goto fail;
-	}
-	c.pos = 4;
-	r = rd_u32(&c, &g->version, "version");
-	if (r)
-		goto fail;
-	if (g->version == 0 || (g->version & 0xffffu) == 0) {
-		r = mfs_err_set(err, -EFSCORRUPTED,
-				"bad GGUF version %u (wrong byte order?)", g->version);
-		goto fail;
-	}
-	if (g->version == 1) {
-		r = mfs_err_set(err, -EFSCORRUPTED, "GGUF v1 is no longer supported by ggml");
-		goto fail;
-	}
-	if (g->version > 3) {
-		r = mfs_err_set(err, -EOPNOTSUPP, "GGUF version %u is newer than supported (3)",
-				g->version);
-		goto fail;
-	}
-	r = rd_u64(&c, &g->n_tensors, "tensor count");
+	r = parse_preamble(g, &c);
 	if (!r)
-		r = rd_u64(&c, &g->n_kv, "key-value count");
+		r = parse_kvs(g, &c);
+	if (!r)
+		r = parse_tensors(g, &c);
+	if (!r)
+		r = place_tensors(g, &c);
 	if (r)
-		goto fail;
-	/* Each pair takes >= 13 bytes and each tensor info >= 24: cheap sanity bounds. */
-	if (g->n_kv > (file_size - c.pos) / 13 || g->n_tensors > (file_size - c.pos) / 24) {
-		r = mfs_err_set(err, -EFSCORRUPTED,
-				"%llu key-values and %llu tensors cannot fit in the file",
-				(unsigned long long)g->n_kv, (unsigned long long)g->n_tensors);
-		goto fail;
-	}
-
-	for (uint64_t i = 0; i < g->n_kv; i++) {
-		r = grow((void **)&g->kvs, &kv_cap, i + 1, sizeof(*g->kvs));
-		if (!r)
-			r = parse_kv(&c, &g->kvs[i]);
-		if (r)
-			goto fail;
-	}
-	g->kv_end = c.pos;
-	if (g->n_kv > 1) {
-		refs = malloc(g->n_kv * sizeof(*refs));
-		if (!refs) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		for (uint64_t i = 0; i < g->n_kv; i++)
-			refs[i] = (struct name_ref){g->kvs[i].key, g->kvs[i].key_len};
-		dup = find_duplicate(refs, g->n_kv);
-		if (dup >= 0) {
-			r = mfs_err_set(err, -EFSCORRUPTED, "duplicate key '%.*s'",
-					(int)refs[dup].n, refs[dup].s);
-			goto fail;
-		}
-		free(refs);
-		refs = NULL;
-	}
-	r = check_alignment(g, &c);
-	if (r)
-		goto fail;
-
-	for (uint64_t i = 0; i < g->n_tensors; i++) {
-		r = grow((void **)&g->tensors, &t_cap, i + 1, sizeof(*g->tensors));
-		if (!r)
-			r = parse_tensor(&c, &g->tensors[i], i);
-		if (r)
-			goto fail;
-	}
-	if (g->n_tensors > 1) {
-		refs = malloc(g->n_tensors * sizeof(*refs));
-		if (!refs) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		for (uint64_t i = 0; i < g->n_tensors; i++)
-			refs[i] = (struct name_ref){g->tensors[i].name, g->tensors[i].name_len};
-		dup = find_duplicate(refs, g->n_tensors);
-		if (dup >= 0) {
-			r = mfs_err_set(err, -EFSCORRUPTED, "duplicate tensor name '%.*s'",
-					(int)refs[dup].n, refs[dup].s);
-			goto fail;
-		}
-		free(refs);
-		refs = NULL;
-	}
-
-	/* The data section starts at the next multiple of the alignment. */
-	g->data_offset = c.pos;
-	if (g->n_tensors > 0) {
-		pad = (g->alignment - c.pos % g->alignment) % g->alignment;
-		if (pad > file_size - c.pos) {
-			r = mfs_err_set(err, -EFSCORRUPTED, "data section starts past end of file");
-			goto fail;
-		}
-		g->data_offset = c.pos + pad;
-	}
-
-	/* ggml: each tensor sits exactly where the previous one, padded, ended. */
-	expect = 0;
-	for (uint64_t i = 0; i < g->n_tensors; i++) {
-		struct mfs_gguf_tensor *t = &g->tensors[i];
-		uint64_t padded;
-
-		if (t->offset != expect) {
-			r = mfs_err_set(err, -EFSCORRUPTED,
-					"tensor '%.*s' has offset %llu, expected %llu",
-					(int)t->name_len, t->name, (unsigned long long)t->offset,
-					(unsigned long long)expect);
-			goto fail;
-		}
-		padded = t->size + (g->alignment - t->size % g->alignment) % g->alignment;
-		if (padded < t->size || padded > UINT64_MAX - expect) {
-			r = mfs_err_set(err, -EFSCORRUPTED, "tensor '%.*s': size overflow",
-					(int)t->name_len, t->name);
-			goto fail;
-		}
-		expect += padded;
-		/* Absolute position, and the loader's check that data is in the file. */
-		if (t->offset > file_size - g->data_offset ||
-		    t->size > file_size - g->data_offset - t->offset) {
-			r = mfs_err_set(err, -EFSCORRUPTED,
-					"tensor '%.*s' data is not within the file bounds",
-					(int)t->name_len, t->name);
-			goto fail;
-		}
-		t->offset += g->data_offset;
-	}
-	return 0;
-
-fail:
-	free(refs);
-	mfs_gguf_release(g);
+		mfs_gguf_release(g);
 	return r;
 }
 
