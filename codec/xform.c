@@ -16,7 +16,7 @@
 
 #include "le.h"
 
-/* ggml type numbers used here (ggml.h; the same ids as index/dtype.h). */
+/* ggml type numbers used here (ggml.h; the same ids as index/container/dtype.h). */
 enum {
 	GT_F32 = 0, GT_Q4_0 = 2, GT_Q4_1 = 3, GT_Q5_0 = 6, GT_Q5_1 = 7, GT_Q8_0 = 8,
 	GT_Q2_K = 10, GT_Q3_K = 11, GT_Q4_K = 12, GT_Q5_K = 13, GT_Q6_K = 14, GT_IQ4_NL = 20,

@@ -25,7 +25,7 @@
  * to be read. Prefetch jobs run after every demand job, and a reader that
  * finds its chunk queued as a prefetch moves the job ahead.
  *
- * With -o trace=FILE every read appends a line (index/trace.h) to FILE, for
+ * With -o trace=FILE every read appends a line (index/container/trace.h) to FILE, for
  * `modelfs plan`.
  */
 #include "fs_i.h"
@@ -42,7 +42,6 @@
 
 #include <xxhash.h>
 
-#include "layout.h"
 #include "log.h"
 #include "trace.h"
 
@@ -342,11 +341,12 @@ static void trace_read(struct mfs_cfile *cf, uint64_t off, uint64_t end, uint32_
 	char line[160 + PATH_MAX];
 	const struct mfs_chunk *a = mfs_archive_chunk(cf->ar, first);
 	const struct mfs_chunk *b = mfs_archive_chunk(cf->ar, last);
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	size_t n;
 
-	if (first < last && a->loff + a->llen - off < MFS_LAYOUT_PAGE)
+	if (first < last && a->loff + a->llen - off < page)
 		first++;
-	if (first < last && end - b->loff < MFS_LAYOUT_PAGE)
+	if (first < last && end - b->loff < page)
 		last--;
 	n = mfs_trace_format(line, sizeof(line), cf->trace_id, first, last, cf->path);
 	if (n && write(cf->fs->trace_fd, line, n) < 0)

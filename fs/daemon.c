@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "pipe.h"
 #include "memgov.h"
 #include "notify.h"
 

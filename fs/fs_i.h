@@ -34,7 +34,7 @@
 
 #include "archive.h"
 #include "backing.h"
-#include "plan.h"
+#include "plan_order.h"
 #include "cache.h"
 #include "daemon.h"
 #include "disk.h"

@@ -32,7 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "plan.h"
+#include "plan_order.h"
 
 #define MFS_PREFETCH_MAX_STEPS 1024u
 

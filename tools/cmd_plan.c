@@ -4,7 +4,7 @@
  * made from a trace recorded on a mount (-o trace=FILE), or from the tensor
  * names again.
  *
- * The trace's lines are read with mfs_trace_parse() (index/trace.h). Lines
+ * The trace's lines are read with mfs_trace_parse() (index/container/trace.h). Lines
  * of other containers are skipped; a malformed line of this one is an error.
  */
 #include <errno.h>

@@ -42,7 +42,7 @@ done
 # take bytes from disk.
 files='gguf.c|safetensors.c|json.c|model.c|layout.c|plan.c|archive.c|disk.c|block.c|codec.c|planes.c|rans.c|xform.c'
 printf '%-16s %8s %7s\n' file lines covered
-for objdir in "$build/index/libmfs_index.a.p" "$build/codec/libmfs_codec.a.p"; do
+for objdir in "$build"/index/libmfs_index_*.a.p "$build/codec/libmfs_codec.a.p"; do
 	[ -d "$objdir" ] || continue
 	(cd "$objdir" && gcov -n ./*.gcno 2>/dev/null) | awk -v files="$files" '
 		/^File / { f = $2; gsub(/\x27/, "", f); n = split(f, p, "/"); f = p[n] }
