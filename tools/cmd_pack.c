@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "codec.h"
 #include "format.h"
+#include "io.h"
 #include "layout.h"
 #include "model.h"
 #include "pack.h"
@@ -50,9 +51,11 @@ static const char pack_usage[] =
 	"\n"
 	"Files named on the command line are packed whatever their format (GGUF,\n"
 	"safetensors, or anything else in fixed-size chunks). Directories are searched\n"
-	"recursively for *.gguf and *.safetensors; other files are left alone. Symlinks\n"
-	"to model files inside the tree (a Hugging Face cache's snapshots/) have their\n"
-	"targets (blobs/) packed. The originals are never modified or removed.\n"
+	"recursively for *.gguf and *.safetensors, and for files without an extension\n"
+	"whose content is GGUF or safetensors (the blobs of ollama and Docker Model\n"
+	"Runner); other files are left alone. Symlinks to model files inside the tree\n"
+	"(a Hugging Face cache's snapshots/) have their targets (blobs/) packed. The\n"
+	"originals are never modified or removed.\n"
 	"\n"
 	"Options:\n"
 	"  -o, --output DIR       write containers into DIR (mirroring directories)\n"
@@ -99,6 +102,46 @@ static uint32_t source_for_name(const char *name)
 	if (n > 12 && strcasecmp(name + n - 12, ".safetensors") == 0)
 		return MFS_SOURCE_SAFETENSORS;
 	return MFS_SOURCE_NR;
+}
+
+/*
+ * A file whose name says nothing (an ollama or Docker Model Runner blob,
+ * sha256-HEX): a model if its content is one - GGUF or safetensors whose
+ * header parses. MFS_SOURCE_NR otherwise (JSON, licenses, templates).
+ */
+static uint32_t source_by_content(const char *path, const struct stat *st)
+{
+	struct mfs_err err = {{0}};
+	uint8_t head[16];
+	struct mfs_model m;
+	struct mfs_src src;
+	uint32_t source;
+	ssize_t n;
+	int fd, r;
+
+	if (st->st_size < (off_t)sizeof(head))
+		return MFS_SOURCE_NR;
+	fd = mfs_open_regular(AT_FDCWD, path, O_NOFOLLOW, NULL);
+	if (fd < 0)
+		return MFS_SOURCE_NR;
+	n = pread(fd, head, sizeof(head), 0);
+	source = n == (ssize_t)sizeof(head) ? mfs_model_sniff(head, sizeof(head), (uint64_t)st->st_size)
+					    : MFS_SOURCE_RAW;
+	if (source == MFS_SOURCE_RAW) {
+		close(fd);
+		return MFS_SOURCE_NR;
+	}
+	r = mfs_src_init_fd(&src, fd, &err);
+	if (!r)
+		r = mfs_model_load(&m, &src, source, &err);
+	close(fd);
+	if (r) {
+		cli_warn(path, "looks like %s but is not one (%s), skipped",
+			 source == MFS_SOURCE_GGUF ? "GGUF" : "safetensors", mfs_err_msg(&err, r));
+		return MFS_SOURCE_NR;
+	}
+	mfs_model_release(&m);
+	return source;
 }
 
 /* Records (dev, ino); false if it was already there. */
@@ -288,6 +331,13 @@ static void walk(struct pack_cli *pc, const char *root, const char *rroot, const
 			pack_tree_link(pc, root, rroot, child);
 		else if (S_ISREG(st.st_mode) && has_model_ext(de->d_name))
 			pack_tree_file(pc, root, child, &st, source_for_name(de->d_name));
+		else if (S_ISREG(st.st_mode) && !strchr(de->d_name, '.')) {
+			/* No extension at all: a content-addressed blob, maybe a model. */
+			uint32_t source = source_by_content(path, &st);
+
+			if (source != MFS_SOURCE_NR)
+				pack_tree_file(pc, root, child, &st, source);
+		}
 	}
 	closedir(d);
 }
