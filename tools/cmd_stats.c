@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -21,10 +22,19 @@
 
 static const char stats_usage[] =
 	"Usage: modelfs stats [--json | --prometheus] [-o FILE] MNT\n"
+	"       modelfs stats --watch [SECONDS] [--count N] MNT...\n"
 	"Show the counters of the modelfs daemon serving MNT (see README.md, 'Stats',\n"
 	"for what each one counts). They count since the mount was made.\n"
 	"\n"
+	"With --watch, a line per mount every SECONDS (default 1), like iostat: what\n"
+	"happened in that interval (MB/s served to readers and read from the disk;\n"
+	"MB/s one worker thread turns out while busy, reading and decoding; cache and\n"
+	"prefetch hit rates) and the memory now (decoded cache and pinned bytes\n"
+	"against their budgets, the limit seen).\n"
+	"\n"
 	"Options:\n"
+	"  -w, --watch        print what changed every SECONDS until interrupted\n"
+	"  -n, --count N      with --watch: stop after N lines per mount\n"
 	"      --json         print the counters as the daemon reports them (one JSON object)\n"
 	"      --prometheus   print them in the Prometheus text format, as metrics\n"
 	"                     modelfs_*{mountpoint=\"MNT\"} with HELP and TYPE lines\n"
@@ -88,6 +98,109 @@ static double pct(uint64_t a, uint64_t b)
 
 static void print_human(FILE *f, const char *buf);
 
+/* The counters --watch shows, read from one snapshot. */
+struct snap {
+	uint64_t served, disk, dec, ns, hits, misses, waits, pf_hits, pf_waste;
+	uint64_t cache, cache_budget, pinned, pin_budget, limit;
+	double t;
+};
+
+static int snap_read(const char *mnt, struct snap *s)
+{
+	char buf[8192];
+	ssize_t n = getxattr(mnt, MFS_STATS_XATTR, buf, sizeof(buf) - 1);
+	struct timespec ts;
+
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	*s = (struct snap){.t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9};
+	get(buf, "bytes_served", &s->served);
+	get(buf, "backing_bytes_read", &s->disk);
+	get(buf, "bytes_decompressed", &s->dec);
+	get(buf, "decompress_ns", &s->ns);
+	get(buf, "cache_hits", &s->hits);
+	get(buf, "cache_misses", &s->misses);
+	get(buf, "cache_waits", &s->waits);
+	get(buf, "prefetch_hits", &s->pf_hits);
+	get(buf, "prefetch_waste", &s->pf_waste);
+	get(buf, "cache_bytes", &s->cache);
+	get(buf, "cache_budget", &s->cache_budget);
+	get(buf, "pinned_bytes", &s->pinned);
+	get(buf, "pin_budget", &s->pin_budget);
+	get(buf, "memory_limit", &s->limit);
+	return 0;
+}
+
+#define MB(x) ((double)(x) / 1e6)
+
+/* One --watch line: the interval from @a to @b. */
+static void watch_line(const char *mnt, const struct snap *a, const struct snap *b)
+{
+	double dt = b->t > a->t ? b->t - a->t : 1;
+	uint64_t look = (b->hits - a->hits) + (b->waits - a->waits) + (b->misses - a->misses);
+	uint64_t pf = (b->pf_hits - a->pf_hits) + (b->pf_waste - a->pf_waste);
+	uint64_t ns = b->ns - a->ns;
+	char hit[16] = "-", pfr[16] = "-", work[16] = "-";
+
+	if (look)
+		snprintf(hit, sizeof(hit), "%.0f%%",
+			 pct((b->hits - a->hits) + (b->waits - a->waits), look));
+	if (pf)
+		snprintf(pfr, sizeof(pfr), "%.0f%%", pct(b->pf_hits - a->pf_hits, pf));
+	/* Bytes over summed worker time: what one busy worker does, whatever their number. */
+	if (ns)
+		snprintf(work, sizeof(work), "%.0f", MB(b->dec - a->dec) / ((double)ns / 1e9));
+	printf("%-20s %9.1f %9.1f %9s %6s %6s %8.1f/%-7.1f %8.1f/%-7.1f %8.0f\n", cli_shown(mnt),
+	       MB(b->served - a->served) / dt, MB(b->disk - a->disk) / dt, work, hit, pfr,
+	       MB(b->cache), MB(b->cache_budget), MB(b->pinned), MB(b->pin_budget), MB(b->limit));
+}
+
+static int watch(char **mnts, int nmnt, double secs, long count)
+{
+	struct snap *prev = calloc((size_t)nmnt, sizeof(*prev)), cur;
+	struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
+	int status = EXIT_OK;
+
+	if (!prev)
+		return EXIT_FAIL;
+	for (int i = 0; i < nmnt; i++) {
+		int r = snap_read(mnts[i], &prev[i]);
+
+		if (r) {
+			cli_error(mnts[i], "%s", r == -ENODATA || r == -ENOTSUP
+							 ? "not a modelfs mount (no " MFS_STATS_XATTR ")"
+							 : mfs_strerror(-r));
+			free(prev);
+			return EXIT_FAIL;
+		}
+	}
+	for (long line = 0; count <= 0 || line < count; line++) {
+		nanosleep(&ts, NULL);
+		if (line % 20 == 0)
+			printf("%-20s %9s %9s %9s %6s %6s %16s %16s %8s\n", "mount", "served/s",
+			       "disk/s", "worker/s", "hits", "pf-hit", "cache MB/budget",
+			       "pinned MB/budget", "limit MB");
+		for (int i = 0; i < nmnt; i++) {
+			if (snap_read(mnts[i], &cur)) {
+				cli_error(mnts[i], "the mount went away");
+				status = EXIT_FAIL;
+				goto out;
+			}
+			watch_line(mnts[i], &prev[i], &cur);
+			prev[i] = cur;
+		}
+		if (fflush(stdout)) {
+			status = EXIT_FAIL;
+			break;
+		}
+	}
+out:
+	free(prev);
+	return status;
+}
+
 int cmd_stats(int argc, char **argv)
 {
 	enum { OPT_JSON = 256, OPT_PROM };
@@ -95,21 +208,35 @@ int cmd_stats(int argc, char **argv)
 		{"json", no_argument, NULL, OPT_JSON},
 		{"prometheus", no_argument, NULL, OPT_PROM},
 		{"output", required_argument, NULL, 'o'},
+		{"watch", no_argument, NULL, 'w'},
+		{"count", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	char buf[8192], mnt[PATH_MAX];
-	bool json = false, prom = false;
+	bool json = false, prom = false, watching = false;
 	const char *output = NULL;
+	long count = 0;
 	struct mfs_outfile out = {.fd = -1, .dirfd = -1};
 	struct mfs_err err = {{0}};
 	ssize_t n;
 	FILE *f = stdout;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:wn:hV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'w':
+			watching = true;
+			break;
+		case 'n': {
+			char *end;
+
+			count = strtol(optarg, &end, 10);
+			if (*end || count <= 0)
+				return cli_usage_error("stats", "--count needs a positive number");
+			break;
+		}
 		case OPT_JSON:
 			json = true;
 			break;
@@ -129,6 +256,30 @@ int cmd_stats(int argc, char **argv)
 			return cli_usage_error("stats", "bad option");
 		}
 	}
+	if (watching) {
+		double secs = 1;
+		char *end;
+
+		if (json || prom || output)
+			return cli_usage_error("stats", "--watch prints lines; no --json, "
+							"--prometheus or -o with it");
+		/* An optional SECONDS before the mount points. */
+		if (argc - optind >= 2) {
+			double v = strtod(argv[optind], &end);
+
+			if (!*end) {
+				if (v < 0.1 || v > 3600)
+					return cli_usage_error("stats", "SECONDS is 0.1 to 3600");
+				secs = v;
+				optind++;
+			}
+		}
+		if (argc - optind < 1)
+			return cli_usage_error("stats", "give a mount point");
+		return watch(argv + optind, argc - optind, secs, count);
+	}
+	if (count)
+		return cli_usage_error("stats", "--count goes with --watch");
 	if (argc - optind != 1)
 		return cli_usage_error("stats", "give one mount point");
 	if (json && prom)

@@ -163,6 +163,19 @@ assert seen['modelfs_read_requests_total'] > 0 and seen['modelfs_decompress_seco
 PY
 	fail "stats --prometheus: bad exposition format"
 expect_exit 2 "$MODELFS" stats --json --prometheus "$mnt"
+# --watch: a header and a line per interval; what changed in it.
+cat "$mnt/big.gguf" >/dev/null &
+reader=$!
+"$MODELFS" stats --watch 0.2 --count 3 "$mnt" >"$LOG/watch" || fail "stats --watch failed"
+wait "$reader"
+[ "$(wc -l <"$LOG/watch")" = 4 ] && head -1 "$LOG/watch" | grep -q "served/s" ||
+	fail "stats --watch: $(cat "$LOG/watch")"
+pass
+awk -v m="$mnt" 'NR > 1 && $1 != m { exit 1 }' "$LOG/watch" || fail "stats --watch names: $(cat "$LOG/watch")"
+pass
+expect_exit 2 "$MODELFS" stats --watch --json "$mnt"
+expect_exit 2 "$MODELFS" stats --count 2 "$mnt"
+expect_exit 2 "$MODELFS" stats --watch 0.01 "$mnt"
 kill -INT "$DPID"
 wait_gone "$DPID"
 daemon_log_clean
