@@ -3,13 +3,15 @@
 # Installs the Debian packages modelfs needs to build and test, and does
 # nothing when they are all there. Called by tools/demo.sh and, with --tests
 # (what only the tests use: systemd-nspawn, to run the units under a real
-# systemd), by tests/run.sh, so that both work on a fresh Debian 12 machine.
+# systemd; procps; attr), by tests/run.sh, so that both work on a fresh
+# Debian 12 machine. Never with recommended packages.
 set -euo pipefail
 
 pkgs=(gcc pkg-config meson ninja-build libzstd-dev liblz4-dev libxxhash-dev
 	libfuse3-dev fuse3 libcriterion-dev python3-zstandard python3-lz4 bash-completion
 	groff-base man-db)
-[ "${1:-}" = --tests ] && pkgs+=(systemd-container)
+# The test scripts also call pgrep (procps) and getfattr/setfattr (attr).
+[ "${1:-}" = --tests ] && pkgs+=(systemd-container procps attr)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -25,7 +25,8 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	[ "$(id -u)" -ne 0 ] && sudo=(sudo)
 	echo "e2e: installing nodejs and npm" >&2
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		nodejs npm >/dev/null
 fi
 
 node=$(command -v node)

@@ -9,10 +9,11 @@ with NOTIFY_SOCKET pointing at it, and requires: READY=1 arrives, and by then
 the mount answers (MNT is a mount point and a file in it can be read);
 after `umount MNT`, STOPPING=1 arrives and the daemon exits 0.
 """
-import os, socket, subprocess, sys, tempfile, time
+import atexit, os, shutil, socket, subprocess, sys, tempfile, time
 
 modelfs, src, mnt = sys.argv[1:4]
 tmp = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, tmp, True)  # runs on sys.exit() too
 path = os.path.join(tmp, 'notify')
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 sock.bind(path)

@@ -65,9 +65,10 @@ timeout 300 systemd-nspawn --quiet --register=no --keep-unit --directory=/ --vol
 	--bind-ro="$here:/tests" "${binds[@]}" \
 	--bind-ro="$WORK/units:/etc/systemd/system" --bind-ro="$WORK/conf:/etc/modelfs" \
 	-b systemd.firstboot=off systemd.unit=modelfs-test.service >"$LOG/boot" 2>&1 || rc=$?
-cat "$WORK/out/log" 2>/dev/null | sed 's/^/  /'
+# The log may be missing (nspawn failed before the container ran): say why, not just exit.
+if [ -f "$WORK/out/log" ]; then sed 's/^/  /' "$WORK/out/log"; fi
 [ $rc = 0 ] || fail "the test inside the container exited $rc; boot log: $(sed 's/\x1b\[[0-9;]*m//g' "$LOG/boot" | tail -30)"
-grep -q '^PASS' "$WORK/out/log" || fail "the test inside the container did not finish"
+grep -qs '^PASS' "$WORK/out/log" || fail "the test inside the container did not finish"
 echo "service: systemd booted, tested and shut down in $(($(date +%s) - t0)) s"
 pass
 done_ok
