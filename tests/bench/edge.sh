@@ -22,6 +22,11 @@
 #   --backing B     modelfs backing= (default: the daemon's default)
 #   --rounds N      repeat the whole set N times, report medians (default 1)
 #
+# Besides the table, each summary row is appended to WORKDIR/edge.csv
+# (mem,bw,ctx,tokens,type,run,load_s,s_per_token,x_raw,x_squashfuse,disk_mb,
+# peak_mb,daemon_mb,same,killed), so runs at several --mem values build one
+# file; tests/bench/plot.sh draws s/token against the memory cap from it.
+#
 # Models: modelfs-gen's bench preset (134M parameters; BF16 269 MB, Q8_0
 # 143 MB) with tensors in name order, as convert_hf_to_gguf writes them.
 # squashfuse reads a SquashFS image (zstd, 1 MiB blocks) of the same file;
@@ -243,7 +248,9 @@ done
 echo
 printf '%-5s %-11s %9s %9s %8s %8s %9s %9s %8s %5s\n' type run "load s" "s/token" \
 	"x raw" "x sqfuse" "disk MB" "peak MB" "daemon MB" same
-awk '
+csv=$work/edge.csv
+[ -s "$csv" ] || echo "mem,bw,ctx,tokens,type,run,load_s,s_per_token,x_raw,x_squashfuse,disk_mb,peak_mb,daemon_mb,same,killed" >"$csv"
+awk -v csv="$csv" -v pre="$mem,$bw,${ctx:-default},$tokens" '
 function median(list,   n, a, i, j, t) {
 	n = split(list, a, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -252,24 +259,32 @@ function median(list,   n, a, i, j, t) {
 {
 	k = $1 " " $2
 	if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+	if ($9 == "KILLED") { killed[k]++; next }
 	load[k] = load[k] " " $3 / 1000
 	spt[k] = spt[k] " " $4 / $5 / 1000
 	disk[k] = disk[k] " " $6 / 1e6
 	peak[k] = peak[k] " " $7 / 1e6
 	rss[k] = rss[k] " " $8 / 1e6
-	if ($9 == "KILLED") { killed[k]++; next }
 	if ($9 != "yes") same[k] = "NO"; else if (!(k in same)) same[k] = "yes"
 }
 END {
 	for (i = 1; i <= n; i++) {
 		k = order[i]; split(k, p, " ")
-		if (!(k in spt)) { printf "%-5s %-11s   killed in %d run(s)\n", p[1], p[2], killed[k]; continue }
+		if (!(k in spt)) {
+			printf "%-5s %-11s   killed in %d run(s)\n", p[1], p[2], killed[k]
+			printf "%s,%s,%s,,,,,,,,,,%d\n", pre, p[1], p[2], killed[k] >>csv
+			continue
+		}
 		s = median(spt[k]); r = (p[1] " raw") in seen ? median(spt[p[1] " raw"]) : 0
 		q = (p[1] " squashfuse") in seen ? median(spt[p[1] " squashfuse"]) : 0
 		printf "%-5s %-11s %9.1f %9.3f %8s %8s %9.0f %9.0f %8.0f %5s\n", p[1], p[2],
 			median(load[k]), s, r ? sprintf("%.2f", s / r) : "-", q ? sprintf("%.2f", s / q) : "-",
 			median(disk[k]), median(peak[k]), median(rss[k]), same[k]
+		printf "%s,%s,%s,%.2f,%.4f,%s,%s,%.0f,%.0f,%.0f,%s,%d\n", pre, p[1], p[2], median(load[k]),
+			s, r ? sprintf("%.3f", s / r) : "", q ? sprintf("%.3f", s / q) : "",
+			median(disk[k]), median(peak[k]), median(rss[k]), same[k], killed[k] >>csv
 	}
 }' "$work/results"
 echo
 echo "per-run lines (type run load_ms eval_ms runs disk_bytes peak_bytes daemon_rss same wall_s counters): $work/results"
+echo "summary rows appended to $csv (tests/bench/plot.sh draws them)"
