@@ -26,7 +26,7 @@
 struct mfs_archive {
 	struct mfs_src src;
 	struct mfs_src data; /* where chunk bytes are read from; src unless set */
-	int fd;		     /* owned, or -1 */
+	int fd; /* owned, or -1 */
 	struct mfs_archive_info info;
 	struct mfs_chunk *chunks;
 	struct mfs_tensor *tensors;
@@ -124,8 +124,8 @@ static int load_tensors(struct mfs_archive *ar, struct mfs_err *err)
 		}
 		t->name = ar->strings + name_off;
 		if (t->offset > orig || t->size > orig - t->offset) {
-			r = mfs_err_set(err, -EFSCORRUPTED,
-					"tensor %u (%s): data beyond end of file", i, t->name);
+			r = mfs_err_set(err, -EFSCORRUPTED, "tensor %u (%s): data beyond end of file",
+					i, t->name);
 			goto out;
 		}
 	}

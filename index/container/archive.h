@@ -95,7 +95,6 @@ int mfs_archive_read_chunk(const struct mfs_archive *ar, uint32_t i, void *dst, 
 int mfs_archive_read_stored(const struct mfs_archive *ar, uint32_t i, const uint8_t **out,
 			    struct mfs_dctx *dctx, struct mfs_err *err);
 int mfs_archive_decode_stored(const struct mfs_archive *ar, uint32_t i, const void *stored,
-			      void *dst, size_t dst_cap, struct mfs_dctx *dctx,
-			      struct mfs_err *err);
+			      void *dst, size_t dst_cap, struct mfs_dctx *dctx, struct mfs_err *err);
 
 #endif

@@ -47,11 +47,11 @@ struct mfs_disk_header {
 	uint64_t original_size; /* bytes of the original file */
 	int64_t mtime_sec;	/* original modification time */
 	uint32_t mtime_nsec;
-	uint32_t mode;	    /* original permission bits (07777) */
-	uint32_t source;    /* enum mfs_source */
-	uint32_t reserved0; /* 0 */
-	uint64_t reserved1; /* 0 */
-	uint64_t checksum;  /* xxh3-64 of the bytes before this field */
+	uint32_t mode;		/* original permission bits (07777) */
+	uint32_t source;	/* enum mfs_source */
+	uint32_t reserved0;	/* 0 */
+	uint64_t reserved1;	/* 0 */
+	uint64_t checksum;	/* xxh3-64 of the bytes before this field */
 };
 
 /* A metadata section: where it is, how big, and its xxh3-64. */
@@ -73,15 +73,15 @@ enum mfs_section {
 };
 
 struct mfs_disk_footer {
-	uint64_t original_size;	   /* must equal the header's */
+	uint64_t original_size;	  /* must equal the header's */
 	uint64_t original_hash_lo; /* xxh3-128 of the whole original file: low half */
 	uint64_t original_hash_hi; /* ... high half */
-	uint64_t data_offset;	   /* first byte of chunk data (== header_size) */
-	uint64_t data_end;	   /* one past the last byte of chunk data */
-	uint32_t compat;	   /* features a reader may ignore */
-	uint32_t incompat;	   /* features a reader must understand; v1: none */
-	uint32_t chunk_target;	   /* chunk size the packer aimed at (informational) */
-	uint32_t reserved0;	   /* 0 */
+	uint64_t data_offset;	  /* first byte of chunk data (== header_size) */
+	uint64_t data_end;	  /* one past the last byte of chunk data */
+	uint32_t compat;	  /* features a reader may ignore */
+	uint32_t incompat;	  /* features a reader must understand; v1: none */
+	uint32_t chunk_target;	  /* chunk size the packer aimed at (informational) */
+	uint32_t reserved0;	  /* 0 */
 	struct mfs_disk_section sections[MFS_SEC_NR];
 	uint16_t version_major;
 	uint16_t version_minor;
@@ -144,7 +144,7 @@ struct mfs_disk_plan {
 	uint32_t reserved;    /* 0 */
 };
 
-#define MFS_PLAN_CYCLE 0x1u  /* the access order wraps around to this entry */
+#define MFS_PLAN_CYCLE 0x1u /* the access order wraps around to this entry */
 #define MFS_PLAN_SPARSE 0x2u /* read in small pieces at unpredictable places (embeddings) */
 #define MFS_PLAN_KNOWN_FLAGS (MFS_PLAN_CYCLE | MFS_PLAN_SPARSE)
 

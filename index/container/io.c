@@ -97,17 +97,14 @@ int mfs_src_read_envelope(const struct mfs_src *src, void *buf, size_t len, uint
 			continue;
 		if (r < 0)
 			return mfs_err_set(err, (int)r, "read error at offset %llu: %s",
-					   (unsigned long long)(start + have),
-					   mfs_strerror((int)r));
+					   (unsigned long long)(start + have), mfs_strerror((int)r));
 		if (r == 0)
-			return mfs_err_set(err, -EFSCORRUPTED,
-					   "unexpected end of file at offset %llu",
+			return mfs_err_set(err, -EFSCORRUPTED, "unexpected end of file at offset %llu",
 					   (unsigned long long)(start + have));
 		have += (uint64_t)r;
 		/* O_DIRECT continues only from aligned positions; a short read ends the file. */
 		if (have < need && have % a)
-			return mfs_err_set(err, -EFSCORRUPTED,
-					   "unexpected end of file at offset %llu",
+			return mfs_err_set(err, -EFSCORRUPTED, "unexpected end of file at offset %llu",
 					   (unsigned long long)(start + have));
 	}
 	return 0;

@@ -43,9 +43,8 @@ static int emit(struct mfs_writer *w, const void *buf, size_t len, struct mfs_er
 	int r = mfs_write_all(w->fd, buf, len);
 
 	if (r)
-		return w->name
-			   ? mfs_err_set(err, r, "cannot write %s: %s", w->name, mfs_strerror(r))
-			   : mfs_err_set(err, r, "write failed: %s", mfs_strerror(r));
+		return w->name ? mfs_err_set(err, r, "cannot write %s: %s", w->name, mfs_strerror(r))
+			       : mfs_err_set(err, r, "write failed: %s", mfs_strerror(r));
 	w->offset += len;
 	return 0;
 }

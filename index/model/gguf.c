@@ -141,9 +141,10 @@ static int parse_kv(struct cur *c, struct mfs_gguf_kv *kv)
 			return r;
 		kv->value = c->pos;
 		if (kv->arr_n > MFS_GGUF_MAX_ARRAY)
-			return mfs_err_set(
-			    c->err, -EFSCORRUPTED, "key '%.*s': array of %llu elements is too long",
-			    (int)kv->key_len, kv->key, (unsigned long long)kv->arr_n);
+			return mfs_err_set(c->err, -EFSCORRUPTED,
+					   "key '%.*s': array of %llu elements is too long",
+					   (int)kv->key_len, kv->key,
+					   (unsigned long long)kv->arr_n);
 		if (kv->arr_type == MFS_GGUF_STRING) {
 			/* Every string has at least its 8-byte length. */
 			if (kv->arr_n * 8 > c->file_size - c->pos)
@@ -232,9 +233,9 @@ static int parse_tensor(struct cur *c, struct mfs_gguf_tensor *t, uint64_t i)
 	if (r)
 		return r;
 	if (name_len >= MFS_GGUF_MAX_NAME)
-		return mfs_err_set(
-		    c->err, -EFSCORRUPTED, "tensor name %llu is too long: %llu >= %u",
-		    (unsigned long long)i, (unsigned long long)name_len, MFS_GGUF_MAX_NAME);
+		return mfs_err_set(c->err, -EFSCORRUPTED, "tensor name %llu is too long: %llu >= %u",
+				   (unsigned long long)i, (unsigned long long)name_len,
+				   MFS_GGUF_MAX_NAME);
 	t->name_len = (uint32_t)name_len;
 	if (memchr(t->name, '\0', name_len))
 		return mfs_err_set(c->err, -EFSCORRUPTED, "tensor name %llu contains a NUL byte",

@@ -44,9 +44,9 @@ enum mfs_gguf_type {
 
 #define MFS_GGUF_MAGIC "GGUF"
 #define MFS_GGUF_DEFAULT_ALIGNMENT 32u
-#define MFS_GGUF_MAX_NAME 64u		 /* GGML_MAX_NAME: names must be shorter */
-#define MFS_GGUF_MAX_STRING (1ull << 30) /* GGUF_MAX_STRING_LENGTH */
-#define MFS_GGUF_MAX_ARRAY (1ull << 30)	 /* GGUF_MAX_ARRAY_ELEMENTS */
+#define MFS_GGUF_MAX_NAME 64u		   /* GGML_MAX_NAME: names must be shorter */
+#define MFS_GGUF_MAX_STRING (1ull << 30)   /* GGUF_MAX_STRING_LENGTH */
+#define MFS_GGUF_MAX_ARRAY (1ull << 30)	   /* GGUF_MAX_ARRAY_ELEMENTS */
 
 struct mfs_gguf_kv {
 	const char *key; /* into the buffer, not NUL-terminated */

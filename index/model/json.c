@@ -146,32 +146,15 @@ int json_string(struct json *j, char *out, size_t cap, size_t *len, const char *
 				return json_fail(j, "unterminated escape");
 			c = (unsigned char)*j->p++;
 			switch (c) {
-			case '"':
-			case '\\':
-			case '/':
+			case '"': case '\\': case '/':
 				tmp[0] = (char)c;
 				plen = 1;
 				break;
-			case 'b':
-				tmp[0] = '\b';
-				plen = 1;
-				break;
-			case 'f':
-				tmp[0] = '\f';
-				plen = 1;
-				break;
-			case 'n':
-				tmp[0] = '\n';
-				plen = 1;
-				break;
-			case 'r':
-				tmp[0] = '\r';
-				plen = 1;
-				break;
-			case 't':
-				tmp[0] = '\t';
-				plen = 1;
-				break;
+			case 'b': tmp[0] = '\b'; plen = 1; break;
+			case 'f': tmp[0] = '\f'; plen = 1; break;
+			case 'n': tmp[0] = '\n'; plen = 1; break;
+			case 'r': tmp[0] = '\r'; plen = 1; break;
+			case 't': tmp[0] = '\t'; plen = 1; break;
 			case 'u':
 				r = hex4(j, &cp);
 				if (r)

@@ -94,8 +94,8 @@ out:
 	return r;
 }
 
-static int from_safetensors(struct mfs_model *m, const void *buf, size_t len, uint64_t file_size,
-			    struct mfs_err *err)
+static int from_safetensors(struct mfs_model *m, const void *buf, size_t len,
+			    uint64_t file_size, struct mfs_err *err)
 {
 	struct mfs_st st;
 	uint64_t names_len = 0;
@@ -181,8 +181,7 @@ int mfs_model_load(struct mfs_model *m, const struct mfs_src *src, uint32_t sour
 		if (r != -ENOBUFS)
 			break;
 		if (want >= src->size || want >= MFS_MODEL_META_MAX) {
-			r = mfs_err_set(err, -EFBIG,
-					"metadata larger than %llu MiB is not supported",
+			r = mfs_err_set(err, -EFBIG, "metadata larger than %llu MiB is not supported",
 					MFS_MODEL_META_MAX >> 20);
 			break;
 		}

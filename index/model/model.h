@@ -22,9 +22,9 @@
 #define MFS_MODEL_META_MAX (1ull << 30)
 
 struct mfs_model {
-	uint32_t source; /* enum mfs_source */
+	uint32_t source;    /* enum mfs_source */
 	uint64_t file_size;
-	uint64_t meta_end; /* [0, meta_end) is the metadata region */
+	uint64_t meta_end;  /* [0, meta_end) is the metadata region */
 	uint32_t ntensors;
 	struct mfs_tensor *tensors; /* sorted by offset; names owned by @names */
 	char *names;

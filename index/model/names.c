@@ -16,45 +16,57 @@ struct rule {
 
 /* GGUF block components (the text between "blk.N." and the next '.'). Longest key wins. */
 static const struct rule gguf_block_rules[] = {
-    {"attn_norm", MFS_ROLE_ATTN_NORM},	{"attn_q", MFS_ROLE_ATTN_Q},
-    {"attn_k", MFS_ROLE_ATTN_K},	{"attn_v", MFS_ROLE_ATTN_V},
-    {"attn_qkv", MFS_ROLE_ATTN_QKV},	{"attn_kv", MFS_ROLE_ATTN_QKV},
-    {"attn_output", MFS_ROLE_ATTN_OUT}, {"post_attention_norm", MFS_ROLE_ATTN_OUT},
-    {"ffn_norm", MFS_ROLE_FFN_NORM},	{"ffn_gate_inp", MFS_ROLE_FFN_ROUTER},
-    {"ffn_gate", MFS_ROLE_FFN_GATE},	{"ffn_up", MFS_ROLE_FFN_UP},
-    {"ffn_down", MFS_ROLE_FFN_DOWN},	{"post_ffw_norm", MFS_ROLE_FFN_DOWN},
+	{"attn_norm", MFS_ROLE_ATTN_NORM},
+	{"attn_q", MFS_ROLE_ATTN_Q},
+	{"attn_k", MFS_ROLE_ATTN_K},
+	{"attn_v", MFS_ROLE_ATTN_V},
+	{"attn_qkv", MFS_ROLE_ATTN_QKV},
+	{"attn_kv", MFS_ROLE_ATTN_QKV},
+	{"attn_output", MFS_ROLE_ATTN_OUT},
+	{"post_attention_norm", MFS_ROLE_ATTN_OUT},
+	{"ffn_norm", MFS_ROLE_FFN_NORM},
+	{"ffn_gate_inp", MFS_ROLE_FFN_ROUTER},
+	{"ffn_gate", MFS_ROLE_FFN_GATE},
+	{"ffn_up", MFS_ROLE_FFN_UP},
+	{"ffn_down", MFS_ROLE_FFN_DOWN},
+	{"post_ffw_norm", MFS_ROLE_FFN_DOWN},
 };
 
 /* Hugging Face names: first key contained in the part after the layer number wins. */
 static const struct rule hf_block_rules[] = {
-    {"qkv_proj", MFS_ROLE_ATTN_QKV},
-    {"q_proj", MFS_ROLE_ATTN_Q},
-    {"k_proj", MFS_ROLE_ATTN_K},
-    {"v_proj", MFS_ROLE_ATTN_V},
-    {"o_proj", MFS_ROLE_ATTN_OUT},
-    {"q_norm", MFS_ROLE_ATTN_Q},
-    {"k_norm", MFS_ROLE_ATTN_K},
-    {"input_layernorm", MFS_ROLE_ATTN_NORM},
-    {"post_attention_layernorm", MFS_ROLE_FFN_NORM},
-    {"pre_feedforward_layernorm", MFS_ROLE_FFN_NORM},
-    {"post_feedforward_layernorm", MFS_ROLE_FFN_DOWN},
-    {"gate_up_proj", MFS_ROLE_FFN_GATE},
-    {"gate_proj", MFS_ROLE_FFN_GATE},
-    {"up_proj", MFS_ROLE_FFN_UP},
-    {"down_proj", MFS_ROLE_FFN_DOWN},
-    {".gate.", MFS_ROLE_FFN_ROUTER},
-    {".w1.", MFS_ROLE_FFN_GATE},
-    {".w3.", MFS_ROLE_FFN_UP},
-    {".w2.", MFS_ROLE_FFN_DOWN},
+	{"qkv_proj", MFS_ROLE_ATTN_QKV},
+	{"q_proj", MFS_ROLE_ATTN_Q},
+	{"k_proj", MFS_ROLE_ATTN_K},
+	{"v_proj", MFS_ROLE_ATTN_V},
+	{"o_proj", MFS_ROLE_ATTN_OUT},
+	{"q_norm", MFS_ROLE_ATTN_Q},
+	{"k_norm", MFS_ROLE_ATTN_K},
+	{"input_layernorm", MFS_ROLE_ATTN_NORM},
+	{"post_attention_layernorm", MFS_ROLE_FFN_NORM},
+	{"pre_feedforward_layernorm", MFS_ROLE_FFN_NORM},
+	{"post_feedforward_layernorm", MFS_ROLE_FFN_DOWN},
+	{"gate_up_proj", MFS_ROLE_FFN_GATE},
+	{"gate_proj", MFS_ROLE_FFN_GATE},
+	{"up_proj", MFS_ROLE_FFN_UP},
+	{"down_proj", MFS_ROLE_FFN_DOWN},
+	{".gate.", MFS_ROLE_FFN_ROUTER},
+	{".w1.", MFS_ROLE_FFN_GATE},
+	{".w3.", MFS_ROLE_FFN_UP},
+	{".w2.", MFS_ROLE_FFN_DOWN},
 };
 
 /* Whole-name (or prefix) matches outside blocks. */
 static const struct rule global_rules[] = {
-    {"token_embd.", MFS_ROLE_EMBED},	    {"model.embed_tokens.", MFS_ROLE_EMBED},
-    {"embed_tokens.", MFS_ROLE_EMBED},	    {"transformer.wte.", MFS_ROLE_EMBED},
-    {"output_norm.", MFS_ROLE_OUTPUT_NORM}, {"model.norm.", MFS_ROLE_OUTPUT_NORM},
-    {"norm.", MFS_ROLE_OUTPUT_NORM},	    {"transformer.ln_f.", MFS_ROLE_OUTPUT_NORM},
-    {"output.", MFS_ROLE_OUTPUT},	    {"lm_head.", MFS_ROLE_OUTPUT},
+	{"token_embd.", MFS_ROLE_EMBED},
+	{"model.embed_tokens.", MFS_ROLE_EMBED},
+	{"embed_tokens.", MFS_ROLE_EMBED},
+	{"transformer.wte.", MFS_ROLE_EMBED},
+	{"output_norm.", MFS_ROLE_OUTPUT_NORM},
+	{"model.norm.", MFS_ROLE_OUTPUT_NORM},
+	{"norm.", MFS_ROLE_OUTPUT_NORM},
+	{"transformer.ln_f.", MFS_ROLE_OUTPUT_NORM},
+	{"output.", MFS_ROLE_OUTPUT},
+	{"lm_head.", MFS_ROLE_OUTPUT},
 };
 
 /* Layer prefixes: the block number follows immediately. */
@@ -146,14 +158,14 @@ void mfs_name_classify(const char *name, size_t len, uint16_t *layer, uint8_t *r
 const char *mfs_role_name(unsigned int role)
 {
 	static const char *const names[MFS_ROLE_NR] = {
-	    [MFS_ROLE_OTHER] = "other",		[MFS_ROLE_EMBED] = "embed",
-	    [MFS_ROLE_ATTN_NORM] = "attn_norm", [MFS_ROLE_ATTN_Q] = "attn_q",
-	    [MFS_ROLE_ATTN_K] = "attn_k",	[MFS_ROLE_ATTN_V] = "attn_v",
-	    [MFS_ROLE_ATTN_QKV] = "attn_qkv",	[MFS_ROLE_ATTN_OUT] = "attn_out",
-	    [MFS_ROLE_FFN_NORM] = "ffn_norm",	[MFS_ROLE_FFN_ROUTER] = "ffn_router",
-	    [MFS_ROLE_FFN_GATE] = "ffn_gate",	[MFS_ROLE_FFN_UP] = "ffn_up",
-	    [MFS_ROLE_FFN_DOWN] = "ffn_down",	[MFS_ROLE_OUTPUT_NORM] = "output_norm",
-	    [MFS_ROLE_OUTPUT] = "output",
+		[MFS_ROLE_OTHER] = "other",	     [MFS_ROLE_EMBED] = "embed",
+		[MFS_ROLE_ATTN_NORM] = "attn_norm",   [MFS_ROLE_ATTN_Q] = "attn_q",
+		[MFS_ROLE_ATTN_K] = "attn_k",	     [MFS_ROLE_ATTN_V] = "attn_v",
+		[MFS_ROLE_ATTN_QKV] = "attn_qkv",     [MFS_ROLE_ATTN_OUT] = "attn_out",
+		[MFS_ROLE_FFN_NORM] = "ffn_norm",     [MFS_ROLE_FFN_ROUTER] = "ffn_router",
+		[MFS_ROLE_FFN_GATE] = "ffn_gate",     [MFS_ROLE_FFN_UP] = "ffn_up",
+		[MFS_ROLE_FFN_DOWN] = "ffn_down",     [MFS_ROLE_OUTPUT_NORM] = "output_norm",
+		[MFS_ROLE_OUTPUT] = "output",
 	};
 	return role < MFS_ROLE_NR ? names[role] : "other";
 }

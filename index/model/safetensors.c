@@ -63,8 +63,8 @@ static int parse_shape(struct parse_ctx *pc, struct st_entry *e, uint64_t *nelem
 	*nelem = 1;
 	for (uint32_t i = 0; i < n; i++) {
 		if (dims[i] && *nelem > UINT64_MAX / dims[i])
-			return mfs_err_set(pc->j.err, -EFSCORRUPTED, "tensor '%s': shape overflows",
-					   pc->name);
+			return mfs_err_set(pc->j.err, -EFSCORRUPTED,
+					   "tensor '%s': shape overflows", pc->name);
 		*nelem *= dims[i];
 	}
 	e->t.ndim = n;
@@ -158,9 +158,7 @@ static int parse_tensor(struct parse_ctx *pc, struct st_entry *e)
 	}
 	if (!have_dtype || !have_shape || !have_off)
 		return mfs_err_set(pc->j.err, -EFSCORRUPTED, "tensor '%s': missing %s", pc->name,
-				   !have_dtype	 ? "dtype"
-				   : !have_shape ? "shape"
-						 : "data_offsets");
+				   !have_dtype ? "dtype" : !have_shape ? "shape" : "data_offsets");
 	e->t.dtype = dt->id;
 	if (nelem > UINT64_MAX / dt->block_bytes)
 		return mfs_err_set(pc->j.err, -EFSCORRUPTED, "tensor '%s': byte size overflows",
@@ -320,18 +318,19 @@ int mfs_st_parse(struct mfs_st *st, const void *buf, size_t len, uint64_t file_s
 		struct st_entry *e = &pc.v[i];
 
 		if (e->begin != expect) {
-			r = mfs_err_set(
-			    err, -EFSCORRUPTED,
-			    "tensor '%s' starts at %llu, expected %llu (gap or overlap)", e->t.name,
-			    (unsigned long long)e->begin, (unsigned long long)expect);
+			r = mfs_err_set(err, -EFSCORRUPTED,
+					"tensor '%s' starts at %llu, expected %llu (gap or overlap)",
+					e->t.name, (unsigned long long)e->begin,
+					(unsigned long long)expect);
 			goto fail;
 		}
 		expect = e->end;
 	}
 	if (expect != file_size - 8 - n) {
-		r = mfs_err_set(
-		    err, -EFSCORRUPTED, "tensor data ends at %llu but the file has %llu data bytes",
-		    (unsigned long long)expect, (unsigned long long)(file_size - 8 - n));
+		r = mfs_err_set(err, -EFSCORRUPTED,
+				"tensor data ends at %llu but the file has %llu data bytes",
+				(unsigned long long)expect,
+				(unsigned long long)(file_size - 8 - n));
 		goto fail;
 	}
 

@@ -31,9 +31,9 @@
 struct mfs_st_tensor {
 	char *name; /* NUL-terminated, owned by the struct mfs_st */
 	uint16_t name_len;
-	uint16_t dtype;	 /* enum mfs_dtype */
-	uint32_t ndim;	 /* as in the file (may exceed 4) */
-	uint64_t ne[4];	 /* innermost first; dims beyond the 4th folded into ne[3] */
+	uint16_t dtype; /* enum mfs_dtype */
+	uint32_t ndim;	/* as in the file (may exceed 4) */
+	uint64_t ne[4]; /* innermost first; dims beyond the 4th folded into ne[3] */
 	uint64_t offset; /* absolute file offset */
 	uint64_t size;
 };

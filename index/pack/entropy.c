@@ -46,8 +46,7 @@ static bool split_of(unsigned int split, unsigned int dtype, unsigned int *xform
 	case MFS_SPLIT_BYTES:
 		*xform = MFS_XFORM_BYTES;
 		*param = dt ? dt->block_bytes : 0;
-		return dt && dt->block_elems == 1 &&
-		       mfs_xform_get(MFS_XFORM_BYTES)->param_ok(*param);
+		return dt && dt->block_elems == 1 && mfs_xform_get(MFS_XFORM_BYTES)->param_ok(*param);
 	default:
 		*xform = MFS_XFORM_FIELDS;
 		*param = dtype;

@@ -17,10 +17,10 @@
 enum { MFS_SPLIT_NONE, MFS_SPLIT_BYTES, MFS_SPLIT_FIELDS, MFS_SPLIT_NR };
 
 struct mfs_tensor_bound {
-	uint64_t bytes;		    /* logical bytes of the tensor's chunks */
-	uint64_t stored;	    /* their stored bytes */
-	double bound[MFS_SPLIT_NR]; /* bytes the split needs at order-0 entropy; 0: no such split */
-	double best;		    /* the smallest of them */
+	uint64_t bytes;		     /* logical bytes of the tensor's chunks */
+	uint64_t stored;	     /* their stored bytes */
+	double bound[MFS_SPLIT_NR];  /* bytes the split needs at order-0 entropy; 0: no such split */
+	double best;		     /* the smallest of them */
 };
 
 /*

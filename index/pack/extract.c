@@ -58,9 +58,10 @@ static int extract_consume(void *vctx, uint64_t seq, struct mfs_pipe_buf *b, int
 		r = mfs_write_all(ctx->o->out_fd, b->out, b->out_len);
 		if (r)
 			return ctx->o->out_name
-				   ? mfs_err_set(ctx->err, r, "cannot write %s: %s",
-						 ctx->o->out_name, mfs_strerror(r))
-				   : mfs_err_set(ctx->err, r, "write failed: %s", mfs_strerror(r));
+				       ? mfs_err_set(ctx->err, r, "cannot write %s: %s",
+						     ctx->o->out_name, mfs_strerror(r))
+				       : mfs_err_set(ctx->err, r, "write failed: %s",
+						     mfs_strerror(r));
 	}
 	ctx->done += b->out_len;
 	if (ctx->o->progress)
@@ -91,7 +92,8 @@ int mfs_extract(const struct mfs_archive *ar, const struct mfs_extract_opts *o,
 		XXH3_freeState(ctx.hash);
 		return -ENOMEM;
 	}
-	r = mfs_pipe_run(&extract_ops, &ctx, mfs_archive_nchunks(ar), threads, 1, info->max_chunk);
+	r = mfs_pipe_run(&extract_ops, &ctx, mfs_archive_nchunks(ar), threads, 1,
+			 info->max_chunk);
 	if (r)
 		goto out;
 	if (res->bad_chunks) {
@@ -105,8 +107,7 @@ int mfs_extract(const struct mfs_archive *ar, const struct mfs_extract_opts *o,
 	}
 	digest = XXH3_128bits_digest(ctx.hash);
 	res->hash_checked = true;
-	res->hash_ok =
-	    digest.low64 == info->footer.hash_lo && digest.high64 == info->footer.hash_hi;
+	res->hash_ok = digest.low64 == info->footer.hash_lo && digest.high64 == info->footer.hash_hi;
 	if (!res->hash_ok)
 		r = mfs_err_set(err, -EFSCORRUPTED, "whole-file checksum mismatch");
 out:

@@ -36,13 +36,13 @@ static int push(struct vec *v, uint64_t off, uint64_t len, uint32_t tensor, uint
 		v->cap = ncap;
 	}
 	v->v[v->n++] = (struct mfs_layout_chunk){
-	    .offset = off, .length = (uint32_t)len, .tensor = tensor, .flags = flags};
+		.offset = off, .length = (uint32_t)len, .tensor = tensor, .flags = flags};
 	return 0;
 }
 
 /* [off, off+len) in pieces of at most @target bytes, evenly sized. */
-static int push_fixed(struct vec *v, uint64_t off, uint64_t len, uint32_t target, uint32_t tensor,
-		      uint16_t flags)
+static int push_fixed(struct vec *v, uint64_t off, uint64_t len, uint32_t target,
+		      uint32_t tensor, uint16_t flags)
 {
 	uint64_t n = (len + target - 1) / target, piece;
 	int r;
@@ -183,10 +183,8 @@ int mfs_layout_cut(const struct mfs_model *m, uint32_t target, struct mfs_layout
 		uint64_t data_end, next, tail;
 
 		if (t->offset < pos || t->size > m->file_size - t->offset) {
-			r = mfs_err_set(err, -EINVAL,
-					"tensor '%s' overlaps its neighbour or the "
-					"end of the file",
-					t->name);
+			r = mfs_err_set(err, -EINVAL, "tensor '%s' overlaps its neighbour or the "
+					"end of the file", t->name);
 			break;
 		}
 		/* Bytes between the previous tensor and this one (none in valid files). */

@@ -16,10 +16,8 @@
 
 struct mfs_method mfs_method_zstd(int level)
 {
-	return (struct mfs_method){.codec = MFS_CODEC_ZSTD,
-				   .xform = MFS_XFORM_NONE,
-				   .level = level ? level
-						  : mfs_codec_get(MFS_CODEC_ZSTD)->default_level};
+	return (struct mfs_method){.codec = MFS_CODEC_ZSTD, .xform = MFS_XFORM_NONE,
+				   .level = level ? level : mfs_codec_get(MFS_CODEC_ZSTD)->default_level};
 }
 
 /* The plane transform for @dtype: fields where known, else bytes by element size. */
@@ -32,8 +30,8 @@ static bool plane_xform(unsigned int dtype, uint8_t *xform, uint32_t *xparam)
 		*xparam = dtype;
 		return true;
 	}
-	if (dt && dt->block_elems == 1 &&
-	    (dt->block_bytes == 2 || dt->block_bytes == 4 || dt->block_bytes == 8)) {
+	if (dt && dt->block_elems == 1 && (dt->block_bytes == 2 || dt->block_bytes == 4 ||
+					    dt->block_bytes == 8)) {
 		*xform = MFS_XFORM_BYTES;
 		*xparam = dt->block_bytes;
 		return true;
@@ -63,10 +61,8 @@ unsigned int mfs_method_candidates(unsigned int dtype, int zstd_level, bool fast
 		out[n++] = mfs_method_planes(dtype, MFS_PLANES_LEVEL_FAST);
 	/* Floats with a field split also try plain byte planes. */
 	if (out[0].xform == MFS_XFORM_FIELDS && dt && dt->block_elems == 1)
-		out[n++] = (struct mfs_method){.codec = MFS_CODEC_PLANES,
-					       .level = MFS_PLANES_LEVEL_BEST,
-					       .xform = MFS_XFORM_BYTES,
-					       .xparam = dt->block_bytes};
+		out[n++] = (struct mfs_method){.codec = MFS_CODEC_PLANES, .level = MFS_PLANES_LEVEL_BEST,
+					       .xform = MFS_XFORM_BYTES, .xparam = dt->block_bytes};
 	out[n++] = mfs_method_zstd(zstd_level);
 	return n;
 }
@@ -79,10 +75,10 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int mfs_method_choose(struct mfs_cctx *cctx, struct mfs_dctx *dctx, const struct mfs_method *cand,
-		      unsigned int n, const uint8_t *const *samples, const size_t *lens,
-		      unsigned int ns, double min_decode_mbs, struct mfs_method_trial *trials,
-		      struct mfs_err *err)
+int mfs_method_choose(struct mfs_cctx *cctx, struct mfs_dctx *dctx,
+		      const struct mfs_method *cand, unsigned int n, const uint8_t *const *samples,
+		      const size_t *lens, unsigned int ns, double min_decode_mbs,
+		      struct mfs_method_trial *trials, struct mfs_err *err)
 {
 	size_t maxlen = 0, total = 0, cap;
 	uint8_t **enc, *out;
@@ -132,13 +128,12 @@ int mfs_method_choose(struct mfs_cctx *cctx, struct mfs_dctx *dctx, const struct
 			double t0 = now();
 
 			for (unsigned int s = 0; s < ns; s++) {
-				r = mfs_block_decode(dctx, m->codec, m->xform, m->xparam, out,
-						     lens[s], enc[s], elen[s], err);
+				r = mfs_block_decode(dctx, m->codec, m->xform, m->xparam, out, lens[s],
+						     enc[s], elen[s], err);
 				if (r)
 					goto out;
 				if (rep == 0 && memcmp(out, samples[s], lens[s]) != 0) {
-					r = mfs_err_set(err, -EIO, "method %u does not round-trip",
-							i);
+					r = mfs_err_set(err, -EIO, "method %u does not round-trip", i);
 					goto out;
 				}
 			}

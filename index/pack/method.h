@@ -53,10 +53,10 @@ struct mfs_method mfs_method_planes(unsigned int dtype, int level);
  * Try @n candidates on the @ns sample chunks; returns the index of the one to
  * use and fills @trials[0..n). Every trial is checked to decode to its input.
  */
-int mfs_method_choose(struct mfs_cctx *cctx, struct mfs_dctx *dctx, const struct mfs_method *cand,
-		      unsigned int n, const uint8_t *const *samples, const size_t *lens,
-		      unsigned int ns, double min_decode_mbs, struct mfs_method_trial *trials,
-		      struct mfs_err *err);
+int mfs_method_choose(struct mfs_cctx *cctx, struct mfs_dctx *dctx,
+		      const struct mfs_method *cand, unsigned int n, const uint8_t *const *samples,
+		      const size_t *lens, unsigned int ns, double min_decode_mbs,
+		      struct mfs_method_trial *trials, struct mfs_err *err);
 
 /* "zstd", "planes/fields", ... into @buf. */
 const char *mfs_method_name(char *buf, size_t len, unsigned int codec, unsigned int xform);

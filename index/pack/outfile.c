@@ -46,8 +46,8 @@ int mfs_outfile_open(struct mfs_outfile *o, const char *path, mode_t mode, struc
 		goto out;
 	}
 	o->fd = openat(o->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
-	if (o->fd < 0 &&
-	    (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL || errno == ENOENT)) {
+	if (o->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL ||
+			  errno == ENOENT)) {
 		/* No O_TMPFILE here: fall back to a hidden temporary name. */
 		size_t n = strlen(o->name) + 16;
 
@@ -59,7 +59,7 @@ int mfs_outfile_open(struct mfs_outfile *o, const char *path, mode_t mode, struc
 		for (unsigned int attempt = 0; attempt < 100; attempt++) {
 			snprintf(o->tmpname, n, ".%s.%06x", o->name,
 				 (unsigned int)((unsigned int)getpid() * 2654435761u + attempt) &
-				     0xffffffu);
+					 0xffffffu);
 			o->fd = openat(o->dirfd, o->tmpname,
 				       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 			if (o->fd >= 0 || errno != EEXIST)
@@ -134,7 +134,7 @@ int mfs_outfile_commit(struct mfs_outfile *o, bool replace, struct mfs_err *err)
 			if (r == -EINVAL || r == -ENOSYS) {
 				/* No RENAME_NOREPLACE: link() refuses to replace too. */
 				r = linkat(o->dirfd, o->tmpname, o->dirfd, o->name, 0) < 0 ? -errno
-											   : 0;
+											    : 0;
 				if (!r)
 					unlinkat(o->dirfd, o->tmpname, 0);
 			}

@@ -19,10 +19,10 @@
 #include "err.h"
 
 struct mfs_outfile {
-	int fd;	       /* write here */
-	int dirfd;     /* the target's directory */
-	char *name;    /* target name within dirfd */
-	char *tmpname; /* fallback temporary name, or NULL with O_TMPFILE */
+	int fd;	   /* write here */
+	int dirfd; /* the target's directory */
+	char *name;	/* target name within dirfd */
+	char *tmpname;	/* fallback temporary name, or NULL with O_TMPFILE */
 };
 
 /* Prepare to create @path with permission bits @mode (umask applies). */

@@ -61,7 +61,7 @@ static int worth_it(size_t stored, size_t len)
 }
 
 static const struct mfs_method *method_of(const struct pack_ctx *ctx,
-					  const struct mfs_layout_chunk *c)
+					 const struct mfs_layout_chunk *c)
 {
 	return c->tensor == MFS_TENSOR_NONE ? &ctx->plain : &ctx->methods[c->tensor];
 }
@@ -132,10 +132,10 @@ static int pack_consume(void *vctx, uint64_t seq, struct mfs_pipe_buf *b, int st
 }
 
 static const struct mfs_pipe_ops pack_ops = {
-    .worker_new = worker_new,
-    .worker_free = worker_free,
-    .work = pack_work,
-    .consume = pack_consume,
+	.worker_new = worker_new,
+	.worker_free = worker_free,
+	.work = pack_work,
+	.consume = pack_consume,
 };
 
 /* ---- choosing each tensor's method (--codec auto) -------------------------- */
@@ -228,10 +228,10 @@ static int select_consume(void *vctx, uint64_t t, struct mfs_pipe_buf *b, int st
 }
 
 static const struct mfs_pipe_ops select_ops = {
-    .worker_new = coders_new,
-    .worker_free = coders_free,
-    .work = select_work,
-    .consume = select_consume,
+	.worker_new = coders_new,
+	.worker_free = coders_free,
+	.work = select_work,
+	.consume = select_consume,
 };
 
 /*
@@ -243,12 +243,8 @@ static int choose_methods(const struct mfs_pack_opts *o, const struct mfs_src *s
 			  uint32_t nchunks, unsigned int threads, struct mfs_method *methods,
 			  struct mfs_err *err)
 {
-	struct select_ctx ctx = {.src = src,
-				 .model = m,
-				 .chunks = chunks,
-				 .methods = methods,
-				 .err = err,
-				 .zstd_level = o->level,
+	struct select_ctx ctx = {.src = src, .model = m, .chunks = chunks, .methods = methods,
+				 .err = err, .zstd_level = o->level,
 				 .min_decode = o->min_decode_mbs > 0 ? o->min_decode_mbs
 								     : MFS_MIN_DECODE_DEFAULT};
 	ctx.fast = ctx.min_decode > MFS_MIN_DECODE_DEFAULT;
@@ -264,8 +260,7 @@ static int choose_methods(const struct mfs_pack_opts *o, const struct mfs_src *s
 		} else if (o->codec == MFS_CODEC_PLANES) {
 			methods[t] = mfs_method_planes(m->tensors[t].dtype, o->level);
 		} else {
-			methods[t] =
-			    (struct mfs_method){.codec = (uint8_t)o->codec, .level = o->level};
+			methods[t] = (struct mfs_method){.codec = (uint8_t)o->codec, .level = o->level};
 		}
 	}
 	if (o->codec != MFS_PACK_CODEC_AUTO || m->ntensors == 0)
@@ -372,8 +367,8 @@ int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_p
 	if (r)
 		goto out_chunks;
 	ctx.plain = o->codec == MFS_PACK_CODEC_AUTO || o->codec == MFS_CODEC_PLANES
-			? mfs_method_zstd(o->level)
-			: (struct mfs_method){.codec = (uint8_t)o->codec, .level = o->level};
+			    ? mfs_method_zstd(o->level)
+			    : (struct mfs_method){.codec = (uint8_t)o->codec, .level = o->level};
 	for (uint32_t t = 0; t <= model.ntensors; t++) {
 		const struct mfs_method *mm = t < model.ntensors ? &methods[t] : &ctx.plain;
 		size_t b = mfs_block_bound(mm->codec, mm->xform, mm->xparam, maxlen);

@@ -57,4 +57,5 @@ struct mfs_pack_result {
 int mfs_pack_file(const char *src_path, const char *dst_path, const struct mfs_pack_opts *o,
 		  struct mfs_pack_result *res, struct mfs_err *err);
 
+
 #endif

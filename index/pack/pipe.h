@@ -24,12 +24,12 @@
 #include "io.h" /* mfs_cpu_count() */
 
 struct mfs_pipe_buf {
-	void *in;      /* in_cap bytes, owned by the pipe */
-	void *out;     /* out_cap bytes, owned by the pipe */
+	void *in; /* in_cap bytes, owned by the pipe */
+	void *out; /* out_cap bytes, owned by the pipe */
 	size_t in_len; /* set by work() as it likes */
 	size_t out_len;
-	int flags;    /* free for work()/consume() to use */
-	uint64_t aux; /* likewise */
+	int flags;     /* free for work()/consume() to use */
+	uint64_t aux;  /* likewise */
 };
 
 struct mfs_pipe_ops {

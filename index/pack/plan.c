@@ -110,8 +110,8 @@ static bool tensor_keys(const struct mfs_tensor *t, uint32_t nt, struct tkey *ke
 }
 
 int mfs_plan_from_names(const struct mfs_tensor *tensors, uint32_t ntensors,
-			const uint32_t *chunk_tensor, uint32_t nchunks, struct mfs_plan_entry **out,
-			uint32_t *n)
+			const uint32_t *chunk_tensor, uint32_t nchunks,
+			struct mfs_plan_entry **out, uint32_t *n)
 {
 	struct runs runs = {0};
 	struct tkey *keys = NULL;

@@ -39,8 +39,8 @@
  * *@out is a malloc'd array of *@n runs (possibly 0), owned by the caller.
  */
 int mfs_plan_from_names(const struct mfs_tensor *tensors, uint32_t ntensors,
-			const uint32_t *chunk_tensor, uint32_t nchunks, struct mfs_plan_entry **out,
-			uint32_t *n);
+			const uint32_t *chunk_tensor, uint32_t nchunks,
+			struct mfs_plan_entry **out, uint32_t *n);
 
 /*
  * Plan from a trace: @seq holds @len chunk indexes in the order they were

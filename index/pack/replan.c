@@ -89,8 +89,7 @@ int mfs_replan_file(const char *path, const struct mfs_plan_entry *plan, uint32_
 	for (uint32_t i = 0; i < nplan; i++)
 		if (!plan[i].count || plan[i].first >= mfs_archive_nchunks(ar) ||
 		    plan[i].count > mfs_archive_nchunks(ar) - plan[i].first) {
-			r = mfs_err_set(err, -EINVAL, "plan run %u names chunks beyond the index",
-					i);
+			r = mfs_err_set(err, -EINVAL, "plan run %u names chunks beyond the index", i);
 			goto out;
 		}
 	r = mfs_outfile_open(&out, path, st.st_mode & 0777, err);
@@ -104,9 +103,8 @@ int mfs_replan_file(const char *path, const struct mfs_plan_entry *plan, uint32_
 	if (!r)
 		r = copy_chunks(ar, &src, w, err);
 	if (!r)
-		r = mfs_writer_finish(w, mfs_archive_tensors(ar), mfs_archive_ntensors(ar), plan,
-				      nplan, in->footer.hash_lo, in->footer.hash_hi,
-				      in->footer.chunk_target, err);
+		r = mfs_writer_finish(w, mfs_archive_tensors(ar), mfs_archive_ntensors(ar), plan, nplan, in->footer.hash_lo,
+				      in->footer.hash_hi, in->footer.chunk_target, err);
 	if (!r)
 		r = mfs_outfile_commit(&out, true, err);
 	else
