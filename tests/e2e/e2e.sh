@@ -5,17 +5,7 @@
 # plain reads, and greedy generation of 32 tokens must give the same tokens in
 # all four runs. A sharded safetensors model is read through the mount by a
 # header-parsing reader that compares every tensor.
-. "$(dirname "$0")/../fuse/lib.sh"
-
-here=$(cd "$(dirname "$0")" && pwd)
-# Without the npm registry there is no llama.cpp: a loud skip, a failure under CI.
-node=$("$here/setup.sh" 2>"$LOG/setup.err") || {
-	[ "${CI:-}" != true ] || fail "cannot install llama.cpp (CI=true): $(tail -3 "$LOG/setup.err")"
-	echo "SKIP: cannot install llama.cpp from the npm registry:" \
-		"$(grep -m1 -E "ECONN|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|error code" "$LOG/setup.err" ||
-			tail -1 "$LOG/setup.err")"
-	exit 77
-}
+. "$(dirname "$0")/lib.sh"
 
 src=$WORK/src
 orig=$WORK/orig

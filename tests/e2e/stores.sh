@@ -12,17 +12,7 @@
 #   - a Hugging Face cache: snapshots/REV/FILE.gguf -> ../../blobs/HEX.
 # Files that are not models (manifests, configs, a blob that only starts like
 # GGUF) are left as they are.
-. "$(dirname "$0")/../fuse/lib.sh"
-
-here=$(cd "$(dirname "$0")" && pwd)
-# Without the npm registry there is no llama.cpp: a loud skip, a failure under CI.
-node=$("$here/setup.sh" 2>"$LOG/setup.err") || {
-	[ "${CI:-}" != true ] || fail "cannot install llama.cpp (CI=true): $(tail -3 "$LOG/setup.err")"
-	echo "SKIP: cannot install llama.cpp from the npm registry:" \
-		"$(grep -m1 -E "ECONN|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|error code" "$LOG/setup.err" ||
-			tail -1 "$LOG/setup.err")"
-	exit 77
-}
+. "$(dirname "$0")/lib.sh"
 
 raw=$WORK/raw.gguf
 "$MODELFS_GEN" -q -p small -t q8_0 --order sorted -o "$raw"
