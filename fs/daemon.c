@@ -162,7 +162,14 @@ static void raise_nofile(void)
 
 static void fs_free(struct mfs_fs *fs)
 {
-	/* The kernel forgot every node at unmount; free what it did not. */
+	/*
+	 * The kernel need not forget its nodes before unmount; free what it did
+	 * not. Every node goes, so none may forget its directory on the way
+	 * (that one may be gone already).
+	 */
+	for (size_t i = 0; fs->table && i < fs->table_size; i++)
+		for (struct mfs_node *n = fs->table[i]; n; n = n->hnext)
+			n->parent = NULL;
 	for (size_t i = 0; fs->table && i < fs->table_size; i++) {
 		while (fs->table[i]) {
 			struct mfs_node *n = fs->table[i];
