@@ -30,8 +30,9 @@ fail() {
 	exit 1
 }
 
-# Build dependencies, from debian/control.
-deps=(build-essential debhelper dpkg-dev)
+# Build dependencies, from debian/control; git for meson dist (a tree
+# copied without git has none).
+deps=(build-essential debhelper dpkg-dev git)
 deps+=($(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$root/packaging/debian/control" |
 	sed '1s/^Build-Depends://; /^[A-Z]/d' | tr ',' '\n' | sed 's/(.*)//; s/ //g' | grep .))
 missing=()
