@@ -43,9 +43,20 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
 	uint64_t room = in->limit > used ? in->limit - used : 0;
 
 	out->cache = min_u64(max_u64(room / 8, MFS_MEMGOV_CACHE_MIN), MFS_MEMGOV_CACHE_MAX);
-	/* The models fit in the page cache beside everything else: leave it to the kernel. */
-	if (in->limit >= fixed + out->cache && in->models_size <= in->limit - fixed - out->cache) {
+	/*
+	 * The models fit in the page cache beside everything else: leave it to
+	 * the kernel, with a cache no larger than what leaves them room and
+	 * MFS_MEMGOV_SLACK for the programs' own files.
+	 */
+	if (in->limit >= fixed + MFS_MEMGOV_CACHE_MIN &&
+	    in->models_size <= in->limit - fixed - MFS_MEMGOV_CACHE_MIN) {
+		uint64_t spare = in->limit - fixed - in->models_size;
+
 		out->pin = 0;
+		if (out->cache + MFS_MEMGOV_SLACK > spare)
+			out->cache = spare > MFS_MEMGOV_CACHE_MIN + MFS_MEMGOV_SLACK
+					     ? spare - MFS_MEMGOV_SLACK
+					     : MFS_MEMGOV_CACHE_MIN;
 		return;
 	}
 	out->pin = room > out->cache ? min_u64(room - out->cache, in->models_stored) : 0;

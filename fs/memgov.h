@@ -29,6 +29,7 @@
 #define MFS_MEMGOV_PERIOD_MS 200
 #define MFS_MEMGOV_CACHE_MIN (4u << 20)
 #define MFS_MEMGOV_CACHE_MAX (64u << 20)
+#define MFS_MEMGOV_SLACK (16u << 20) /* page cache for the programs themselves */
 
 enum mfs_mem_source {
 	MFS_MEM_MACHINE, /* no memory cgroup limit below RAM: /proc/meminfo */
@@ -61,9 +62,11 @@ struct mfs_memgov_out {
  * - reserve = max(limit / 8, 16 MiB) stays free for the page cache;
  * - room = limit - others - own_base - reserve (0 if negative);
  * - cache = room / 8, within [MFS_MEMGOV_CACHE_MIN, MFS_MEMGOV_CACHE_MAX];
- * - pin = 0 when the open models fit in the page cache beside everything
- *   else (the kernel does the job), else what is left of room after the
- *   cache, at most models_stored.
+ * - when the open models fit in the page cache beside everything else and
+ *   the smallest cache, the kernel does the job: pin = 0, and the cache
+ *   shrinks (to the minimum at least) so that the models, the cache and
+ *   MFS_MEMGOV_SLACK of the programs' own files fit together;
+ * - else pin = what is left of room after the cache, at most models_stored.
  */
 void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out);
 

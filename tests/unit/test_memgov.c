@@ -34,6 +34,15 @@ static const struct row rows[] = {
 	{"others above the cap (a cgroup over its limit): no underflow",
 	 160 * MIB, 400 * MIB, 8 * MIB, 269 * MIB, 180 * MIB, 4 * MIB, 0},
 	{"no limit known", UINT64_MAX, 0, 0, 1 * GIB, 1 * GIB, 64 * MIB, 0},
+	/* Fits with room to spare for the cache and 16M of programs' files: room/8 as usual. */
+	{"a model that fits with room to spare", 256 * MIB, 80 * MIB, 20 * MIB, 120 * MIB,
+	 115 * MIB, 124 * MIB / 8, 0},
+	/* Fits, but room/8 would push its pages out: the cache takes what is left. */
+	{"a model that fits only with a smaller cache", 256 * MIB, 80 * MIB, 20 * MIB, 130 * MIB,
+	 125 * MIB, 10 * MIB, 0},
+	/* Q8_0 beside llama.cpp in 256M (the edge sweep): the smallest cache, no pins. */
+	{"a model that fits only just", 256 * MIB, 80 * MIB, 20 * MIB, 137 * MIB, 130 * MIB,
+	 4 * MIB, 0},
 };
 
 Test(memgov, sizing_table)
