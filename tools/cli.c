@@ -209,36 +209,18 @@ const char *cli_shown(const char *s)
 	static char bufs[8][208];
 	static unsigned int next;
 	char *b = bufs[next++ % 8];
-	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
+	size_t n = strlen(s);
 
-	while (*p && o < 200) {
-		unsigned int n = mfs_utf8_len(p, 4) /* the NUL stops it */;
-
-		/* Not UTF-8, a C0 or C1 control, DEL: a terminal could act on it. */
-		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) ||
-		    (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
-			b[o++] = '?';
-			p += n ? n : 1;
-			continue;
-		}
-		if (o + n > 200)
-			break;
-		memcpy(b + o, p, n);
-		o += n;
-		p += n;
+	if (n > 200) {
+		n = 197;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--; /* not inside a character */
+		memcpy(b + n, "...", 4);
+	} else {
+		b[n] = '\0';
 	}
-	if (*p) {
-		if (o > 197) {
-			o = 197;
-			while (o > 0 && ((unsigned char)b[o] & 0xc0) == 0x80)
-				o--; /* not inside a character */
-		}
-		memcpy(b + o, "...", 3);
-		o += 3;
-	}
-	b[o] = '\0';
-	return b;
+	memcpy(b, s, n);
+	return mfs_sanitize(b); /* only ever shortens */
 }
 
 void cli_json_str(FILE *f, const char *s)
