@@ -15,6 +15,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/tools/progress.sh"
 native=$(cd "${1:-$root/build}" && pwd)
 build=$root/build-arm64
 
@@ -31,15 +32,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 	}
 	echo "arm64: installing ${missing[*]}" >&2
 	dpkg --add-architecture arm64
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	quietly "arm64: apt-get update" env DEBIAN_FRONTEND=noninteractive apt-get update
+	quietly "arm64: apt-get install" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends "${missing[@]}"
 fi
 
 if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build" "$root" --cross-file "$root/packaging/cross/aarch64-linux-gnu.ini" \
 		-Dwerror=true >/dev/null
 fi
-ninja -C "$build" >/dev/null
+quietly "arm64: ninja" ninja -C "$build"
 file "$build/tools/modelfs" | grep -q 'ARM aarch64' || {
 	echo "arm64: $build/tools/modelfs is not an arm64 program" >&2
 	exit 1

@@ -19,6 +19,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/tools/progress.sh"
 quick=false
 [ "${1:-}" = --quick ] && quick=true
 
@@ -38,11 +39,11 @@ build() {
 	shift
 	echo "== build $(basename "$dir") =="
 	if [ ! -f "$dir/build.ninja" ]; then
-		meson setup "$dir" "$root" -Dwerror=true "$@" >/dev/null
+		quietly "meson setup" meson setup "$dir" "$root" -Dwerror=true "$@"
 	else
-		meson configure "$dir" -Dwerror=true "$@" >/dev/null
+		quietly "meson configure" meson configure "$dir" -Dwerror=true "$@"
 	fi
-	ninja -C "$dir" >/dev/null
+	quietly "ninja $(basename "$dir")" ninja -C "$dir"
 }
 
 run_tests() {

@@ -12,12 +12,13 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/tools/progress.sh"
 "$root/tools/install-deps.sh"
 
 if [ ! -f "$root/build/build.ninja" ]; then
-	meson setup "$root/build" "$root" >/dev/null
+	quietly "demo: meson setup" meson setup "$root/build" "$root"
 fi
-ninja -C "$root/build" >/dev/null
+quietly "demo: building modelfs" ninja -C "$root/build"
 modelfs=$root/build/tools/modelfs
 gen=$root/build/tests/gen/modelfs-gen
 

@@ -6,6 +6,7 @@
 # systemd; procps; attr), by tests/run.sh, so that both work on a fresh
 # Debian 12 machine. Never with recommended packages.
 set -euo pipefail
+. "$(dirname "$0")/progress.sh"
 
 pkgs=(gcc pkg-config meson ninja-build libzstd-dev liblz4-dev libxxhash-dev
 	libfuse3-dev fuse3 libcriterion-dev python3-zstandard python3-lz4 bash-completion
@@ -33,6 +34,6 @@ if [ "$(id -u)" -ne 0 ]; then
 	sudo=(sudo)
 fi
 echo "modelfs: installing ${missing[*]}" >&2
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	--no-install-recommends "${missing[@]}" >/dev/null
+quietly "modelfs: apt-get update" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+quietly "modelfs: apt-get install" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	--no-install-recommends "${missing[@]}"

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Shared by the benchmarks. Sourced, with $root set to the repository.
+. "$root/tools/progress.sh"
 
 # bench_setup PKG...: install the project's build dependencies and the Debian
 # packages named (the tools a benchmark compares against), build, and set
@@ -14,10 +15,11 @@ bench_setup() {
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
 		echo "$(basename "$0"): installing ${missing[*]}" >&2
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+		quietly "$(basename "$0"): apt-get install" env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y "${missing[@]}"
 	fi
-	[ -f "$root/build/build.ninja" ] || meson setup "$root/build" "$root" >/dev/null
-	ninja -C "$root/build" >/dev/null
+	[ -f "$root/build/build.ninja" ] || quietly "meson setup" meson setup "$root/build" "$root"
+	quietly "ninja build" ninja -C "$root/build"
 	modelfs=$root/build/tools/modelfs
 	gen=$root/build/tests/gen/modelfs-gen
 }

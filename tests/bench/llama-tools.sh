@@ -12,6 +12,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tools/progress.sh"
 dir=${LLAMA_BUILD:-/var/tmp/llama-build}
 bin=$dir/src/build/bin
 tools=(llama-quantize llama-completion)
@@ -30,8 +31,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 	sudo=()
 	[ "$(id -u)" -ne 0 ] && sudo=(sudo)
 	echo "llama-tools: installing ${missing[*]}" >&2
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ git >/dev/null
+	quietly "llama-tools: apt-get update" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+	quietly "llama-tools: apt-get install" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y cmake g++ git
 fi
 "$root/tests/e2e/setup.sh" >/dev/null
 bundle=$root/tests/e2e/node_modules/node-llama-cpp/llama/gitRelease.bundle
@@ -48,7 +50,7 @@ echo "llama-tools: building ${tools[*]} in $dir (log: $dir/build.log)" >&2
 cmake -S "$dir/src" -B "$dir/src/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF \
 	-DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >"$dir/cmake.log" 2>&1 ||
 	{ echo "llama-tools: cmake failed, see $dir/cmake.log" >&2; exit 1; }
-cmake --build "$dir/src/build" -j "$(nproc)" --target "${tools[@]}" >"$dir/build.log" 2>&1 ||
-	{ echo "llama-tools: build failed, see $dir/build.log" >&2; exit 1; }
+quietly --log "$dir/build.log" "llama-tools: cmake --build" \
+	cmake --build "$dir/src/build" -j "$(nproc)" --target "${tools[@]}" || exit 1
 have || { echo "llama-tools: build left no ${tools[*]} in $bin" >&2; exit 1; }
 echo "$bin"

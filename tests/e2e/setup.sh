@@ -12,6 +12,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../tools/progress.sh"
 node_version=20.20.2
 
 case $(uname -m) in
@@ -24,9 +25,9 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	sudo=()
 	[ "$(id -u)" -ne 0 ] && sudo=(sudo)
 	echo "e2e: installing nodejs and npm" >&2
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		nodejs npm >/dev/null
+	quietly "e2e: apt-get update" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+	quietly "e2e: apt-get install" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends nodejs npm
 fi
 
 node=$(command -v node)
@@ -34,8 +35,8 @@ if [ "$("$node" -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
 	node=$here/.node/node_modules/node-linux-$arch/bin/node
 	if [ ! -x "$node" ]; then
 		echo "e2e: fetching Node.js $node_version from the npm registry" >&2
-		npm install --prefix "$here/.node" --no-save --ignore-scripts --no-audit --no-fund \
-			"node-linux-$arch@$node_version" >&2
+		quietly "e2e: npm install node-linux-$arch" npm install --prefix "$here/.node" --no-save \
+			--ignore-scripts --no-audit --no-fund "node-linux-$arch@$node_version"
 	fi
 	export PATH="$(dirname "$node"):$PATH"
 fi
@@ -44,12 +45,12 @@ cd "$here"
 export NODE_LLAMA_CPP_SKIP_DOWNLOAD=true
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
 	echo "e2e: npm ci (node-llama-cpp, pinned by package-lock.json)" >&2
-	npm ci --omit=optional --ignore-scripts --no-audit --no-fund >&2
+	quietly "e2e: npm ci" npm ci --omit=optional --ignore-scripts --no-audit --no-fund
 fi
 version=$("$node" -p 'require("./package-lock.json").packages["node_modules/node-llama-cpp"].version')
 if [ ! -d "node_modules/@node-llama-cpp/linux-$arch" ]; then
 	echo "e2e: prebuilt llama.cpp for linux-$arch, version $version" >&2
-	npm install --no-save --omit=optional --ignore-scripts --no-audit --no-fund \
-		"@node-llama-cpp/linux-$arch@$version" >&2
+	quietly "e2e: npm install @node-llama-cpp/linux-$arch" npm install --no-save --omit=optional \
+		--ignore-scripts --no-audit --no-fund "@node-llama-cpp/linux-$arch@$version"
 fi
 echo "$node"

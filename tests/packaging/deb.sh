@@ -12,6 +12,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tools/progress.sh"
 build=$(cd "${1:?usage: deb.sh BUILD_DIR}" && pwd)
 [ "$(id -u)" = 0 ] || {
 	echo "SKIP: deb.sh installs a package: run it as root"
@@ -42,8 +43,9 @@ for p in "${deps[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deb: installing ${missing[*]}" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	quietly "deb: apt-get update" env DEBIAN_FRONTEND=noninteractive apt-get update
+	quietly "deb: apt-get install" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends "${missing[@]}"
 fi
 
 # The release tarball (HEAD: uncommitted edits are not in it), debian/ at its root.
