@@ -17,8 +17,13 @@
 #   enc, dec   MB/s of original bytes on one core: pack -j1, verify -j1 (which
 #              reads, decodes, inverts the transform and checks xxh3), input
 #              in the page cache, best of two runs for dec
+#   zstd dec   MB/s of zstd -3 decompressing the same file in memory, one core,
+#              in blocks of modelfs' chunk size (zstd -b3 -B256K): the codec
+#              modelfs is measured against
 #   zstd -3, zstd -19, sqfs   whole-file ratios: zstd CLI (-T0), and
 #              mksquashfs -comp zstd -b 1M (the kernel's format and level 15)
+# The table is also written to WORKDIR/codec.csv, and tests/bench/plot.sh
+# draws it (ratio and decode speed per dtype) to WORKDIR/codec.png.
 # Not a test: it asserts nothing; numbers vary with the machine. WORKDIR keeps
 # the models between runs.
 set -euo pipefail
@@ -30,7 +35,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--preset) preset=$2; shift 2 ;;
 	--no-quantize) quantize=0; shift ;;
-	-h | --help) sed -n '3,23p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,29p' "$0"; exit 0 ;;
 	*) break ;;
 	esac
 done
@@ -68,9 +73,11 @@ fi
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 echo "preset $preset; $("$modelfs" --version | head -1); zstd $(zstd --version | grep -o 'v[0-9.]*')"
 [ -n "$llama" ] && echo "K-quants by llama-quantize from $llama"
-fmt='%-7s %8s | %7s %7s %7s %7s | %6s %6s | %7s %7s %7s\n'
-printf "\n$fmt" file MB ratio bound "of bnd" file "enc" "dec" "zstd-3" zstd-19 sqfs
-printf "$fmt" "" "" data data "" ratio "MB/s" "MB/s" ratio ratio ratio
+fmt='%-7s %8s | %7s %7s %7s %7s | %6s %6s %6s | %7s %7s %7s\n'
+printf "\n$fmt" file MB ratio bound "of bnd" file "enc" "dec" "zstd" "zstd-3" zstd-19 sqfs
+printf "$fmt" "" "" data data "" ratio "MB/s" "MB/s" "dec" ratio ratio ratio
+csv=$work/codec.csv
+echo "file,mb,ratio,bound,of_bound,file_ratio,enc_mbs,dec_mbs,zstd_dec_mbs,zstd3,zstd19,sqfs" >"$csv"
 detail=$work/dtypes.txt
 : >"$detail"
 for t in "${files[@]}"; do
@@ -97,6 +104,9 @@ for t in "${files[@]}"; do
 		on && $1 != "dtype" && $1 != "all" { printf "%-7s %s\n", t, $0 }' \
 		"$work/inspect.txt" >>"$detail"
 
+	# zstd's in-memory benchmark prints "... MB/s, <decode> MB/s" last.
+	zdec=$(zstd -b3 -i2 -B256K "$f" 2>&1 | tr '\r' '\n' | grep 'MB/s' | tail -1 |
+		awk '{ for (i = NF; i > 0; i--) if ($i == "MB/s") { printf "%.0f", $(i - 1); exit } }')
 	zstd -q -f -3 -T0 "$f" -o "$work/z"
 	z3=$(stat -c %s "$work/z")
 	zstd -q -f -19 -T0 "$f" -o "$work/z"
@@ -106,13 +116,16 @@ for t in "${files[@]}"; do
 	sq=$(stat -c %s "$work/z")
 	rm -rf "$work/z" "$work/sq"
 
-	printf "$fmt" "$t" "$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1e6 }')" \
-		"$data_ratio" "$bound" "$frac" "$(ratio "$size" "$(stat -c %s "$f.mfs")")" \
-		"$(rate "$size" "$enc_s")" "$(rate "$size" "$dec_s")" \
-		"$(ratio "$size" "$z3")" "$(ratio "$size" "$z19")" "$(ratio "$size" "$sq")"
+	row=("$t" "$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1e6 }')"
+		"$data_ratio" "$bound" "$frac" "$(ratio "$size" "$(stat -c %s "$f.mfs")")"
+		"$(rate "$size" "$enc_s")" "$(rate "$size" "$dec_s")" "${zdec:-?}"
+		"$(ratio "$size" "$z3")" "$(ratio "$size" "$z19")" "$(ratio "$size" "$sq")")
+	printf "$fmt" "${row[@]}"
+	(IFS=,; echo "${row[*]}") >>"$csv"
 done
 echo
 echo "per dtype within each file (tensors, bytes, stored, ratio, bound, of bound):"
 cat "$detail"
 echo
+"$root/tests/bench/plot.sh" "$csv" || echo "(no plot: see the message above)"
 echo "files kept in $work"

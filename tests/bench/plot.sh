@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Draws the edge benchmark's results: seconds per token against the memory
-# cap, per model type, for the raw file, squashfuse and modelfs with no
-# options (auto), from the CSV that tests/bench/edge.sh appends to (one row
-# per type, run and --mem). Installs gnuplot-nox if it is missing.
+# Draws a benchmark's CSV (installs gnuplot-nox if it is missing):
+#   - edge.csv (tests/bench/edge.sh appends one row per type, run and --mem):
+#     seconds per token against the memory cap, per model type, for the raw
+#     file, squashfuse and modelfs with no options (auto);
+#   - codec.csv (tests/bench/codec.sh): per dtype, the ratio of modelfs beside
+#     its entropy bound and zstd, and the decode speed of modelfs beside zstd's.
 #
-#   tests/bench/plot.sh EDGE.CSV [OUT.png]     (default: EDGE.CSV with .png)
+#   tests/bench/plot.sh CSV [OUT.png]     (default: CSV with .png)
 set -euo pipefail
 
-csv=${1:?usage: plot.sh EDGE.CSV [OUT.png]}
+csv=${1:?usage: plot.sh CSV [OUT.png]}
 out=${2:-${csv%.csv}.png}
 [ -s "$csv" ] || { echo "plot.sh: $csv: no rows" >&2; exit 1; }
 if ! command -v gnuplot >/dev/null; then
@@ -20,6 +22,33 @@ if ! command -v gnuplot >/dev/null; then
 fi
 data=$(mktemp -d)
 trap 'rm -rf "$data"' EXIT
+
+if head -1 "$csv" | grep -q '^file,'; then
+	# codec.csv: file,mb,ratio,bound,of_bound,file_ratio,enc_mbs,dec_mbs,
+	# zstd_dec_mbs,zstd3,zstd19,sqfs
+	tail -n +2 "$csv" | tr , ' ' >"$data/codec"
+	n=$(wc -l <"$data/codec")
+	[ "$n" -gt 0 ] || { echo "plot.sh: $csv: no rows" >&2; exit 1; }
+	{
+		echo "set terminal pngcairo noenhanced size $((500 + 60 * n)),760 font ',10'"
+		echo "set output '$out'"
+		echo "set multiplot layout 2,1"
+		echo "set style data histograms; set style histogram clustered gap 1"
+		echo "set style fill solid 0.8 border -1; set boxwidth 0.9"
+		echo "set key below; set grid ytics; set yrange [0:*]"
+		echo "set title 'compression ratio of the tensor data, per dtype (higher is better)'"
+		echo "set ylabel 'original / stored'"
+		echo "plot '$data/codec' using 3:xtic(1) title 'modelfs', '' using 4 title 'order-0 entropy bound'," \
+			"'' using 10 title 'zstd -3 (whole file)', '' using 12 title 'SquashFS zstd 1M'"
+		echo "set title 'decode speed on one core, MB/s of original bytes (higher is better)'"
+		echo "set ylabel 'MB/s'"
+		echo "plot '$data/codec' using 8:xtic(1) title 'modelfs verify -j1 (decode, inverse transform, xxh3)'," \
+			"'' using 9 title 'zstd -3, in memory, 256K blocks'"
+		echo "unset multiplot"
+	} | gnuplot
+	echo "plot.sh: wrote $out"
+	exit 0
+fi
 
 # One file per (type, run): memory cap in MB and s/token, sorted by the cap;
 # the last row wins where a cell was measured more than once.
