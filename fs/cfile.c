@@ -113,7 +113,8 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 	}
 	nchunks = mfs_archive_nchunks(cf->ar);
 	cf->reported = calloc(nchunks / 8 + 1, 1);
-	if (!cf->reported) {
+	cf->served_at = calloc(nchunks ? nchunks : 1, sizeof(*cf->served_at));
+	if (!cf->reported || !cf->served_at) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -146,6 +147,7 @@ fail:
 	mfs_pin_release(cf);
 	mfs_plan_order_release(&cf->plan);
 	free((void *)cf->reported);
+	free((void *)cf->served_at);
 	mfs_archive_close(cf->ar);
 	mfs_backing_close(&cf->backing);
 	if (cf->fd >= 0)
@@ -194,6 +196,7 @@ void mfs_cfile_put(struct mfs_cfile *cf)
 	mfs_archive_close(cf->ar);
 	mfs_plan_order_release(&cf->plan);
 	free((void *)cf->reported);
+	free((void *)cf->served_at);
 	free(cf->path);
 	free(cf);
 }
@@ -454,6 +457,9 @@ int mfs_cfile_read(struct mfs_cfile *cf, size_t size, uint64_t off, struct mfs_c
 		pos += rd->iov[i].iov_len;
 	}
 	rd->niov = n;
+	rd->first = first;
+	rd->last = last;
+	rd->bytes = end - off;
 	mfs_stat_add(&fs->stats.bytes_served, end - off);
 	if (n > MFS_READ_MAX_IOV) {
 		r = gather(rd, end - off);

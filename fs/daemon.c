@@ -252,9 +252,10 @@ static void describe_options(struct mfs_fs *fs)
 	snprintf(trace, sizeof(trace), "%s", o->trace ? o->trace : "");
 	mfs_sanitize(trace);
 	snprintf(fs->options, sizeof(fs->options),
-		 "cache_size=%s,pin_size=%s,workers=%u,max_threads=%u,prefetch=%s,backing=%s,"
-		 "kernel_readahead=%zu%s%s",
+		 "cache_size=%s,pin_size=%s,workers=%u,max_threads=%u,prefetch=%s,drop_behind=%s,"
+		 "backing=%s,kernel_readahead=%zu%s%s",
 		 cache, pin, o->workers, o->max_threads, prefetch[o->prefetch % 3],
+		 o->drop_behind ? "auto" : "off",
 		 backing[o->backing % 3], o->kernel_readahead, *trace ? ",trace=" : "", trace);
 }
 
@@ -263,6 +264,14 @@ static const char *mem_source_name(int source)
 	return source == MFS_MEM_CGROUP1   ? "cgroup v1"
 	       : source == MFS_MEM_CGROUP2 ? "cgroup v2"
 					   : "machine";
+}
+
+/* dropbehind.h's mfs_drop_fn: the kernel drops those pages of the file. */
+static int drop_pages(void *arg, uint64_t ino, uint64_t off, uint64_t len)
+{
+	struct mfs_fs *fs = arg;
+
+	return fuse_lowlevel_notify_inval_inode(fs->se, (fuse_ino_t)ino, (off_t)off, (off_t)len);
 }
 
 /* One look at memory; budgets re-derived and applied. */
@@ -292,7 +301,14 @@ static void govern(struct mfs_fs *fs)
 		fs->opts.cache_size = (size_t)out.cache;
 	else if (fs->opts.cache_auto && out.cache != old_cache)
 		freed += set_cache_budget(fs, out.cache);
+	mfs_dropper_set_window(&fs->dropper, fs->opts.drop_behind ? out.drop_window : 0);
 	if (fs->opts.pin_auto) {
+		uint64_t cap = mfs_memgov_feedback(&fs->pin_feedback,
+						   atomic_load(&fs->stats.pin_reclaimed),
+						   atomic_load(&fs->pinned_bytes));
+
+		if (out.pin > cap)
+			out.pin = cap;
 		atomic_store(&fs->pin_budget, out.pin);
 		if (pinned > out.pin)
 			freed += trim_pins(fs, out.pin);
@@ -434,6 +450,7 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	pthread_mutex_init(&fs->cfiles_lock, NULL);
 	pthread_mutex_init(&fs->gov_lock, NULL);
 	atomic_store(&fs->pin_budget, o->pin_auto ? 0 : o->pin_size);
+	mfs_memgov_feedback_init(&fs->pin_feedback);
 	govern(fs); /* no cache yet: the first numbers */
 	set_cache_budget(fs, fs->opts.cache_size);
 	fs->table_size = 4096;
@@ -534,6 +551,9 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 		mfs_cache_set_budget(fs->cache, fs->opts.cache_size);
 	fs->pool = fs->cache ? mfs_pool_new(fs->opts.workers) : NULL;
 	cfg = fuse_loop_cfg_create();
+	fs->se = se;
+	if (mfs_dropper_start(&fs->dropper, drop_pages, fs, &fs->stats.dropped_bytes))
+		mfs_log(MFS_LOG_WARN, "%s: no drop-behind (cannot start its thread)", o->mnt);
 	if (fs->cache && fs->pool && cfg && start_governor(fs)) {
 		mfs_log(MFS_LOG_ERR, "%s: cannot start the memory governor", o->mnt);
 		r = -ENOMEM;
@@ -559,10 +579,12 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	if (r > 0)
 		r = 0; /* the number of the signal that ended the loop: a clean exit */
 	stop_governor(fs);
+	mfs_dropper_stop(&fs->dropper);
 	mfs_notify("STOPPING=1");
 	mfs_log(MFS_LOG_INFO, "%s unmounted", o->mnt);
 out_unmount:
 	stop_governor(fs);
+	mfs_dropper_stop(&fs->dropper);
 	if (mounted)
 		fuse_session_unmount(se);
 out_signals:

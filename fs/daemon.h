@@ -42,6 +42,7 @@ struct mfs_daemon_opts {
 	unsigned int workers;	  /* decode threads; 0: one per CPU */
 	unsigned int max_threads; /* FUSE request threads */
 	int prefetch;		  /* enum mfs_prefetch */
+	bool drop_behind;	  /* drop served pages while models do not fit (dropbehind.h) */
 	int backing;		  /* enum mfs_backing */
 	const char *trace;	  /* append each read's chunks to this file, or NULL */
 	size_t kernel_readahead;  /* the mount's readahead window in bytes; 0: kernel default */

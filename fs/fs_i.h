@@ -38,7 +38,9 @@
 #include "cache.h"
 #include "daemon.h"
 #include "disk.h"
+#include "dropbehind.h"
 #include "io.h"
+#include "memgov.h"
 #include "pool.h"
 #include "prefetch.h"
 #include "stats.h"
@@ -110,6 +112,7 @@ struct mfs_fs {
 	atomic_uint_fast64_t mem_limit;	    /* what the governor saw (memgov.h) */
 	atomic_uint_fast64_t mem_others;
 	atomic_int mem_source;		    /* enum mfs_mem_source; written by the governor */
+	struct mfs_pin_feedback pin_feedback; /* the governor's only */
 	pthread_mutex_t cfiles_lock;
 	struct mfs_cfile *cfiles;	    /* open containers; protected by cfiles_lock */
 	pthread_t gov;			    /* the memory governor (daemon.c) */
@@ -119,6 +122,8 @@ struct mfs_fs {
 	pthread_cond_t gov_cond;
 	char options[PATH_MAX + 256];	/* MFS_OPTIONS_XATTR's value (daemon.c) */
 	char readahead_knob[96];	/* sysfs read_ahead_kb of the mount, or "" */
+	struct fuse_session *se;	/* for the dropper's notifications */
+	struct mfs_dropper dropper;	/* drop-behind (dropbehind.h) */
 	atomic_bool readahead_applied;
 };
 
@@ -133,6 +138,7 @@ struct mfs_cfile {
 	struct mfs_archive *ar;
 	char *path;
 	_Atomic uint8_t *reported; /* bit per chunk: its error was logged */
+	_Atomic uint64_t *served_at; /* per chunk: the dropper's count when last served */
 	struct mfs_plan_order plan; /* with -o prefetch=plan; empty otherwise */
 	_Atomic(uint8_t *) *pinned; /* stored bytes kept, per chunk (MADV_FREE mappings) */
 	pthread_rwlock_t pin_lock;  /* held for reading while a pinned copy is used */
@@ -200,6 +206,8 @@ uint64_t mfs_cfile_unpin(struct mfs_cfile *cf, uint64_t want);
 struct mfs_cread {
 	struct iovec *iov;
 	uint32_t niov;
+	uint32_t first, last; /* the chunks read, when niov > 0 */
+	uint64_t bytes;
 	/* private to cfile.c */
 	struct mfs_cfile *cf;
 	struct mfs_centry **ents;

@@ -53,6 +53,7 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
 		uint64_t spare = in->limit - fixed - in->models_size;
 
 		out->pin = 0;
+		out->drop_window = 0;
 		if (out->cache + MFS_MEMGOV_SLACK > spare)
 			out->cache = spare > MFS_MEMGOV_CACHE_MIN + MFS_MEMGOV_SLACK
 					     ? spare - MFS_MEMGOV_SLACK
@@ -60,6 +61,28 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
 		return;
 	}
 	out->pin = room > out->cache ? min_u64(room - out->cache, in->models_stored) : 0;
+	out->drop_window = in->models_size ? reserve / 2 : 0;
+}
+
+void mfs_memgov_feedback_init(struct mfs_pin_feedback *f)
+{
+	f->cap = UINT64_MAX;
+	f->last_reclaimed = 0;
+	f->calm = 0;
+}
+
+uint64_t mfs_memgov_feedback(struct mfs_pin_feedback *f, uint64_t reclaimed_total,
+			     uint64_t pinned_now)
+{
+	if (reclaimed_total > f->last_reclaimed) {
+		f->last_reclaimed = reclaimed_total;
+		f->cap = pinned_now > MFS_MEMGOV_PIN_STEP ? pinned_now - MFS_MEMGOV_PIN_STEP : 0;
+		f->calm = 0;
+	} else if (f->cap != UINT64_MAX && ++f->calm >= MFS_MEMGOV_CALM_PERIODS) {
+		f->cap += MFS_MEMGOV_PIN_STEP;
+		f->calm = 0;
+	}
+	return f->cap;
 }
 
 /* The first number in file @path ("max" is no limit); false if unreadable. */

@@ -53,8 +53,9 @@ struct mfs_memgov_in {
 };
 
 struct mfs_memgov_out {
-	uint64_t cache; /* decoded chunks */
-	uint64_t pin;	/* stored chunks kept in memory */
+	uint64_t cache;	      /* decoded chunks */
+	uint64_t pin;	      /* stored chunks kept in memory */
+	uint64_t drop_window; /* served bytes left in the page cache (dropbehind.h); 0: all */
 };
 
 /*
@@ -66,9 +67,33 @@ struct mfs_memgov_out {
  *   the smallest cache, the kernel does the job: pin = 0, and the cache
  *   shrinks (to the minimum at least) so that the models, the cache and
  *   MFS_MEMGOV_SLACK of the programs' own files fit together;
- * - else pin = what is left of room after the cache, at most models_stored.
+ * - else pin = what is left of room after the cache, at most models_stored,
+ *   and the page cache keeps only the last reserve / 2 bytes served
+ *   (drop_window; 0, the kernel's choice, while the models fit).
  */
 void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out);
+
+/*
+ * What the kernel says about the pin budget. Pinned chunks are MADV_FREE: the
+ * kernel may take them back, and when memory is short it does, oldest first,
+ * which in a cycle over the model means each just before its next use - the
+ * pins then save nothing. How much really fits cannot be computed (the page
+ * cache the reader works from, the kernel's watermarks), so the budget also
+ * learns it: after the kernel took pins back (@reclaimed_total grew), at most
+ * what is still pinned less MFS_MEMGOV_PIN_STEP stays pinned; after
+ * MFS_MEMGOV_CALM_PERIODS governor periods without, MFS_MEMGOV_PIN_STEP more
+ * may be. Returns the cap (UINT64_MAX until the kernel took anything).
+ */
+#define MFS_MEMGOV_PIN_STEP (1u << 20)
+#define MFS_MEMGOV_CALM_PERIODS 15u /* 3 s */
+struct mfs_pin_feedback {
+	uint64_t cap;
+	uint64_t last_reclaimed;
+	unsigned int calm;
+};
+void mfs_memgov_feedback_init(struct mfs_pin_feedback *f);
+uint64_t mfs_memgov_feedback(struct mfs_pin_feedback *f, uint64_t reclaimed_total,
+			     uint64_t pinned_now);
 
 /*
  * Reads the memory the calling process sees into @v. @pinned is how much of

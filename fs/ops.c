@@ -305,7 +305,8 @@ static void mfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
  * bounce buffer first). A reply that cannot be sent is gone with its request
  * (libfuse frees it either way); -ENOENT means the reader was interrupted.
  */
-static int do_read_model(fuse_req_t req, struct mfs_cfile *cf, size_t size, uint64_t off)
+static int do_read_model(fuse_req_t req, fuse_ino_t ino, struct mfs_cfile *cf, size_t size,
+			 uint64_t off)
 {
 	struct mfs_cread rd;
 	int r = mfs_cfile_read(cf, size, off, &rd);
@@ -325,6 +326,8 @@ static int do_read_model(fuse_req_t req, struct mfs_cfile *cf, size_t size, uint
 	if (r < 0 && r != -ENOENT)
 		mfs_log(MFS_LOG_WARN, "%s: cannot send a read reply: %s", cf->path,
 			mfs_strerror(-r));
+	else if (rd.niov)
+		mfs_dropper_served(&cf->fs->dropper, cf, ino, rd.first, rd.last, rd.bytes);
 	mfs_cfile_read_done(&rd);
 	return 0;
 }
@@ -339,7 +342,7 @@ static int do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (off < 0)
 		return -EINVAL;
 	if (n->kind == MFS_NODE_MODEL)
-		return do_read_model(req, (struct mfs_cfile *)(uintptr_t)fi->fh, size,
+		return do_read_model(req, ino, (struct mfs_cfile *)(uintptr_t)fi->fh, size,
 				     (uint64_t)off);
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	bv.buf[0].fd = (int)fi->fh;
@@ -406,6 +409,7 @@ static int do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	g.pinned_bytes = atomic_load(&fs->pinned_bytes);
 	g.cache_budget = mfs_cache_budget(fs->cache);
 	g.pin_budget = atomic_load(&fs->pin_budget);
+	g.drop_window = atomic_load(&fs->dropper.window);
 	g.memory_limit = atomic_load(&fs->mem_limit);
 	g.memory_others = atomic_load(&fs->mem_others);
 	len = mfs_stats_json(&fs->stats, &g, buf, sizeof(buf));

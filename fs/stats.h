@@ -69,7 +69,11 @@
 	C(pressure_events, "pressure_events_total",                                               \
 	  "Times the budgets were lowered because others needed the memory")                      \
 	C(bytes_given_back, "given_back_bytes_total",                                             \
-	  "Cache and pinned bytes freed to lower the budgets")
+	  "Cache and pinned bytes freed to lower the budgets")                                    \
+	G(drop_window, "drop_window_bytes",                                                       \
+	  "Served bytes kept in the page cache while models do not fit (0: drop-behind off)")     \
+	C(dropped_bytes, "dropped_bytes_total",                                                   \
+	  "Served bytes whose pages the kernel was asked to drop (drop-behind)")
 /* clang-format on */
 
 #define MFS_STATS_FIELD(name, prom, help) atomic_uint_fast64_t name;

@@ -48,7 +48,15 @@ static const char mount_usage[] =
 	"                        fixed limit. Pinned memory is always MADV_FREE:\n"
 	"                        under pressure the kernel takes it back (the\n"
 	"                        chunk is then read from disk again) rather than\n"
-	"                        kill anyone. 'modelfs stats' shows the budgets.\n"
+	"                        kill anyone; auto then pins less. 'modelfs\n"
+	"                        stats' shows the budgets.\n"
+	"      drop_behind=auto|off  auto (default): while the open models do not\n"
+	"                        fit in memory, drop the pages a reader has gone\n"
+	"                        past from the page cache (each would be evicted\n"
+	"                        before its next use anyway), so the pins stay\n"
+	"                        in memory\n";
+/* Two strings: C99 promises string literals of 4095 bytes only. */
+static const char mount_usage_more[] =
 	"      workers=N         threads that read and decompress chunks (default:\n"
 	"                        4 per CPU with backing=direct, else one per CPU)\n"	"      max_threads=N     threads serving FUSE requests (default 10)\n"
 	"      prefetch=plan|sequential|off  what to decompress ahead of readers:\n"
@@ -236,6 +244,7 @@ int cmd_mount(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(mount_usage, stdout);
+			fputs(mount_usage_more, stdout);
 			free(fuse_opts);
 			return EXIT_OK;
 		case 'V':

@@ -39,6 +39,7 @@ void mountopt_defaults(struct mfs_daemon_opts *d)
 	d->pin_auto = true;
 	d->max_threads = MFS_MAX_THREADS_DEFAULT;
 	d->prefetch = MFS_PREFETCH_PLAN;
+	d->drop_behind = true;
 	d->backing = MFS_BACKING_DIRECT;
 	d->kernel_readahead = MFS_KERNEL_READAHEAD_DEFAULT;
 }
@@ -110,6 +111,13 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 				d->prefetch = MFS_PREFETCH_OFF;
 			else
 				r = cli_usage_error(cmd, "prefetch is plan, sequential or off");
+		} else if (strcmp(opt, "drop_behind") == 0) {
+			if (val && strcmp(val, "auto") == 0)
+				d->drop_behind = true;
+			else if (val && strcmp(val, "off") == 0)
+				d->drop_behind = false;
+			else
+				r = cli_usage_error(cmd, "drop_behind is auto or off");
 		} else if (strcmp(opt, "readahead") == 0) { /* before prefetch= existed */
 			if (val && strcmp(val, "on") == 0)
 				d->prefetch = MFS_PREFETCH_PLAN;

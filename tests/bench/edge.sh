@@ -212,7 +212,7 @@ run() {
 	evalms=${evalms% *}
 	local pf=
 	if [ -n "$stats" ]; then
-		pf=$(grep -o '"prefetch_[a-z]*":[0-9]*\|"cache_misses":[0-9]*\|"chunks_decompressed":[0-9]*\|"backing_bytes_read":[0-9]*\|"cache_waits":[0-9]*\|"pinned_[a-z]*":[0-9]*' \
+		pf=$(grep -o '"prefetch_[a-z]*":[0-9]*\|"cache_misses":[0-9]*\|"chunks_decompressed":[0-9]*\|"backing_bytes_read":[0-9]*\|"cache_waits":[0-9]*\|"pinned_[a-z]*":[0-9]*\|"pin_reclaimed":[0-9]*\|"drop[a-z_]*":[0-9]*\|"pressure_events":[0-9]*' \
 			<<<"$stats" | tr -d '"' | tr '\n' ' ')
 	fi
 	local same=yes

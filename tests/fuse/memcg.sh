@@ -10,7 +10,9 @@
 #   - the daemon sees the cgroup's limit, pins compressed chunks while there
 #     is room, and gives memory back as the hog grows (budgets fall,
 #     pressure_events and bytes_given_back count, RSS falls);
-#   - the budgets recover once the hog has exited.
+#   - the budgets recover once the hog has exited;
+#   - drop-behind is on (the model does not fit) and drops pages, while every
+#     pass still reads the original bytes.
 # cgroup v1 (memory controller) or v2; skipped where neither can be made.
 . "$(dirname "$0")/lib.sh"
 
@@ -95,6 +97,15 @@ for _ in $(seq 100); do
 done
 pin0=$(stat_of pin_budget) pinned0=$(stat_of pinned_bytes) rss0=$(awk '/^VmRSS/{print $2}' /proc/$DPID/status)
 [ "$pinned0" -gt $((8 << 20)) ] || fail "nothing pinned for a model larger than the limit (budget $pin0)"
+pass
+# Drop-behind is on (the model does not fit) and pages are being dropped.
+[ "$(stat_of drop_window)" -gt 0 ] || fail "no drop-behind window for a model larger than the limit"
+pass
+for _ in $(seq 50); do
+	[ "$(stat_of dropped_bytes)" -gt 0 ] && break
+	sleep 0.2
+done
+[ "$(stat_of dropped_bytes)" -gt 0 ] || fail "drop-behind dropped nothing"
 pass
 
 # The hog: 4 MiB steps up to 64 MiB, touching every page, holding it 3 s.

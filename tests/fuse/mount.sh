@@ -205,7 +205,9 @@ while IFS='|' read -r opts want; do
 	"$MODELFS" stats "$mnt" | grep -q "^options  *$got\$" || fail "modelfs stats shows no options line"
 	unmount "$mnt"
 done <<EOF
-|cache_size=auto pin_size=auto prefetch=plan backing=direct kernel_readahead=1048576
+|cache_size=auto pin_size=auto prefetch=plan drop_behind=auto backing=direct kernel_readahead=1048576
+drop_behind=off|drop_behind=off
+drop_behind=auto|drop_behind=auto
 cache_size=8M,pin_size=0|cache_size=8388608 pin_size=0
 cache_size=4M,pin_size=auto|cache_size=4194304 pin_size=auto
 workers=3,max_threads=5|workers=3 max_threads=5

@@ -8,6 +8,8 @@
 
 #include "memgov.h"
 
+#include <string.h>
+
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)
 
@@ -58,6 +60,14 @@ Test(memgov, sizing_table)
 			     (unsigned long long)(out.cache / MIB), (unsigned long long)(r->cache / MIB));
 		cr_assert_eq(out.pin, r->pin, "%s: pin %llu MiB, expected %llu", r->what,
 			     (unsigned long long)(out.pin / MIB), (unsigned long long)(r->pin / MIB));
+		/* Drop-behind exactly where pins are considered: the models do not fit. */
+		if (r->pin)
+			cr_assert_eq(out.drop_window,
+				     (r->limit / 8 > 16 * MIB ? r->limit / 8 : 16 * MIB) / 2,
+				     "%s: drop window %llu", r->what,
+				     (unsigned long long)out.drop_window);
+		if (strstr(r->what, "fit") && !strstr(r->what, "larger") && !strstr(r->what, "more"))
+			cr_assert_eq(out.drop_window, 0, "%s: the page cache does the job", r->what);
 		/* Whatever the input, what we keep leaves others and the reserve their room. */
 		if (out.pin)
 			cr_assert_leq(r->others + r->own_base + out.cache + out.pin + r->limit / 8,
@@ -90,4 +100,26 @@ Test(memgov, reads_this_machine)
 	cr_assert_gt(v.limit, 16 * MIB, "a limit was found");
 	cr_assert_lt(v.others, v.limit, "others below the limit on an idle test machine");
 	cr_assert_gt(v.own, 0, "our own RssAnon");
+}
+
+/*
+ * The kernel took pins back: the cap falls to what survived, less a step;
+ * it then grows a step per calm stretch, and falls again on the next reclaim.
+ */
+Test(memgov, pin_feedback)
+{
+	struct mfs_pin_feedback f;
+	uint64_t cap;
+
+	mfs_memgov_feedback_init(&f);
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(mfs_memgov_feedback(&f, 0, 40 * MIB), UINT64_MAX,
+			     "no cap before any reclaim");
+	cap = mfs_memgov_feedback(&f, 12, 30 * MIB);
+	cr_assert_eq(cap, 29 * MIB, "survivors less a step");
+	for (unsigned int i = 1; i < MFS_MEMGOV_CALM_PERIODS; i++)
+		cr_assert_eq(mfs_memgov_feedback(&f, 12, 29 * MIB), 29 * MIB, "calm %u", i);
+	cr_assert_eq(mfs_memgov_feedback(&f, 12, 29 * MIB), 30 * MIB, "a calm stretch: one step more");
+	cr_assert_eq(mfs_memgov_feedback(&f, 13, 25 * MIB), 24 * MIB, "reclaimed again");
+	cr_assert_eq(mfs_memgov_feedback(&f, 14, MIB / 2), 0, "nothing survived: no underflow");
 }
