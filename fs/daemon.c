@@ -301,18 +301,19 @@ static void govern(struct mfs_fs *fs)
 		fs->opts.cache_size = (size_t)out.cache;
 	else if (fs->opts.cache_auto && out.cache != old_cache)
 		freed += set_cache_budget(fs, out.cache);
-	mfs_dropper_set_window(&fs->dropper, fs->opts.drop_behind ? out.drop_window : 0);
 	if (fs->opts.pin_auto) {
-		uint64_t cap = mfs_memgov_feedback(&fs->pin_feedback,
+		uint64_t pin = mfs_memgov_feedback(&fs->pin_feedback,
 						   atomic_load(&fs->stats.pin_reclaimed),
-						   atomic_load(&fs->pinned_bytes));
+						   atomic_load(&fs->pinned_bytes), out.pin);
 
-		if (out.pin > cap)
-			out.pin = cap;
+		out.page_room += out.pin - pin; /* what the kernel keeps instead */
+		out.pin = pin;
 		atomic_store(&fs->pin_budget, out.pin);
 		if (pinned > out.pin)
 			freed += trim_pins(fs, out.pin);
 	}
+	mfs_dropper_set_window(&fs->dropper, fs->opts.drop_behind ? out.drop_window : 0,
+			       out.page_room);
 	if (freed) {
 		mfs_stat_add(&fs->stats.bytes_given_back, freed);
 		if ((fs->opts.cache_auto && out.cache < old_cache) ||

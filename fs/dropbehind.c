@@ -11,6 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+/* served_at[] holds the running total when a chunk was last served, and this bit if hot. */
+#define HOT (1ull << 63)
+
 /* A range being gathered: adjacent chunks of one inode become one request. */
 struct pending {
 	uint64_t ino, off, len;
@@ -33,8 +36,10 @@ static void drop_entry(struct mfs_dropper *d, const struct mfs_drop_entry *e, st
 	for (uint32_t i = e->first; i <= e->last; i++) {
 		const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, i);
 
-		if (atomic_load_explicit(&cf->served_at[i], memory_order_relaxed) > e->at) {
-			flush(d, p); /* served again since: its pages are in use */
+		uint64_t v = atomic_load_explicit(&cf->served_at[i], memory_order_relaxed);
+
+		if ((v & HOT) || v > e->at) {
+			flush(d, p); /* hot, or served again since: its pages are in use */
 			continue;
 		}
 		if (p->len && p->ino == e->ino && p->off + p->len == c->loff) {
@@ -139,22 +144,31 @@ void mfs_dropper_stop(struct mfs_dropper *d)
 	d->started = false;
 }
 
-void mfs_dropper_set_window(struct mfs_dropper *d, uint64_t window)
+void mfs_dropper_set_window(struct mfs_dropper *d, uint64_t window, uint64_t room)
 {
+	atomic_store(&d->room, room);
 	atomic_store(&d->window, window);
 }
 
 void mfs_dropper_served(struct mfs_dropper *d, struct mfs_cfile *cf, uint64_t ino, uint32_t first,
 			uint32_t last, uint64_t bytes)
 {
-	uint64_t w = atomic_load(&d->window), at;
+	uint64_t w = atomic_load(&d->window), room = atomic_load(&d->room), at;
 	bool wake;
 
 	if (!d->started || !cf->served_at)
 		return;
 	at = atomic_fetch_add(&d->served, bytes) + bytes;
-	for (uint32_t i = first; i <= last; i++)
-		atomic_store_explicit(&cf->served_at[i], at, memory_order_relaxed);
+	for (uint32_t i = first; i <= last; i++) {
+		uint64_t prev = atomic_load_explicit(&cf->served_at[i], memory_order_relaxed) & ~HOT;
+		/*
+		 * Within the window it is the same stream (a chunk two reads
+		 * share, a read in flight twice): nothing was dropped yet.
+		 */
+		uint64_t hot = prev && at - prev > w && at - prev < room ? HOT : 0;
+
+		atomic_store_explicit(&cf->served_at[i], at | hot, memory_order_relaxed);
+	}
 	if (w == 0)
 		return;
 	pthread_mutex_lock(&d->lock);

@@ -19,8 +19,15 @@
  * kernel then has little to reclaim, and the pins stay. A program mapping
  * the file (llama.cpp) simply faults a dropped page in again next time.
  *
- * The governor sets the window (memgov.h: 0 while the models fit, when the
- * page cache does the job). Reads never wait for the thread: when its queue
+ * Pages an LRU would have kept are not dropped: a chunk served again after
+ * more than the window (so after its pages were dropped) but fewer bytes
+ * than the page cache has room for (its reuse distance, from the running
+ * total) is hot, and stays until a later reuse is a long one. So
+ * a mixture-of-experts model whose busy experts fit keeps them, and a chunk
+ * dropped too early (read again at once) is not dropped again.
+ *
+ * The governor sets the window and the room (memgov.h: window 0 while the
+ * models fit, when the page cache does the job). Reads never wait for the thread: when its queue
  * is full, a read is not noted and its pages are left to the kernel.
  */
 #ifndef MFS_DROPBEHIND_H
@@ -54,6 +61,7 @@ struct mfs_dropper {
 	mfs_drop_fn drop;
 	void *arg;
 	atomic_uint_fast64_t window; /* 0: off */
+	atomic_uint_fast64_t room;   /* page cache the kernel could keep: shorter reuses are hot */
 	atomic_uint_fast64_t served; /* bytes served since the start */
 	atomic_uint_fast64_t *dropped; /* bytes asked to be dropped (a stats counter) */
 	pthread_mutex_t lock;
@@ -69,7 +77,7 @@ int mfs_dropper_start(struct mfs_dropper *d, mfs_drop_fn drop, void *arg,
 		      atomic_uint_fast64_t *dropped);
 /* Stops it and lets go of every noted read; safe on a dropper never started. */
 void mfs_dropper_stop(struct mfs_dropper *d);
-void mfs_dropper_set_window(struct mfs_dropper *d, uint64_t window);
+void mfs_dropper_set_window(struct mfs_dropper *d, uint64_t window, uint64_t room);
 /* A read of chunks @first..@last of @cf (inode @ino), @bytes long, was served. */
 void mfs_dropper_served(struct mfs_dropper *d, struct mfs_cfile *cf, uint64_t ino, uint32_t first,
 			uint32_t last, uint64_t bytes);

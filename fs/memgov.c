@@ -54,35 +54,42 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
 
 		out->pin = 0;
 		out->drop_window = 0;
+		out->cache = min_u64(out->cache, MFS_MEMGOV_CACHE_FIT);
 		if (out->cache + MFS_MEMGOV_SLACK > spare)
 			out->cache = spare > MFS_MEMGOV_CACHE_MIN + MFS_MEMGOV_SLACK
 					     ? spare - MFS_MEMGOV_SLACK
 					     : MFS_MEMGOV_CACHE_MIN;
-		return;
+	} else {
+		out->pin = room > out->cache ? min_u64(room - out->cache, in->models_stored) : 0;
+		out->drop_window = in->models_size ? reserve / 2 : 0;
 	}
-	out->pin = room > out->cache ? min_u64(room - out->cache, in->models_stored) : 0;
-	out->drop_window = in->models_size ? reserve / 2 : 0;
+	used = fixed + out->cache + out->pin;
+	out->page_room = in->limit > used ? in->limit - used : 0;
 }
 
 void mfs_memgov_feedback_init(struct mfs_pin_feedback *f)
 {
 	f->cap = UINT64_MAX;
+	f->want_at_cut = 0;
 	f->last_reclaimed = 0;
 	f->calm = 0;
 }
 
 uint64_t mfs_memgov_feedback(struct mfs_pin_feedback *f, uint64_t reclaimed_total,
-			     uint64_t pinned_now)
+			     uint64_t pinned_now, uint64_t want)
 {
 	if (reclaimed_total > f->last_reclaimed) {
 		f->last_reclaimed = reclaimed_total;
 		f->cap = pinned_now > MFS_MEMGOV_PIN_STEP ? pinned_now - MFS_MEMGOV_PIN_STEP : 0;
+		f->want_at_cut = want;
 		f->calm = 0;
+	} else if (f->cap != UINT64_MAX && want > f->want_at_cut + MFS_MEMGOV_PIN_RESET) {
+		f->cap = UINT64_MAX;
 	} else if (f->cap != UINT64_MAX && ++f->calm >= MFS_MEMGOV_CALM_PERIODS) {
 		f->cap += MFS_MEMGOV_PIN_STEP;
 		f->calm = 0;
 	}
-	return f->cap;
+	return min_u64(f->cap, want);
 }
 
 /* The first number in file @path ("max" is no limit); false if unreadable. */

@@ -29,6 +29,14 @@
 #define MFS_MEMGOV_PERIOD_MS 200
 #define MFS_MEMGOV_CACHE_MIN (4u << 20)
 #define MFS_MEMGOV_CACHE_MAX (64u << 20)
+/*
+ * While the models fit, the kernel keeps their decoded pages and the cache
+ * only holds chunks in flight and decoded ahead: a cold `dd` of a BF16 model
+ * reads as fast with 8 MiB as with 64 MiB (4 MiB: 10% slower), and the
+ * memory is the reader's when it grows later (llama.cpp allocates its KV
+ * cache after the first reads).
+ */
+#define MFS_MEMGOV_CACHE_FIT (8u << 20)
 #define MFS_MEMGOV_SLACK (16u << 20) /* page cache for the programs themselves */
 
 enum mfs_mem_source {
@@ -56,6 +64,7 @@ struct mfs_memgov_out {
 	uint64_t cache;	      /* decoded chunks */
 	uint64_t pin;	      /* stored chunks kept in memory */
 	uint64_t drop_window; /* served bytes left in the page cache (dropbehind.h); 0: all */
+	uint64_t page_room;   /* what is left for the page cache: limit - others - own - cache - pin */
 };
 
 /*
@@ -64,12 +73,14 @@ struct mfs_memgov_out {
  * - room = limit - others - own_base - reserve (0 if negative);
  * - cache = room / 8, within [MFS_MEMGOV_CACHE_MIN, MFS_MEMGOV_CACHE_MAX];
  * - when the open models fit in the page cache beside everything else and
- *   the smallest cache, the kernel does the job: pin = 0, and the cache
- *   shrinks (to the minimum at least) so that the models, the cache and
- *   MFS_MEMGOV_SLACK of the programs' own files fit together;
+ *   the smallest cache, the kernel does the job: pin = 0, the cache is at
+ *   most MFS_MEMGOV_CACHE_FIT, and shrinks (to the minimum at least) so that
+ *   the models, the cache and MFS_MEMGOV_SLACK of the programs' own files
+ *   fit together;
  * - else pin = what is left of room after the cache, at most models_stored,
  *   and the page cache keeps only the last reserve / 2 bytes served
- *   (drop_window; 0, the kernel's choice, while the models fit).
+ *   (drop_window; 0, the kernel's choice, while the models fit);
+ * - page_room = limit - others - own_base - cache - pin: the page cache's.
  */
 void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out);
 
@@ -82,18 +93,22 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
  * learns it: after the kernel took pins back (@reclaimed_total grew), at most
  * what is still pinned less MFS_MEMGOV_PIN_STEP stays pinned; after
  * MFS_MEMGOV_CALM_PERIODS governor periods without, MFS_MEMGOV_PIN_STEP more
- * may be. Returns the cap (UINT64_MAX until the kernel took anything).
+ * may be. When the arithmetic's budget @want rises by MFS_MEMGOV_PIN_RESET
+ * over what it was at the last cut (a neighbour gave memory back), the cap is
+ * forgotten. Returns the budget: @want, or less.
  */
 #define MFS_MEMGOV_PIN_STEP (1u << 20)
+#define MFS_MEMGOV_PIN_RESET (16u << 20)
 #define MFS_MEMGOV_CALM_PERIODS 15u /* 3 s */
 struct mfs_pin_feedback {
-	uint64_t cap;
+	uint64_t cap; /* UINT64_MAX: none */
+	uint64_t want_at_cut;
 	uint64_t last_reclaimed;
 	unsigned int calm;
 };
 void mfs_memgov_feedback_init(struct mfs_pin_feedback *f);
 uint64_t mfs_memgov_feedback(struct mfs_pin_feedback *f, uint64_t reclaimed_total,
-			     uint64_t pinned_now);
+			     uint64_t pinned_now, uint64_t want);
 
 /*
  * Reads the memory the calling process sees into @v. @pinned is how much of

@@ -43,6 +43,8 @@
 	  "Stored (compressed) bytes read from containers")                                       \
 	S(decompress_ns, "decompress_seconds_total",                                              \
 	  "Worker time spent reading, decompressing and verifying chunks")                        \
+	S(decode_cpu_ns, "decode_cpu_seconds_total",                                              \
+	  "CPU time of those jobs: no wait for the disk or for a core")                           \
 	C(checksum_failures, "checksum_failures_total",                                           \
 	  "Chunks that did not decode or did not match their checksum")                           \
 	C(read_errors, "read_errors_total", "Chunks whose stored bytes could not be read")        \

@@ -28,8 +28,8 @@ static const char stats_usage[] =
 	"\n"
 	"With --watch, a line per mount every SECONDS (default 1), like iostat: what\n"
 	"happened in that interval (MB/s served to readers and read from the disk;\n"
-	"MB/s one worker thread turns out while busy, reading and decoding; cache and\n"
-	"prefetch hit rates) and the memory now (decoded cache and pinned bytes\n"
+	"MB/s one core decodes, from the workers' CPU time; cache and prefetch hit\n"
+	"rates) and the memory now (decoded cache and pinned bytes\n"
 	"against their budgets, the limit seen).\n"
 	"\n"
 	"Options:\n"
@@ -119,7 +119,7 @@ static int snap_read(const char *mnt, struct snap *s)
 	get(buf, "bytes_served", &s->served);
 	get(buf, "backing_bytes_read", &s->disk);
 	get(buf, "bytes_decompressed", &s->dec);
-	get(buf, "decompress_ns", &s->ns);
+	get(buf, "decode_cpu_ns", &s->ns);
 	get(buf, "cache_hits", &s->hits);
 	get(buf, "cache_misses", &s->misses);
 	get(buf, "cache_waits", &s->waits);
@@ -149,7 +149,7 @@ static void watch_line(const char *mnt, const struct snap *a, const struct snap 
 			 pct((b->hits - a->hits) + (b->waits - a->waits), look));
 	if (pf)
 		snprintf(pfr, sizeof(pfr), "%.0f%%", pct(b->pf_hits - a->pf_hits, pf));
-	/* Bytes over summed worker time: what one busy worker does, whatever their number. */
+	/* Bytes over the workers' CPU time: what one busy core decodes. */
 	if (ns)
 		snprintf(work, sizeof(work), "%.0f", MB(b->dec - a->dec) / ((double)ns / 1e9));
 	printf("%-20s %9.1f %9.1f %9s %6s %6s %8.1f/%-7.1f %8.1f/%-7.1f %8.0f\n", cli_shown(mnt),
@@ -180,7 +180,7 @@ static int watch(char **mnts, int nmnt, double secs, long count)
 		nanosleep(&ts, NULL);
 		if (line % 20 == 0)
 			printf("%-20s %9s %9s %9s %6s %6s %16s %16s %8s\n", "mount", "served/s",
-			       "disk/s", "worker/s", "hits", "pf-hit", "cache MB/budget",
+			       "disk/s", "dec/core", "hits", "pf-hit", "cache MB/budget",
 			       "pinned MB/budget", "limit MB");
 		for (int i = 0; i < nmnt; i++) {
 			if (snap_read(mnts[i], &cur)) {
@@ -346,10 +346,10 @@ static void print_human(FILE *f, const char *buf)
 	get(buf, "cache_misses", &misses);
 	get(buf, "cache_waits", &waits);
 	get(buf, "bytes_decompressed", &dec);
-	get(buf, "decompress_ns", &ns);
+	get(buf, "decode_cpu_ns", &ns);
 	get(buf, "backing_bytes_read", &back);
 	fprintf(f, "\n%-22s %.1f%%\n", "cache hit rate", pct(hits + waits, hits + waits + misses));
-	fprintf(f, "%-22s %.0f MB/s\n", "decode speed",
+	fprintf(f, "%-22s %.0f MB/s\n", "decode speed per core",
 		ns ? (double)dec / ((double)ns / 1e9) / 1e6 : 0.0);
 	fprintf(f, "%-22s %.3fx\n", "ratio of decoded bytes", back ? (double)dec / (double)back : 0.0);
 }

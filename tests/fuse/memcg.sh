@@ -146,7 +146,9 @@ for _ in $(seq 50); do
 	[ "$(stat_of pin_budget)" -gt "$low_pin" ] && break
 	sleep 0.2
 done
-[ "$(stat_of pin_budget)" -gt "$low_pin" ] || fail "the pin budget did not recover after the hog"
+[ "$(stat_of pin_budget)" -gt "$low_pin" ] ||
+	fail "the pin budget did not recover after the hog (low $low_pin, now $(stat_of pin_budget);" \
+		"pinned $(stat_of pinned_bytes), others $(stat_of memory_others), reclaimed $(stat_of pin_reclaimed))"
 pass
 
 touch "$WORK/stop"

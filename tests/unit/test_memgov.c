@@ -19,7 +19,10 @@ struct row {
 	uint64_t cache, pin;
 };
 
-/* reserve = max(limit/8, 16M); room = limit - others - own - reserve; cache = room/8 in [4M, 64M] */
+/*
+ * reserve = max(limit/8, 16M); room = limit - others - own - reserve; cache = room/8 in
+ * [4M, 64M], at most 8M while the models fit
+ */
 static const struct row rows[] = {
 	{"edge device, llama.cpp loaded, BF16 model larger than the cap",
 	 160 * MIB, 80 * MIB, 8 * MIB, 269 * MIB, 180 * MIB, 52 * MIB / 8, 52 * MIB - 52 * MIB / 8},
@@ -27,21 +30,21 @@ static const struct row rows[] = {
 	 160 * MIB, 4 * MIB, 8 * MIB, 269 * MIB, 180 * MIB, 16 * MIB, 128 * MIB - 16 * MIB},
 	{"room for more than the whole model: pins stop at its stored size",
 	 512 * MIB, 80 * MIB, 8 * MIB, 600 * MIB, 100 * MIB, 45 * MIB, 100 * MIB},
-	{"the model fits beside everything else: no pins",
-	 512 * MIB, 80 * MIB, 8 * MIB, 143 * MIB, 135 * MIB, 45 * MIB, 0},
-	{"big machine, nothing open: the old default cache, no pins",
-	 24 * GIB, 1 * GIB, 16 * MIB, 0, 0, 64 * MIB, 0},
+	{"the model fits beside everything else: no pins, a cache for what is in flight",
+	 512 * MIB, 80 * MIB, 8 * MIB, 143 * MIB, 135 * MIB, 8 * MIB, 0},
+	{"big machine, nothing open: nothing to pin, a cache for what is in flight",
+	 24 * GIB, 1 * GIB, 16 * MIB, 0, 0, 8 * MIB, 0},
 	{"others fill the cap: the smallest cache, nothing pinned",
 	 160 * MIB, 150 * MIB, 8 * MIB, 269 * MIB, 180 * MIB, 4 * MIB, 0},
 	{"others above the cap (a cgroup over its limit): no underflow",
 	 160 * MIB, 400 * MIB, 8 * MIB, 269 * MIB, 180 * MIB, 4 * MIB, 0},
-	{"no limit known", UINT64_MAX, 0, 0, 1 * GIB, 1 * GIB, 64 * MIB, 0},
-	/* Fits with room to spare for the cache and 16M of programs' files: room/8 as usual. */
+	{"no limit known", UINT64_MAX, 0, 0, 1 * GIB, 1 * GIB, 8 * MIB, 0},
+	/* Fits with room to spare for the cache and 16M of programs' files: MFS_MEMGOV_CACHE_FIT. */
 	{"a model that fits with room to spare", 256 * MIB, 80 * MIB, 20 * MIB, 120 * MIB,
-	 115 * MIB, 124 * MIB / 8, 0},
-	/* Fits, but room/8 would push its pages out: the cache takes what is left. */
-	{"a model that fits only with a smaller cache", 256 * MIB, 80 * MIB, 20 * MIB, 130 * MIB,
-	 125 * MIB, 10 * MIB, 0},
+	 115 * MIB, 8 * MIB, 0},
+	/* Fits, but 8M would push its pages out: the cache takes what is left. */
+	{"a model that fits only with a smaller cache", 256 * MIB, 80 * MIB, 20 * MIB, 133 * MIB,
+	 125 * MIB, 7 * MIB, 0},
 	/* Q8_0 beside llama.cpp in 256M (the edge sweep): the smallest cache, no pins. */
 	{"a model that fits only just", 256 * MIB, 80 * MIB, 20 * MIB, 137 * MIB, 130 * MIB,
 	 4 * MIB, 0},
@@ -68,6 +71,13 @@ Test(memgov, sizing_table)
 				     (unsigned long long)out.drop_window);
 		if (strstr(r->what, "fit") && !strstr(r->what, "larger") && !strstr(r->what, "more"))
 			cr_assert_eq(out.drop_window, 0, "%s: the page cache does the job", r->what);
+		/* The page cache gets what nobody else holds. */
+		if (r->limit != UINT64_MAX && r->limit > r->others + r->own_base + out.cache + out.pin)
+			cr_assert_eq(out.page_room,
+				     r->limit - r->others - r->own_base - out.cache - out.pin,
+				     "%s: page room", r->what);
+		else if (r->limit != UINT64_MAX)
+			cr_assert_eq(out.page_room, 0, "%s: page room", r->what);
 		/* Whatever the input, what we keep leaves others and the reserve their room. */
 		if (out.pin)
 			cr_assert_leq(r->others + r->own_base + out.cache + out.pin + r->limit / 8,
@@ -103,23 +113,31 @@ Test(memgov, reads_this_machine)
 }
 
 /*
- * The kernel took pins back: the cap falls to what survived, less a step;
- * it then grows a step per calm stretch, and falls again on the next reclaim.
+ * The kernel took pins back: the budget falls to what survived, less a step;
+ * it then grows a step per calm stretch, falls again on the next reclaim, and
+ * the cap is forgotten when the arithmetic allows much more (a hog exited).
  */
 Test(memgov, pin_feedback)
 {
 	struct mfs_pin_feedback f;
-	uint64_t cap;
+	const uint64_t want = 40 * MIB;
 
 	mfs_memgov_feedback_init(&f);
 	for (int i = 0; i < 100; i++)
-		cr_assert_eq(mfs_memgov_feedback(&f, 0, 40 * MIB), UINT64_MAX,
-			     "no cap before any reclaim");
-	cap = mfs_memgov_feedback(&f, 12, 30 * MIB);
-	cr_assert_eq(cap, 29 * MIB, "survivors less a step");
+		cr_assert_eq(mfs_memgov_feedback(&f, 0, 40 * MIB, want), want,
+			     "the arithmetic's budget before any reclaim");
+	cr_assert_eq(mfs_memgov_feedback(&f, 12, 30 * MIB, want), 29 * MIB,
+		     "survivors less a step");
 	for (unsigned int i = 1; i < MFS_MEMGOV_CALM_PERIODS; i++)
-		cr_assert_eq(mfs_memgov_feedback(&f, 12, 29 * MIB), 29 * MIB, "calm %u", i);
-	cr_assert_eq(mfs_memgov_feedback(&f, 12, 29 * MIB), 30 * MIB, "a calm stretch: one step more");
-	cr_assert_eq(mfs_memgov_feedback(&f, 13, 25 * MIB), 24 * MIB, "reclaimed again");
-	cr_assert_eq(mfs_memgov_feedback(&f, 14, MIB / 2), 0, "nothing survived: no underflow");
+		cr_assert_eq(mfs_memgov_feedback(&f, 12, 29 * MIB, want), 29 * MIB, "calm %u", i);
+	cr_assert_eq(mfs_memgov_feedback(&f, 12, 29 * MIB, want), 30 * MIB,
+		     "a calm stretch: one step more");
+	cr_assert_eq(mfs_memgov_feedback(&f, 12, 29 * MIB, 20 * MIB), 20 * MIB,
+		     "never above the arithmetic's budget");
+	cr_assert_eq(mfs_memgov_feedback(&f, 13, 25 * MIB, want), 24 * MIB, "reclaimed again");
+	cr_assert_eq(mfs_memgov_feedback(&f, 13, 24 * MIB, want + 8 * MIB), 24 * MIB,
+		     "a little more room: the cap holds");
+	cr_assert_eq(mfs_memgov_feedback(&f, 13, 24 * MIB, want + 17 * MIB), want + 17 * MIB,
+		     "much more room (a neighbour exited): the cap is forgotten");
+	cr_assert_eq(mfs_memgov_feedback(&f, 14, MIB / 2, want), 0, "nothing survived: no underflow");
 }
