@@ -14,7 +14,31 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define XFORM_VECTOR "sse2"
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define XFORM_VECTOR "neon"
+#endif
+
 #include "le.h"
+
+static bool force_scalar;
+
+void mfs_xform_force_scalar(bool scalar)
+{
+	force_scalar = scalar;
+}
+
+const char *mfs_xform_path(void)
+{
+#ifdef XFORM_VECTOR
+	if (!force_scalar)
+		return XFORM_VECTOR;
+#endif
+	return "scalar";
+}
 
 /* ggml type numbers used here (ggml.h; the same ids as index/container/dtype.h). */
 enum {
@@ -143,19 +167,115 @@ static void float_forward(uint8_t *restrict dst, const uint8_t *restrict src, si
 	memcpy(dst + np * n, src + n * e, len % e);
 }
 
+/*
+ * The vector inverses: 16 elements a step. With a the exponent plane and b
+ * the sign and mantissa plane, an element's top byte is (b & 0x80) | a >> 1
+ * and the byte below it (a & 1) << 7 | (b & 0x7f); interleaving bytes (and,
+ * for F32, then 16-bit halves) lays them out little-endian. Return how many
+ * elements they did; the scalar loop does the rest.
+ */
+#if defined(__SSE2__)
+static size_t bf16_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b, size_t n)
+{
+	const __m128i m80 = _mm_set1_epi8((char)0x80), m7f = _mm_set1_epi8(0x7f);
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i va = _mm_loadu_si128((const __m128i *)(a + i));
+		__m128i vb = _mm_loadu_si128((const __m128i *)(b + i));
+		/* Bytes shifted in 16-bit lanes, then masked: no bit crosses a byte. */
+		__m128i hi = _mm_or_si128(_mm_and_si128(vb, m80),
+					  _mm_and_si128(_mm_srli_epi16(va, 1), m7f));
+		__m128i lo = _mm_or_si128(_mm_and_si128(_mm_slli_epi16(va, 7), m80),
+					  _mm_and_si128(vb, m7f));
+
+		_mm_storeu_si128((__m128i *)(dst + 2 * i), _mm_unpacklo_epi8(lo, hi));
+		_mm_storeu_si128((__m128i *)(dst + 2 * i + 16), _mm_unpackhi_epi8(lo, hi));
+	}
+	return i;
+}
+
+static size_t f32_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b, const uint8_t *c,
+			      const uint8_t *d, size_t n)
+{
+	const __m128i m80 = _mm_set1_epi8((char)0x80), m7f = _mm_set1_epi8(0x7f);
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i va = _mm_loadu_si128((const __m128i *)(a + i));
+		__m128i vb = _mm_loadu_si128((const __m128i *)(b + i));
+		__m128i vc = _mm_loadu_si128((const __m128i *)(c + i));
+		__m128i vd = _mm_loadu_si128((const __m128i *)(d + i));
+		__m128i b3 = _mm_or_si128(_mm_and_si128(vb, m80),
+					  _mm_and_si128(_mm_srli_epi16(va, 1), m7f));
+		__m128i b2 = _mm_or_si128(_mm_and_si128(_mm_slli_epi16(va, 7), m80),
+					  _mm_and_si128(vb, m7f));
+		__m128i l0 = _mm_unpacklo_epi8(vd, vc), l1 = _mm_unpackhi_epi8(vd, vc);
+		__m128i h0 = _mm_unpacklo_epi8(b2, b3), h1 = _mm_unpackhi_epi8(b2, b3);
+		uint8_t *o = dst + 4 * i;
+
+		_mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi16(l0, h0));
+		_mm_storeu_si128((__m128i *)(o + 16), _mm_unpackhi_epi16(l0, h0));
+		_mm_storeu_si128((__m128i *)(o + 32), _mm_unpacklo_epi16(l1, h1));
+		_mm_storeu_si128((__m128i *)(o + 48), _mm_unpackhi_epi16(l1, h1));
+	}
+	return i;
+}
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+static size_t bf16_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b, size_t n)
+{
+	const uint8x16_t m80 = vdupq_n_u8(0x80), m7f = vdupq_n_u8(0x7f);
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		uint8x16_t va = vld1q_u8(a + i), vb = vld1q_u8(b + i);
+		uint8x16x2_t out;
+
+		out.val[1] = vorrq_u8(vandq_u8(vb, m80), vshrq_n_u8(va, 1));
+		out.val[0] = vorrq_u8(vshlq_n_u8(va, 7), vandq_u8(vb, m7f));
+		vst2q_u8(dst + 2 * i, out); /* interleaves: lo, hi, lo, hi, ... */
+	}
+	return i;
+}
+
+static size_t f32_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b, const uint8_t *c,
+			      const uint8_t *d, size_t n)
+{
+	const uint8x16_t m80 = vdupq_n_u8(0x80), m7f = vdupq_n_u8(0x7f);
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		uint8x16_t va = vld1q_u8(a + i), vb = vld1q_u8(b + i);
+		uint8x16x4_t out;
+
+		out.val[0] = vld1q_u8(d + i);
+		out.val[1] = vld1q_u8(c + i);
+		out.val[2] = vorrq_u8(vshlq_n_u8(va, 7), vandq_u8(vb, m7f));
+		out.val[3] = vorrq_u8(vandq_u8(vb, m80), vshrq_n_u8(va, 1));
+		vst4q_u8(dst + 4 * i, out);
+	}
+	return i;
+}
+#endif
+
 static void float_inverse(uint8_t *restrict dst, const uint8_t *restrict src, size_t len,
 			  uint32_t type)
 {
-	size_t e = type == GT_F32 ? 4 : 2, n = len / e;
+	size_t e = type == GT_F32 ? 4 : 2, n = len / e, i = 0;
 	const uint8_t *a = src, *b = src + n, *c = src + 2 * n, *d = src + 3 * n;
 	unsigned int np = type == GT_BF16 ? 2 : 4;
 
+#ifdef XFORM_VECTOR
+	if (!force_scalar)
+		i = type == GT_BF16 ? bf16_inverse_vec(dst, a, b, n)
+				    : f32_inverse_vec(dst, a, b, c, d, n);
+#endif
 	/* One loop per type: the type test stays out of the per-element path. */
 	if (type == GT_BF16) {
-		for (size_t i = 0; i < n; i++)
+		for (; i < n; i++)
 			put_le16(dst + 2 * i, (uint16_t)((b[i] & 0x80) << 8 | a[i] << 7 | (b[i] & 0x7f)));
 	} else {
-		for (size_t i = 0; i < n; i++)
+		for (; i < n; i++)
 			put_le32(dst + 4 * i, (uint32_t)(b[i] & 0x80) << 24 | (uint32_t)a[i] << 23 |
 						      (uint32_t)(b[i] & 0x7f) << 16 |
 						      (uint32_t)c[i] << 8 | d[i]);
@@ -265,13 +385,30 @@ static void quant_inverse(uint8_t *restrict dst, const uint8_t *restrict src, si
 
 	for (unsigned int k = 0; k < np; k++) {
 		size_t w = width[k];
+		uint8_t *o = dst + off[k];
 
-		if (w == 1)
+		/*
+		 * A copy of a constant size is a few moves; memcpy() of a
+		 * variable one is a call per block (Q8_0: 32 bytes a call).
+		 */
+#define FIELD_COPY(W)                                                                              \
+	for (size_t b = 0; b < nb; b++)                                                            \
+		memcpy(o + b * B, src + b * (W), (W));                                             \
+	break
+		switch (w) {
+		case 1:
 			for (size_t b = 0; b < nb; b++)
-				dst[b * B + off[k]] = src[b];
-		else
-			for (size_t b = 0; b < nb; b++)
-				memcpy(dst + b * B + off[k], src + b * w, w);
+				o[b * B] = src[b];
+			break;
+		case 4: FIELD_COPY(4);
+		case 12: FIELD_COPY(12);
+		case 16: FIELD_COPY(16);
+		case 32: FIELD_COPY(32);
+		case 64: FIELD_COPY(64);
+		case 128: FIELD_COPY(128);
+		default: FIELD_COPY(w);
+		}
+#undef FIELD_COPY
 		src += nb * w;
 	}
 	memcpy(dst + nb * B, src, len % B);
