@@ -9,9 +9,17 @@
 
 #include "codec_i.h"
 #include "rans.h"
+#include "rans32.h"
 
 /* Planes whose entropy is above this (bits per byte) save < 1%: store them raw. */
 #define RAW_ENTROPY 7.92
+/*
+ * Planes this large get the 32-state coder (vector decoders); smaller ones the
+ * 4-state one, whose header is 112 bytes smaller (a 1 KiB plane of an F32
+ * norm vector would not shrink by 1% otherwise) and whose decoding time is
+ * noise there.
+ */
+#define RANS32_MIN 16384u
 /* At level 2, rANS only where Huffman would lose more than this to the entropy. */
 #define HUFFMAN_SLACK 1.01
 
@@ -109,8 +117,10 @@ size_t mfs_planes_bound(const size_t *sizes, unsigned int n)
 	size_t b = 1 + (size_t)n * 6;
 
 	for (unsigned int i = 0; i < n; i++) {
-		size_t r = mfs_rans_bound(sizes[i]), z = ZSTD_compressBound(sizes[i]);
+		size_t r = mfs_rans_bound(sizes[i]), r32 = mfs_rans32_bound(sizes[i]);
+		size_t z = ZSTD_compressBound(sizes[i]);
 
+		r = r > r32 ? r : r32;
 		b += r > z ? r : z;
 	}
 	return b;
@@ -162,14 +172,18 @@ static ssize_t encode_plane(struct mfs_cctx *cctx, int level, uint8_t *dst, size
 			bool rans = level == MFS_PLANES_LEVEL_BEST &&
 				    huffman_bits(counts) > HUFFMAN_SLACK * h0 * (double)len;
 
-			if (rans)
+			if (rans && len >= RANS32_MIN)
+				r = mfs_rans32_encode(dst, cap, src, len, err);
+			else if (rans)
 				r = mfs_rans_encode(dst, cap, src, len, err);
 			else
 				r = zstd_literals(cctx, dst, cap, src, len, err);
 			if (r < 0 && r != -ENOSPC)
 				return r;
 			if (r > 0 && (size_t)r * 100 < len * 99) {
-				*method = rans ? MFS_PLANE_RANS : MFS_PLANE_ZSTD;
+				*method = !rans		    ? MFS_PLANE_ZSTD
+					  : len >= RANS32_MIN ? MFS_PLANE_RANS32
+							      : MFS_PLANE_RANS;
 				return r;
 			}
 		}
@@ -216,6 +230,24 @@ ssize_t mfs_planes_encode(struct mfs_cctx *cctx, int level, void *dst, size_t ca
 	return (ssize_t)(hdr + used);
 }
 
+bool mfs_planes_use(const uint8_t *src, size_t src_len, unsigned int method)
+{
+	const uint8_t *p = src, *end = src + src_len;
+	uint32_t len;
+
+	if (src_len < 1 || src[0] > MFS_PLANES_MAX)
+		return false;
+	for (unsigned int i = 0, n = *p++; i < n; i++) {
+		if (p >= end)
+			return false;
+		if (*p++ == method)
+			return true;
+		if (get_leb(&p, end, &len))
+			return false;
+	}
+	return false;
+}
+
 int mfs_planes_decode(struct mfs_dctx *dctx, uint8_t *dst, const size_t *sizes, unsigned int n,
 		      const uint8_t *src, size_t src_len, struct mfs_err *err)
 {
@@ -256,6 +288,9 @@ int mfs_planes_decode(struct mfs_dctx *dctx, uint8_t *dst, const size_t *sizes, 
 			break;
 		case MFS_PLANE_RANS:
 			r = mfs_rans_decode(dst, sizes[i], p, stored[i], err);
+			break;
+		case MFS_PLANE_RANS32:
+			r = mfs_rans32_decode(dst, sizes[i], p, stored[i], err);
 			break;
 		case MFS_PLANE_ZSTD: {
 			ZSTD_DCtx *z = mfs_dctx_zstd(dctx);

@@ -17,9 +17,13 @@
  *   method 3 zstd   a zstd frame at level 1 with long minimum matches, which
  *                   leaves zstd's Huffman literal coder: faster to decode than
  *                   rANS, a few percent larger on skewed planes
+ *   method 4 rans32 order-0 rANS with 32 states in one stream (rans32.h): the
+ *                   same ratio as rans, laid out for vector decoders; what
+ *                   the packer writes for skewed planes of 16 KiB and more
+ *                   (rans for smaller ones: a smaller header)
  *
  * Levels choose the coder for skewed planes: 1 always zstd; 2 (the default;
- * 0 means it too) rans where a Huffman code would lose more than 1% to the
+ * 0 means it too) rans32 where a Huffman code would lose more than 1% to the
  * order-0 entropy (exponent planes), zstd where it would not (quant planes):
  * there the two are within a fraction of a percent and zstd decodes faster. A
  * plane whose order-0 entropy is within 1% of 8 bits is stored raw, and so is
@@ -29,6 +33,7 @@
 #ifndef MFS_PLANES_H
 #define MFS_PLANES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -42,6 +47,7 @@ enum mfs_plane_method {
 	MFS_PLANE_CONST = 1,
 	MFS_PLANE_RANS = 2,
 	MFS_PLANE_ZSTD = 3,
+	MFS_PLANE_RANS32 = 4,
 	MFS_PLANE_METHOD_NR,
 };
 
@@ -54,6 +60,12 @@ size_t mfs_planes_bound(const size_t *sizes, unsigned int n);
 ssize_t mfs_planes_encode(struct mfs_cctx *cctx, int level, void *dst, size_t cap,
 			  const uint8_t *src, const size_t *sizes, unsigned int n,
 			  struct mfs_err *err);
+
+/*
+ * Does the stored planes block @src use plane method @method? Reads only the
+ * plane headers; false for anything that does not parse.
+ */
+bool mfs_planes_use(const uint8_t *src, size_t src_len, unsigned int method);
 
 /* Decode into @dst, whose planes have the given sizes (their sum is the length). */
 int mfs_planes_decode(struct mfs_dctx *dctx, uint8_t *dst, const size_t *sizes, unsigned int n,

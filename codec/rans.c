@@ -19,13 +19,13 @@
 #include <string.h>
 
 #include "le.h"
+#include "rans_i.h"
 
-#define PROB_BITS 12u
+#define PROB_BITS MFS_RANS_PROB_BITS
 #define PROB_SCALE (1u << PROB_BITS)
-#define RANS_L (1u << 16)
+#define RANS_L MFS_RANS_L
 #define NSTATES 4u
-/* Table header: mode byte, symbol list or bitmap, 2 bytes per frequency at most. */
-#define TABLE_MAX (1u + 32u + 256u * 2u)
+#define TABLE_MAX MFS_RANS_TABLE_MAX
 
 void mfs_histogram(const uint8_t *src, size_t n, uint32_t counts[256])
 {
@@ -72,7 +72,7 @@ size_t mfs_rans_bound(size_t n)
  * proportional shares rounded down, the remainder to the largest fractional
  * parts, any excess (from forcing rare symbols to 1) taken from the largest.
  */
-static void normalize(const uint32_t counts[256], size_t n, uint32_t freq[256])
+void mfs_rans_normalize(const uint32_t counts[256], size_t n, uint32_t freq[256])
 {
 	uint64_t rem[256];
 	uint32_t sum = 0;
@@ -120,8 +120,7 @@ static size_t put_varint(uint8_t *p, uint32_t v)
 	return 2;
 }
 
-/* Writes the frequency table; returns its size. */
-static size_t put_table(uint8_t *p, const uint32_t freq[256], unsigned int nsym)
+size_t mfs_rans_table_write(uint8_t *p, const uint32_t freq[256], unsigned int nsym)
 {
 	size_t k = 0;
 
@@ -159,7 +158,7 @@ ssize_t mfs_rans_encode(void *dst, size_t cap, const uint8_t *src, size_t n,
 		nsym += counts[s] != 0;
 	if (nsym < 2)
 		return mfs_err_set(err, -EINVAL, "rans: a constant plane has nothing to code");
-	normalize(counts, n, freq);
+	mfs_rans_normalize(counts, n, freq);
 	for (int s = 0; s < 256; s++) {
 		cum[s] = c;
 		c += freq[s];
@@ -171,7 +170,7 @@ ssize_t mfs_rans_encode(void *dst, size_t cap, const uint8_t *src, size_t n,
 	per = 3 * (n / NSTATES + 1) / 2 + 8;
 	if (cap < TABLE_MAX + NSTATES * 4 + NSTATES * per)
 		return mfs_err_set(err, -ENOSPC, "rans: output buffer too small");
-	hdr = put_table(out, freq, nsym);
+	hdr = mfs_rans_table_write(out, freq, nsym);
 	for (unsigned int k = 0; k < NSTATES; k++) {
 		region[k] = out + TABLE_MAX + NSTATES * 4 + k * per;
 		ptr[k] = region[k] + per;
@@ -209,11 +208,9 @@ struct dec_table {
 	uint32_t fb[PROB_SCALE]; /* frequency | bias << 16 */
 };
 
-/* Parses the frequency table; fills the decode table; returns bytes used or < 0. */
-static ssize_t get_table(const uint8_t *p, size_t len, struct dec_table *tab,
-			 struct mfs_err *err)
+ssize_t mfs_rans_table_read(const uint8_t *p, size_t len, uint8_t syms[256], uint32_t freqs[256],
+			    unsigned int *nsym_out, struct mfs_err *err)
 {
-	uint8_t syms[256];
 	unsigned int nsym = 0;
 	uint32_t c = 0;
 	size_t k = 0;
@@ -255,17 +252,36 @@ static ssize_t get_table(const uint8_t *p, size_t len, struct dec_table *tab,
 		}
 		if (f == 0 || f >= PROB_SCALE || c + f > PROB_SCALE)
 			return mfs_err_set(err, -EFSCORRUPTED, "rans: bad frequency %u", f);
-		for (uint32_t slot = c; slot < c + f; slot++) {
-			tab->sym[slot] = syms[i];
-			tab->fb[slot] = f | (slot - c) << 16;
-		}
+		freqs[i] = f;
 		c += f;
 	}
 	if (c != PROB_SCALE)
 		return mfs_err_set(err, -EFSCORRUPTED, "rans: frequencies sum to %u", c);
+	*nsym_out = nsym;
 	return (ssize_t)k;
 short_table:
 	return mfs_err_set(err, -EFSCORRUPTED, "rans: truncated frequency table");
+}
+
+/* Parses the frequency table; fills the decode table; returns bytes used or < 0. */
+static ssize_t get_table(const uint8_t *p, size_t len, struct dec_table *tab,
+			 struct mfs_err *err)
+{
+	uint8_t syms[256];
+	uint32_t freqs[256], c = 0;
+	unsigned int nsym;
+	ssize_t k = mfs_rans_table_read(p, len, syms, freqs, &nsym, err);
+
+	if (k < 0)
+		return k;
+	for (unsigned int i = 0; i < nsym; i++) {
+		for (uint32_t slot = c; slot < c + freqs[i]; slot++) {
+			tab->sym[slot] = syms[i];
+			tab->fb[slot] = freqs[i] | (slot - c) << 16;
+		}
+		c += freqs[i];
+	}
+	return k;
 }
 
 /*

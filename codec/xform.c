@@ -23,22 +23,7 @@
 #endif
 
 #include "le.h"
-
-static bool force_scalar;
-
-void mfs_xform_force_scalar(bool scalar)
-{
-	force_scalar = scalar;
-}
-
-const char *mfs_xform_path(void)
-{
-#ifdef XFORM_VECTOR
-	if (!force_scalar)
-		return XFORM_VECTOR;
-#endif
-	return "scalar";
-}
+#include "simd.h"
 
 /* ggml type numbers used here (ggml.h; the same ids as index/container/dtype.h). */
 enum {
@@ -266,7 +251,7 @@ static void float_inverse(uint8_t *restrict dst, const uint8_t *restrict src, si
 	unsigned int np = type == GT_BF16 ? 2 : 4;
 
 #ifdef XFORM_VECTOR
-	if (!force_scalar)
+	if (!mfs_codec_scalar_forced())
 		i = type == GT_BF16 ? bf16_inverse_vec(dst, a, b, n)
 				    : f32_inverse_vec(dst, a, b, c, d, n);
 #endif

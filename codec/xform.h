@@ -69,15 +69,5 @@ const char *mfs_xform_name(unsigned int id);
 /* Does transform "fields" know the dtype @ggml_type? */
 bool mfs_xform_fields_knows(uint32_t ggml_type);
 
-/*
- * The inverses have a vector path (SSE2 on x86-64, NEON on arm64: both part
- * of the base architecture, so no CPU detection) and the scalar one, which
- * other architectures and the tails use. Their output is identical; tests
- * and benchmarks compare them by forcing the scalar path (not thread-safe:
- * set it before decoding starts).
- */
-void mfs_xform_force_scalar(bool scalar);
-/* "sse2", "neon" or "scalar": the path inverses take now. */
-const char *mfs_xform_path(void);
 
 #endif

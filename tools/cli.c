@@ -3,6 +3,8 @@
  * cli.c - shared command-line helpers (see cli.h).
  */
 #include "cli.h"
+
+#include "simd.h"
 #include "err.h"
 #include "log.h"
 #include "mfs_config.h"
@@ -285,4 +287,5 @@ int cli_mkdir_p(const char *path)
 void cli_version(void)
 {
 	printf("%s %s\n", CLI_PROG, MFS_VERSION_STRING);
+	printf("decoding: %s\n", mfs_codec_paths());
 }

@@ -3,9 +3,11 @@
  * modelfs.c - main() of the modelfs command: dispatch to a subcommand.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "simd.h"
 #include "cmds.h"
 
 static const char usage[] =
@@ -23,7 +25,9 @@ static const char usage[] =
 	"  plan      replace a container's prefetch plan (from a mount's trace)\n"
 	"\n"
 	"Run 'modelfs COMMAND --help' for a command's options.\n"
-	"Options: -h, --help  show this help;  -V, --version  show the version\n";
+	"Options: -h, --help  show this help;  -V, --version  show the version\n"
+	"Environment: MODELFS_SCALAR=1 decodes without vector instructions (the\n"
+	"same bytes, slower: for comparisons); --version names the paths taken.\n";
 
 int main(int argc, char **argv)
 {
@@ -40,6 +44,8 @@ int main(int argc, char **argv)
 		{"plan", cmd_plan},
 	};
 
+	if (getenv("MODELFS_SCALAR") && strcmp(getenv("MODELFS_SCALAR"), "1") == 0)
+		mfs_codec_force_scalar(true);
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #define MFS_FORMAT_MAJOR 1
-#define MFS_FORMAT_MINOR 0
+#define MFS_FORMAT_MINOR 1 /* 1.1: plane method 4 (rans32), under MFS_INCOMPAT_RANS32 */
 
 /* First 8 bytes of every container, and its last 8 bytes (reversed). */
 #define MFS_HEAD_MAGIC "\x8dMFS\r\n\x1a\n"
@@ -92,7 +92,9 @@ struct mfs_disk_footer {
 
 /* Feature flags: none are defined in v1. */
 #define MFS_COMPAT_KNOWN 0u
-#define MFS_INCOMPAT_KNOWN 0u
+/* Some chunk has a plane coded with plane method 4, rans32 (format 1.1). */
+#define MFS_INCOMPAT_RANS32 (1u << 0)
+#define MFS_INCOMPAT_KNOWN MFS_INCOMPAT_RANS32
 
 struct mfs_disk_tensor {
 	uint64_t offset;      /* logical offset of the tensor's data */

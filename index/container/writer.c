@@ -10,6 +10,8 @@
 
 #include <xxhash.h>
 
+#include "planes.h"
+
 struct mfs_writer {
 	int fd;
 	const char *name;
@@ -18,6 +20,7 @@ struct mfs_writer {
 	struct mfs_chunk *chunks;
 	uint32_t nchunks, cap;
 	uint64_t next_loff;
+	uint32_t incompat; /* MFS_INCOMPAT_* the chunks added need */
 };
 
 int mfs_write_all(int fd, const void *buf, size_t len)
@@ -102,6 +105,8 @@ int mfs_writer_add(struct mfs_writer *w, const struct mfs_chunk *c, const void *
 		w->chunks = p;
 		w->cap = ncap;
 	}
+	if (c->codec == MFS_CODEC_PLANES && mfs_planes_use(data, len, MFS_PLANE_RANS32))
+		w->incompat |= MFS_INCOMPAT_RANS32; /* readers before 1.1 say "unsupported" */
 	slot = &w->chunks[w->nchunks];
 	*slot = *c;
 	slot->poff = w->offset;
@@ -174,6 +179,7 @@ int mfs_writer_finish(struct mfs_writer *w, const struct mfs_tensor *tensors, ui
 	f.chunk_target = chunk_target;
 	f.version_major = MFS_FORMAT_MAJOR;
 	f.version_minor = MFS_FORMAT_MINOR;
+	f.incompat = w->incompat;
 	r = put_section(w, &f, MFS_SEC_TENSORS, tbuf, (uint64_t)ntensors * MFS_TENSOR_REC_SIZE,
 			ntensors, err);
 	if (!r)

@@ -167,6 +167,63 @@ def rans(b, n):
     return bytes(out)
 
 
+def rans_table(b):
+    """FORMAT.md, rANS frequency table: (slot -> symbol, freq, cum, bytes used)."""
+    p = 1
+    if b[0] == 0:
+        cnt = b[1]
+        syms = list(b[2:2 + cnt])
+        p = 2 + cnt
+        if syms != sorted(set(syms)):
+            raise Corrupt("rans symbols not increasing")
+    elif b[0] == 1:
+        syms = [s for s in range(256) if b[1 + s // 8] >> (s % 8) & 1]
+        p = 33
+    else:
+        raise Corrupt("rans table mode")
+    freq, cum, slot_sym, c = {}, {}, [], 0
+    for s in syms:
+        f = b[p]
+        p += 1
+        if f & 0x80:
+            f = (f & 0x7F) | b[p] << 7
+            p += 1
+        if not 1 <= f < 4096:
+            raise Corrupt("rans frequency")
+        freq[s], cum[s] = f, c
+        slot_sym += [s] * f
+        c += f
+    if c != 4096 or len(syms) < 2:
+        raise Corrupt("rans table")
+    return slot_sym, freq, cum, p
+
+
+def rans32(b, n):
+    """FORMAT.md, rANS32 stream (plane method 4)."""
+    slot_sym, freq, cum, p = rans_table(b)
+    if len(b) - p < 128 or (len(b) - p - 128) % 2:
+        raise Corrupt("rans32 stream length")
+    x = list(struct.unpack_from("<32I", b, p))
+    if any(v < 1 << 16 for v in x):
+        raise Corrupt("rans32 initial state")
+    p += 128
+    out = bytearray(n)
+    for i in range(n):
+        k = i & 31
+        slot = x[k] & 4095
+        s = slot_sym[slot]
+        out[i] = s
+        x[k] = freq[s] * (x[k] >> 12) + slot - cum[s]
+        if x[k] < 1 << 16:
+            if p + 2 > len(b):
+                raise Corrupt("rans32 truncated")
+            x[k] = x[k] << 16 | u("H", b, p)
+            p += 2
+    if p != len(b) or any(v != 1 << 16 for v in x):
+        raise Corrupt("rans32 does not decode")
+    return bytes(out)
+
+
 def zstd(b, n):
     """One or more zstd frames that must decode to exactly @n bytes."""
     try:
@@ -179,7 +236,7 @@ def zstd(b, n):
     return out
 
 
-PLANE_METHODS = {0: "raw", 1: "const", 2: "rans", 3: "zstd"}
+PLANE_METHODS = {0: "raw", 1: "const", 2: "rans", 3: "zstd", 4: "rans32"}
 
 
 def planes_codec(b, sizes, tally):
@@ -207,6 +264,8 @@ def planes_codec(b, sizes, tally):
             out.append(rans(data, size))
         elif m == 3:
             out.append(zstd(data, size))
+        elif m == 4:
+            out.append(rans32(data, size))
         else:
             raise Corrupt(f"plane method {m} with {ln} bytes")
     return out

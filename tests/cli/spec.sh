@@ -29,8 +29,8 @@ check() { # check MODEL CODEC REQUIRED...
 for t in bf16 f32 f16 q8_0 q4_0; do
 	expect_exit 0 "$MODELFS_GEN" -q -t "$t" -o "$WORK/$t.gguf"
 done
-check "$WORK/bf16.gguf" planes planes/fields plane:rans plane:raw
-check "$WORK/f32.gguf" planes planes/fields plane:rans plane:raw
+check "$WORK/bf16.gguf" planes planes/fields plane:rans32 plane:rans plane:raw
+check "$WORK/f32.gguf" planes planes/fields plane:rans32 plane:rans plane:raw
 check "$WORK/f16.gguf" planes planes/bytes planes/fields plane:zstd
 check "$WORK/q8_0.gguf" planes planes/fields plane:const plane:rans plane:zstd
 check "$WORK/q4_0.gguf" planes planes/fields plane:rans plane:zstd
@@ -38,6 +38,20 @@ check "$WORK/bf16.gguf" auto planes/fields
 check "$WORK/bf16.gguf" zstd zstd/identity
 check "$WORK/bf16.gguf" lz4 lz4/identity
 check "$WORK/f16.gguf" store store/identity
+
+# A container of format 1.0 (written before plane method 4 existed, by
+# 'modelfs-gen -t bf16 --layers 1 --embd 32 --ff 64 --heads 2 --kv-heads 2'
+# and the packer of commit 16de922): both readers still read it, and the
+# original comes back.
+old=$(dirname "$0")/data/format-1.0-bf16.gguf.mfs
+expect_exit 0 "$MODELFS" inspect "$old"
+grep -q "modelfs container v1.0" <<<"$OUT" || fail "the old container is not 1.0: $OUT"
+expect_exit 0 "$MODELFS" verify -q "$old"
+expect_exit 0 "$MODELFS" unpack -q -o "$WORK/old" "$old"
+[ "$(sha256sum <"$WORK/old/format-1.0-bf16.gguf" | cut -d' ' -f1)" = fc87ccfd3aa3fc04f9974f4dabf9c4c3bf020cf86c780e869f2507f17b702205 ] ||
+	fail "the format 1.0 container unpacks to other bytes"
+expect_exit 0 "$py" "$spec" "$old" "$WORK/old/format-1.0-bf16.gguf" --require plane:rans
+pass
 
 # The second reader must also reject what the first rejects.
 f=$WORK/bf16.gguf

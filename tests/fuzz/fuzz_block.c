@@ -9,14 +9,14 @@
  * When stored bytes decode, the result goes back through the encoder and the
  * decoder, which must reproduce it: that puts the packer's encoders, which
  * read untrusted model files, under the fuzzer too. What decodes is decoded
- * again on the scalar path (xform.h), which must give the same bytes.
+ * again on the scalar paths (simd.h), which must give the same bytes.
  */
 #include <string.h>
 
 #include "block.h"
 #include "fuzz.h"
 #include "le.h"
-#include "xform.h"
+#include "simd.h"
 
 #define FUZZ_BLOCK_MAX (1u << 20)
 
@@ -52,10 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The scalar inverses must give the same bytes as the vector ones. */
 	again = malloc(len ? len : 1);
 	FUZZ_CHECK(again);
-	mfs_xform_force_scalar(true);
+	mfs_codec_force_scalar(true);
 	FUZZ_CHECK(!mfs_block_decode(dctx, codec, xform, param, again, len, data + 8, size - 8,
 				     &err));
-	mfs_xform_force_scalar(false);
+	mfs_codec_force_scalar(false);
 	FUZZ_CHECK(!memcmp(out, again, len));
 	free(again);
 	/* 0 means unknown ids - or nothing to store, for 0 bytes with "store". */

@@ -139,9 +139,15 @@ Test(disk, footer_rejects)
 	cr_assert(strstr(err.msg, "checksum"));
 
 	mfs_disk_footer_encode(buf, &f);
-	put_le32(buf + 44, 1); /* an incompat feature we do not know */
+	put_le32(buf + 44, 2); /* an incompat feature we do not know */
 	reseal_footer(buf);
 	cr_assert_eq(mfs_disk_footer_decode(&d, buf, &err), -EOPNOTSUPP);
+
+	mfs_disk_footer_encode(buf, &f);
+	put_le32(buf + 44, MFS_INCOMPAT_RANS32); /* one we know: rans32 planes */
+	reseal_footer(buf);
+	cr_assert_eq(mfs_disk_footer_decode(&d, buf, &err), 0);
+	cr_assert_eq(d.incompat, MFS_INCOMPAT_RANS32);
 
 	mfs_disk_footer_encode(buf, &f);
 	put_le32(buf + 40, 0x80); /* unknown compat features are fine */

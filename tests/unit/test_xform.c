@@ -16,6 +16,8 @@
 #include "helpers.h"
 #include "planes.h"
 #include "rans.h"
+#include "rans32.h"
+#include "simd.h"
 #include "xform.h"
 
 static const uint32_t field_types[] = {
@@ -85,20 +87,19 @@ Test(xform, vector_and_scalar_inverses_agree)
 	size_t nc = all_cases(cases);
 
 	fill_random(in, sizeof(in), 23);
-	cr_log_info("vector path here: %s", mfs_xform_path());
+	cr_log_info("paths here: %s", mfs_codec_paths());
 	for (size_t c = 0; c < nc; c++) {
 		const struct mfs_xform *x = mfs_xform_get(cases[c].xform);
 
 		for (size_t len = 0; len <= sizeof(in); len += len < 300 ? 1 : 4099) {
 			memset(vec, 0xdd, sizeof(vec));
 			memset(sca, 0xdd, sizeof(sca));
-			mfs_xform_force_scalar(false);
+			mfs_codec_force_scalar(false);
 			x->inverse(vec, in, len, cases[c].param);
-			mfs_xform_force_scalar(true);
+			mfs_codec_force_scalar(true);
 			x->inverse(sca, in, len, cases[c].param);
-			cr_assert_str_eq(mfs_xform_path(), "scalar");
 			x->forward(mid, sca, len, cases[c].param);
-			mfs_xform_force_scalar(false);
+			mfs_codec_force_scalar(false);
 			cr_assert_eq(memcmp(vec, sca, len + 1), 0, "%s %u: length %zu: paths differ",
 				     x->name, cases[c].param, len);
 			cr_assert_eq(memcmp(mid, in, len), 0, "%s %u: length %zu: scalar round trip",
@@ -242,6 +243,120 @@ Test(rans, corrupt_streams_are_refused)
 		refused += r != 0 || memcmp(out, in, sizeof(in)) != 0;
 	}
 	cr_log_info("rans: %u of %u flips changed the outcome", refused, flips);
+	cr_assert_gt(refused, flips * 9 / 10);
+}
+
+/*
+ * rans32: the same distributions round-trip, and the vector path (AVX2 or
+ * NEON, as this machine has) and the scalar path decode every stream, good or
+ * damaged, to the same result: same return, same bytes.
+ */
+static int rans32_both(uint8_t *out, size_t n, const uint8_t *enc, size_t len)
+{
+	uint8_t *other = malloc(n + 64);
+	int r, rs;
+
+	memset(out, 0xaa, n);
+	memset(other, 0xaa, n);
+	mfs_codec_force_scalar(false);
+	r = mfs_rans32_decode(out, n, enc, len, NULL);
+	mfs_codec_force_scalar(true);
+	rs = mfs_rans32_decode(other, n, enc, len, NULL);
+	mfs_codec_force_scalar(false);
+	cr_assert_eq(r, rs, "paths disagree on a stream of %zu bytes: %d, %d", len, r, rs);
+	if (r == 0)
+		cr_assert_eq(memcmp(out, other, n), 0, "paths decode %zu bytes differently", n);
+	free(other);
+	return r;
+}
+
+static void rans32_roundtrip(const uint8_t *in, size_t n, double *ratio)
+{
+	size_t cap = mfs_rans32_bound(n);
+	uint8_t *enc = malloc(cap), *out = malloc(n + 1);
+	struct mfs_err err = {{0}};
+	ssize_t r = mfs_rans32_encode(enc, cap, in, n, &err);
+
+	cr_assert_gt(r, 0, "encode %zu: %s", n, err.msg);
+	cr_assert_eq(rans32_both(out, n, enc, (size_t)r), 0, "decode %zu", n);
+	cr_assert_eq(memcmp(in, out, n), 0, "rans32: %zu bytes differ", n);
+	cr_assert_eq(mfs_rans32_encode(enc, cap - 1, in, n, NULL), -ENOSPC, "the bound is the need");
+	if (ratio)
+		*ratio = (double)n / (double)r;
+	free(enc);
+	free(out);
+}
+
+Test(rans32, roundtrips_every_distribution_on_every_path)
+{
+	static uint8_t buf[300000];
+	uint32_t counts[256];
+	double ratio;
+
+	cr_log_info("paths here: %s", mfs_codec_paths());
+	for (size_t n = 2; n < 300; n++) {
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (uint8_t)(i % 3 == 0 ? 7 : 200);
+		rans32_roundtrip(buf, n, NULL);
+	}
+	fill_random(buf, sizeof(buf), 5);
+	rans32_roundtrip(buf, sizeof(buf), NULL);
+	for (size_t i = 0; i < 100000; i++)
+		buf[i] = (uint8_t)(i % 255);
+	buf[500] = 255;
+	rans32_roundtrip(buf, 100000, NULL);
+	fill_random(buf, 131072, 9);
+	for (size_t i = 0; i < 131072; i++)
+		buf[i] = buf[i] < 1 ? buf[i] : 0x42;
+	rans32_roundtrip(buf, 131072, NULL);
+	fill_random(buf, 131072, 13);
+	for (size_t i = 0; i < 131072; i++) {
+		unsigned int v = buf[i], e = 120;
+
+		while (v & 1 && e > 100) {
+			e--;
+			v >>= 1;
+		}
+		buf[i] = (uint8_t)e;
+	}
+	for (size_t n = 131072 - 70; n <= 131072; n++) /* every tail length */
+		rans32_roundtrip(buf, n, n == 131072 ? &ratio : NULL);
+	mfs_histogram(buf, 131072, counts);
+	cr_assert_gt(ratio, 0.995 * 8.0 / mfs_entropy0(counts, 131072),
+		     "rans32 ratio %.4f vs bound %.4f", ratio, 8.0 / mfs_entropy0(counts, 131072));
+	cr_assert_eq(mfs_rans32_encode(buf, 1000, (const uint8_t *)"aaaa", 4, NULL), -EINVAL,
+		     "a constant plane is not rANS's job");
+}
+
+Test(rans32, corrupt_streams_are_refused_alike_on_every_path)
+{
+	static uint8_t in[20000], enc[40000], bad[40000], out[20000];
+	unsigned int refused = 0, flips = 0;
+	ssize_t n;
+
+	fill_random(in, sizeof(in), 21);
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(in[i] % 5 + (in[i] > 200 ? 40 : 0));
+	n = mfs_rans32_encode(enc, sizeof(enc), in, sizeof(in), NULL);
+	cr_assert_gt(n, 0);
+	for (ssize_t len = 0; len < n; len += len < 300 ? 1 : 131)
+		cr_assert_eq(rans32_both(out, sizeof(out), enc, (size_t)len), -EFSCORRUPTED,
+			     "truncated to %zd", len);
+	cr_assert_eq(rans32_both(out, sizeof(out) - 1, enc, (size_t)n), -EFSCORRUPTED,
+		     "decoding fewer symbols than encoded");
+	cr_assert_eq(rans32_both(out, sizeof(out) - 40, enc, (size_t)n), -EFSCORRUPTED,
+		     "decoding a group fewer than encoded");
+	for (ssize_t pos = 0; pos < n; pos += 1 + n / 500) {
+		int r;
+
+		memcpy(bad, enc, (size_t)n);
+		bad[pos] ^= (uint8_t)(1u << (pos % 8));
+		r = rans32_both(out, sizeof(out), bad, (size_t)n);
+		cr_assert(r == 0 || r == -EFSCORRUPTED);
+		flips++;
+		refused += r != 0 || memcmp(out, in, sizeof(in)) != 0;
+	}
+	cr_log_info("rans32: %u of %u flips changed the outcome", refused, flips);
 	cr_assert_gt(refused, flips * 9 / 10);
 }
 
