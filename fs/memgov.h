@@ -77,9 +77,13 @@ struct mfs_memgov_out {
  *   most MFS_MEMGOV_CACHE_FIT, and shrinks (to the minimum at least) so that
  *   the models, the cache and MFS_MEMGOV_SLACK of the programs' own files
  *   fit together;
+ * - when they are larger than that by at most half (avail = limit - others -
+ *   own_base - MFS_MEMGOV_CACHE_MIN; models <= 1.5 avail), the kernel's LRU
+ *   still keeps most of their pages: no pins, the smallest cache, no
+ *   drop-behind;
  * - else pin = what is left of room after the cache, at most models_stored,
  *   and the page cache keeps only the last reserve / 2 bytes served
- *   (drop_window; 0, the kernel's choice, while the models fit);
+ *   (drop_window; 0, the kernel's choice, in the other cases);
  * - page_room = limit - others - own_base - cache - pin: the page cache's.
  */
 void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out);

@@ -29,7 +29,7 @@ static const struct row rows[] = {
 	{"same cap before llama.cpp starts: more room, a larger cache",
 	 160 * MIB, 4 * MIB, 8 * MIB, 269 * MIB, 180 * MIB, 16 * MIB, 128 * MIB - 16 * MIB},
 	{"room for more than the whole model: pins stop at its stored size",
-	 512 * MIB, 80 * MIB, 8 * MIB, 600 * MIB, 100 * MIB, 45 * MIB, 100 * MIB},
+	 512 * MIB, 80 * MIB, 8 * MIB, 700 * MIB, 100 * MIB, 45 * MIB, 100 * MIB},
 	{"the model fits beside everything else: no pins, a cache for what is in flight",
 	 512 * MIB, 80 * MIB, 8 * MIB, 143 * MIB, 135 * MIB, 8 * MIB, 0},
 	{"big machine, nothing open: nothing to pin, a cache for what is in flight",
@@ -45,6 +45,13 @@ static const struct row rows[] = {
 	/* Fits, but 8M would push its pages out: the cache takes what is left. */
 	{"a model that fits only with a smaller cache", 256 * MIB, 80 * MIB, 20 * MIB, 133 * MIB,
 	 125 * MIB, 7 * MIB, 0},
+	/*
+	 * Q8_0 beside llama.cpp at -c 256 in 160M: 143 MB against 160 - 12 - 8 - 4 =
+	 * 136 available; the kernel keeps most of it: no pins, no drop-behind.
+	 */
+	{"a model a little larger than what is available fits as well as the kernel can make it",
+	 160 * MIB, 12 * MIB, 8 * MIB, 143 * MIB, 136 * MIB, 4 * MIB, 0},
+	/* 1.5x what is available and more: pins and drop-behind (the 160M BF16 row above). */
 	/* Q8_0 beside llama.cpp in 256M (the edge sweep): the smallest cache, no pins. */
 	{"a model that fits only just", 256 * MIB, 80 * MIB, 20 * MIB, 137 * MIB, 130 * MIB,
 	 4 * MIB, 0},
@@ -69,7 +76,8 @@ Test(memgov, sizing_table)
 				     (r->limit / 8 > 16 * MIB ? r->limit / 8 : 16 * MIB) / 2,
 				     "%s: drop window %llu", r->what,
 				     (unsigned long long)out.drop_window);
-		if (strstr(r->what, "fit") && !strstr(r->what, "larger") && !strstr(r->what, "more"))
+		if (strstr(r->what, "fit") && (!strstr(r->what, "larger") || strstr(r->what, "little")) &&
+		    !strstr(r->what, "more than the whole"))
 			cr_assert_eq(out.drop_window, 0, "%s: the page cache does the job", r->what);
 		/* The page cache gets what nobody else holds. */
 		if (r->limit != UINT64_MAX && r->limit > r->others + r->own_base + out.cache + out.pin)
