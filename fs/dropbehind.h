@@ -4,8 +4,8 @@
  * the open models do not fit in memory.
  *
  * Inference reads every weight once per token, in the same order. When the
- * models are larger than the memory left for the page cache, an LRU evicts
- * each page just before its next use: the page cache of a mounted model
+ * models are well beyond the memory left for the page cache (memgov.h: by
+ * more than half), an LRU evicts each page just before its next use: the page cache of a mounted model
  * saves nothing there, and it fills memory. Worse, it crowds out what does
  * save reads: the pinned (stored) chunks are MADV_FREE pages, which the
  * kernel reclaims as readily as page cache, so a model streaming through
