@@ -7,8 +7,6 @@
 
 #include "fs_i.h"
 
-#include <errno.h>
-#include <string.h>
 #include <time.h>
 
 /* served_at[] holds the running total when a chunk was last served, and this bit if hot. */
@@ -35,7 +33,6 @@ static void drop_entry(struct mfs_dropper *d, const struct mfs_drop_entry *e, st
 
 	for (uint32_t i = e->first; i <= e->last; i++) {
 		const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, i);
-
 		uint64_t v = atomic_load_explicit(&cf->served_at[i], memory_order_relaxed);
 
 		if ((v & HOT) || v > e->at) {

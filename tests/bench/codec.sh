@@ -121,7 +121,7 @@ for t in "${files[@]}"; do
 		"$(rate "$size" "$enc_s")" "$(rate "$size" "$dec_s")" "${zdec:-?}"
 		"$(ratio "$size" "$z3")" "$(ratio "$size" "$z19")" "$(ratio "$size" "$sq")")
 	printf "$fmt" "${row[@]}"
-	(IFS=,; echo "${row[*]}") >>"$csv"
+	(IFS=,; echo "${row[*]}") | sed 's/\([0-9]\)[x%]/\1/g' >>"$csv" # numbers only
 done
 echo
 echo "per dtype within each file (tensors, bytes, stored, ratio, bound, of bound):"
