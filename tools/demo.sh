@@ -59,7 +59,7 @@ step "6. run llama.cpp on the model: from the raw file, then from the mount"
 if ! $mounted; then
 	echo "(skipped: no mount)"
 elif echo "(llama.cpp: node-llama-cpp's prebuilt library, installed from the npm registry the first time)" &&
-	! node=$("$root/tests/e2e/setup.sh" 2>"$work/llama-setup.log"); then
+	! node=$("$root/tests/e2e/setup.sh" 2> >(tee "$work/llama-setup.log" >&2)); then
 	echo "(skipped: could not install llama.cpp from the npm registry; see $work/llama-setup.log)"
 else
 	for where in raw mount; do
