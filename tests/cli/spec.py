@@ -110,63 +110,6 @@ def leb128(b, p):
             return x, p
 
 
-def rans(b, n):
-    """FORMAT.md, rANS stream."""
-    p = 1
-    if b[0] == 0:
-        cnt = b[1]
-        syms = list(b[2:2 + cnt])
-        p = 2 + cnt
-        if syms != sorted(set(syms)):
-            raise Corrupt("rans symbols not increasing")
-    elif b[0] == 1:
-        syms = [s for s in range(256) if b[1 + s // 8] >> (s % 8) & 1]
-        p = 33
-    else:
-        raise Corrupt("rans table mode")
-    freq, cum, slot_sym, c = {}, {}, [], 0
-    for s in syms:
-        f = b[p]
-        p += 1
-        if f & 0x80:
-            f = (f & 0x7F) | b[p] << 7
-            p += 1
-        if not 1 <= f < 4096:
-            raise Corrupt("rans frequency")
-        freq[s], cum[s] = f, c
-        slot_sym += [s] * f
-        c += f
-    if c != 4096 or len(syms) < 2:
-        raise Corrupt("rans table")
-    lens = struct.unpack_from("<4I", b, p)
-    p += 16
-    pos, end, x = [], [], []
-    for ln in lens:
-        if ln < 4 or (ln - 4) % 2:
-            raise Corrupt("rans stream length")
-        x.append(u("I", b, p))
-        pos.append(p + 4)
-        end.append(p + ln)
-        p += ln
-    if p != len(b):
-        raise Corrupt("rans trailing bytes")
-    out = bytearray(n)
-    for i in range(n):
-        k = i & 3
-        slot = x[k] & 4095
-        s = slot_sym[slot]
-        out[i] = s
-        x[k] = freq[s] * (x[k] >> 12) + slot - cum[s]
-        if x[k] < 1 << 16:
-            if pos[k] + 2 > end[k]:
-                raise Corrupt("rans truncated")
-            x[k] = x[k] << 16 | u("H", b, pos[k])
-            pos[k] += 2
-    if pos != end or any(v != 1 << 16 for v in x):
-        raise Corrupt("rans does not decode")
-    return bytes(out)
-
-
 def rans_table(b):
     """FORMAT.md, rANS frequency table: (slot -> symbol, freq, cum, bytes used)."""
     p = 1
@@ -196,6 +139,38 @@ def rans_table(b):
     if c != 4096 or len(syms) < 2:
         raise Corrupt("rans table")
     return slot_sym, freq, cum, p
+
+
+def rans(b, n):
+    """FORMAT.md, rANS stream."""
+    slot_sym, freq, cum, p = rans_table(b)
+    lens = struct.unpack_from("<4I", b, p)
+    p += 16
+    pos, end, x = [], [], []
+    for ln in lens:
+        if ln < 4 or (ln - 4) % 2:
+            raise Corrupt("rans stream length")
+        x.append(u("I", b, p))
+        pos.append(p + 4)
+        end.append(p + ln)
+        p += ln
+    if p != len(b):
+        raise Corrupt("rans trailing bytes")
+    out = bytearray(n)
+    for i in range(n):
+        k = i & 3
+        slot = x[k] & 4095
+        s = slot_sym[slot]
+        out[i] = s
+        x[k] = freq[s] * (x[k] >> 12) + slot - cum[s]
+        if x[k] < 1 << 16:
+            if pos[k] + 2 > end[k]:
+                raise Corrupt("rans truncated")
+            x[k] = x[k] << 16 | u("H", b, pos[k])
+            pos[k] += 2
+    if pos != end or any(v != 1 << 16 for v in x):
+        raise Corrupt("rans does not decode")
+    return bytes(out)
 
 
 def rans32(b, n):
