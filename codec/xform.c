@@ -160,20 +160,27 @@ static void float_forward(uint8_t *restrict dst, const uint8_t *restrict src, si
  * elements they did; the scalar loop does the rest.
  */
 #if defined(__SSE2__)
-static size_t bf16_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b, size_t n)
+/*
+ * The top two bytes of 16 elements from 16 bytes of each plane at @a, @b.
+ * Bytes are shifted in 16-bit lanes, then masked: no bit crosses a byte.
+ */
+static inline void top_bytes(const uint8_t *a, const uint8_t *b, __m128i *hi, __m128i *lo)
 {
 	const __m128i m80 = _mm_set1_epi8((char)0x80), m7f = _mm_set1_epi8(0x7f);
+	__m128i va = _mm_loadu_si128((const __m128i *)a), vb = _mm_loadu_si128((const __m128i *)b);
+
+	*hi = _mm_or_si128(_mm_and_si128(vb, m80), _mm_and_si128(_mm_srli_epi16(va, 1), m7f));
+	*lo = _mm_or_si128(_mm_and_si128(_mm_slli_epi16(va, 7), m80), _mm_and_si128(vb, m7f));
+}
+
+static size_t bf16_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b, size_t n)
+{
 	size_t i = 0;
 
 	for (; i + 16 <= n; i += 16) {
-		__m128i va = _mm_loadu_si128((const __m128i *)(a + i));
-		__m128i vb = _mm_loadu_si128((const __m128i *)(b + i));
-		/* Bytes shifted in 16-bit lanes, then masked: no bit crosses a byte. */
-		__m128i hi = _mm_or_si128(_mm_and_si128(vb, m80),
-					  _mm_and_si128(_mm_srli_epi16(va, 1), m7f));
-		__m128i lo = _mm_or_si128(_mm_and_si128(_mm_slli_epi16(va, 7), m80),
-					  _mm_and_si128(vb, m7f));
+		__m128i hi, lo;
 
+		top_bytes(a + i, b + i, &hi, &lo);
 		_mm_storeu_si128((__m128i *)(dst + 2 * i), _mm_unpacklo_epi8(lo, hi));
 		_mm_storeu_si128((__m128i *)(dst + 2 * i + 16), _mm_unpackhi_epi8(lo, hi));
 	}
@@ -183,21 +190,18 @@ static size_t bf16_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b,
 static size_t f32_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b, const uint8_t *c,
 			      const uint8_t *d, size_t n)
 {
-	const __m128i m80 = _mm_set1_epi8((char)0x80), m7f = _mm_set1_epi8(0x7f);
 	size_t i = 0;
 
 	for (; i + 16 <= n; i += 16) {
-		__m128i va = _mm_loadu_si128((const __m128i *)(a + i));
-		__m128i vb = _mm_loadu_si128((const __m128i *)(b + i));
 		__m128i vc = _mm_loadu_si128((const __m128i *)(c + i));
 		__m128i vd = _mm_loadu_si128((const __m128i *)(d + i));
-		__m128i b3 = _mm_or_si128(_mm_and_si128(vb, m80),
-					  _mm_and_si128(_mm_srli_epi16(va, 1), m7f));
-		__m128i b2 = _mm_or_si128(_mm_and_si128(_mm_slli_epi16(va, 7), m80),
-					  _mm_and_si128(vb, m7f));
 		__m128i l0 = _mm_unpacklo_epi8(vd, vc), l1 = _mm_unpackhi_epi8(vd, vc);
-		__m128i h0 = _mm_unpacklo_epi8(b2, b3), h1 = _mm_unpackhi_epi8(b2, b3);
+		__m128i b3, b2, h0, h1;
 		uint8_t *o = dst + 4 * i;
+
+		top_bytes(a + i, b + i, &b3, &b2);
+		h0 = _mm_unpacklo_epi8(b2, b3);
+		h1 = _mm_unpackhi_epi8(b2, b3);
 
 		_mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi16(l0, h0));
 		_mm_storeu_si128((__m128i *)(o + 16), _mm_unpackhi_epi16(l0, h0));
