@@ -325,17 +325,10 @@ static void govern(struct mfs_fs *fs)
 static void *governor(void *p)
 {
 	struct mfs_fs *fs = p;
-	struct timespec t;
 
 	pthread_mutex_lock(&fs->gov_lock);
 	while (!fs->gov_stop) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		t.tv_nsec += MFS_MEMGOV_PERIOD_MS * 1000000L;
-		if (t.tv_nsec >= 1000000000L) {
-			t.tv_sec++;
-			t.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&fs->gov_cond, &fs->gov_lock, &t);
+		mfs_cond_wait_ms(&fs->gov_cond, &fs->gov_lock, MFS_MEMGOV_PERIOD_MS);
 		if (fs->gov_stop)
 			break;
 		pthread_mutex_unlock(&fs->gov_lock);
@@ -348,13 +341,9 @@ static void *governor(void *p)
 
 static int start_governor(struct mfs_fs *fs)
 {
-	pthread_condattr_t ca;
 	int r;
 
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&fs->gov_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	mfs_cond_init_monotonic(&fs->gov_cond);
 	r = pthread_create(&fs->gov, NULL, governor, fs);
 	fs->gov_started = r == 0;
 	return -r;

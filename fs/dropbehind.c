@@ -62,7 +62,6 @@ static void *run(void *arg)
 {
 	struct mfs_dropper *d = arg;
 	struct pending p = {0, 0, 0};
-	struct timespec t;
 
 	pthread_mutex_lock(&d->lock);
 	while (!d->stop) {
@@ -72,13 +71,7 @@ static void *run(void *arg)
 			pthread_mutex_lock(&d->lock);
 			if (d->stop || due(d))
 				continue;
-			clock_gettime(CLOCK_MONOTONIC, &t);
-			t.tv_nsec += 100 * 1000000L;
-			if (t.tv_nsec >= 1000000000L) {
-				t.tv_sec++;
-				t.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&d->cond, &d->lock, &t);
+			mfs_cond_wait_ms(&d->cond, &d->lock, 100);
 			continue;
 		}
 		struct mfs_drop_entry e = d->q[d->head];
@@ -103,7 +96,6 @@ static void *run(void *arg)
 int mfs_dropper_start(struct mfs_dropper *d, mfs_drop_fn drop, void *arg,
 		      atomic_uint_fast64_t *dropped)
 {
-	pthread_condattr_t ca;
 	int r;
 
 	d->drop = drop;
@@ -112,10 +104,7 @@ int mfs_dropper_start(struct mfs_dropper *d, mfs_drop_fn drop, void *arg,
 	d->head = d->n = 0;
 	d->stop = false;
 	pthread_mutex_init(&d->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&d->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	mfs_cond_init_monotonic(&d->cond);
 	r = pthread_create(&d->thread, NULL, run, d);
 	d->started = r == 0;
 	if (r) {

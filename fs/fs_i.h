@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "archive.h"
 #include "backing.h"
@@ -146,6 +147,34 @@ struct mfs_cfile {
 	char trace_id[MFS_HASH_HEX_SIZE]; /* the original's xxh3-128, for trace lines */
 	struct mfs_prefetcher prefetch;	  /* what to decode ahead (prefetch.h) */
 };
+
+/*
+ * The daemon's periodic threads (governor, dropper): a condition variable on
+ * the monotonic clock, and a wait on it of at most @ms milliseconds.
+ */
+static inline void mfs_cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+static inline void mfs_cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, long ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += ms % 1000 * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(c, m, &t);
+}
 
 /* fs.c: nodes and the directory view */
 struct mfs_node *mfs_fs_node(struct mfs_fs *fs, fuse_ino_t ino);
