@@ -67,6 +67,7 @@ int mfs_block_decode(struct mfs_dctx *dctx, unsigned int codec, unsigned int xfo
 	const struct mfs_codec *c;
 	const struct mfs_xform *x;
 	size_t sizes[MFS_PLANES_MAX];
+	const uint8_t *planes[MFS_PLANES_MAX];
 	uint8_t *out = dst;
 	int r;
 
@@ -78,12 +79,16 @@ int mfs_block_decode(struct mfs_dctx *dctx, unsigned int codec, unsigned int xfo
 		if (!out)
 			return -ENOMEM;
 	}
-	if (codec == MFS_CODEC_PLANES)
-		r = mfs_planes_decode(dctx, out, sizes, x->planes(len, xparam, sizes), src, src_len,
-				      err);
-	else
-		r = c->decompress(dctx, out, len, src, src_len, err);
+	if (codec == MFS_CODEC_PLANES) {
+		/* Raw planes stay where they are stored: the inverse reads them there. */
+		r = mfs_planes_decode(dctx, out, xform != MFS_XFORM_NONE ? planes : NULL, sizes,
+				      x->planes(len, xparam, sizes), src, src_len, err);
+		if (!r && xform != MFS_XFORM_NONE)
+			x->inverse(dst, planes, len, xparam);
+		return r;
+	}
+	r = c->decompress(dctx, out, len, src, src_len, err);
 	if (!r && xform != MFS_XFORM_NONE)
-		x->inverse(dst, out, len, xparam);
+		mfs_xform_inverse(x, dst, out, len, xparam);
 	return r;
 }

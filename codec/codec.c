@@ -206,7 +206,7 @@ static ssize_t planes_compress1(struct mfs_cctx *cctx, int level, void *dst, siz
 static int planes_decompress1(struct mfs_dctx *dctx, void *dst, size_t dst_len, const void *src,
 			      size_t src_len, struct mfs_err *err)
 {
-	return mfs_planes_decode(dctx, dst, &dst_len, 1, src, src_len, err);
+	return mfs_planes_decode(dctx, dst, NULL, &dst_len, 1, src, src_len, err);
 }
 
 /* ---- table ------------------------------------------------------------- */

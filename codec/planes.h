@@ -19,7 +19,7 @@
  *                   rANS, a few percent larger on skewed planes
  *   method 4 rans32 order-0 rANS with 32 states in one stream (rans32.h): the
  *                   same ratio as rans, laid out for vector decoders; what
- *                   the packer writes for skewed planes of 16 KiB and more
+ *                   the packer writes for skewed planes of 8 KiB and more
  *                   (rans for smaller ones: a smaller header)
  *
  * Levels choose the coder for skewed planes: 1 always zstd; 2 (the default;
@@ -67,8 +67,13 @@ ssize_t mfs_planes_encode(struct mfs_cctx *cctx, int level, void *dst, size_t ca
  */
 bool mfs_planes_use(const uint8_t *src, size_t src_len, unsigned int method);
 
-/* Decode into @dst, whose planes have the given sizes (their sum is the length). */
-int mfs_planes_decode(struct mfs_dctx *dctx, uint8_t *dst, const size_t *sizes, unsigned int n,
-		      const uint8_t *src, size_t src_len, struct mfs_err *err);
+/*
+ * Decode planes of the given sizes (their sum is the length) into @dst, one
+ * after the other. With @planes, raw planes are not copied: @planes[k] is
+ * where plane k is, in @dst or (raw) in @src, for xform inverse().
+ */
+int mfs_planes_decode(struct mfs_dctx *dctx, uint8_t *dst, const uint8_t **planes,
+		      const size_t *sizes, unsigned int n, const uint8_t *src, size_t src_len,
+		      struct mfs_err *err);
 
 #endif

@@ -51,6 +51,12 @@ static void copy(uint8_t *restrict dst, const uint8_t *restrict src, size_t len,
 		memcpy(dst, src, len);
 }
 
+static void none_inverse(uint8_t *restrict dst, const uint8_t *const *p, size_t len,
+			 uint32_t param)
+{
+	copy(dst, p[0], len, param);
+}
+
 /* ---- bytes: plane k holds byte k of every element --------------------------- */
 
 static bool bytes_param_ok(uint32_t param)
@@ -77,30 +83,104 @@ static void bytes_forward(uint8_t *restrict dst, const uint8_t *restrict src, si
 	memcpy(dst + n * e, src + n * e, len % e);
 }
 
-static void bytes_inverse(uint8_t *restrict dst, const uint8_t *restrict src, size_t len,
-			  uint32_t e)
+/*
+ * The vector interleaves of 2 and 4 planes, 16 elements a step; they return
+ * how many elements they did, and the scalar loops do the rest.
+ */
+#if defined(__SSE2__)
+static size_t bytes2_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b, size_t n)
 {
-	size_t n = len / e;
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i va = _mm_loadu_si128((const __m128i *)(a + i));
+		__m128i vb = _mm_loadu_si128((const __m128i *)(b + i));
+
+		_mm_storeu_si128((__m128i *)(dst + 2 * i), _mm_unpacklo_epi8(va, vb));
+		_mm_storeu_si128((__m128i *)(dst + 2 * i + 16), _mm_unpackhi_epi8(va, vb));
+	}
+	return i;
+}
+
+static size_t bytes4_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b,
+				 const uint8_t *c, const uint8_t *d, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i va = _mm_loadu_si128((const __m128i *)(a + i));
+		__m128i vb = _mm_loadu_si128((const __m128i *)(b + i));
+		__m128i vc = _mm_loadu_si128((const __m128i *)(c + i));
+		__m128i vd = _mm_loadu_si128((const __m128i *)(d + i));
+		__m128i l0 = _mm_unpacklo_epi8(va, vb), l1 = _mm_unpackhi_epi8(va, vb);
+		__m128i h0 = _mm_unpacklo_epi8(vc, vd), h1 = _mm_unpackhi_epi8(vc, vd);
+		uint8_t *o = dst + 4 * i;
+
+		_mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi16(l0, h0));
+		_mm_storeu_si128((__m128i *)(o + 16), _mm_unpackhi_epi16(l0, h0));
+		_mm_storeu_si128((__m128i *)(o + 32), _mm_unpacklo_epi16(l1, h1));
+		_mm_storeu_si128((__m128i *)(o + 48), _mm_unpackhi_epi16(l1, h1));
+	}
+	return i;
+}
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+static size_t bytes2_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		uint8x16x2_t out = {{vld1q_u8(a + i), vld1q_u8(b + i)}};
+
+		vst2q_u8(dst + 2 * i, out);
+	}
+	return i;
+}
+
+static size_t bytes4_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b,
+				 const uint8_t *c, const uint8_t *d, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		uint8x16x4_t out = {{vld1q_u8(a + i), vld1q_u8(b + i), vld1q_u8(c + i), vld1q_u8(d + i)}};
+
+		vst4q_u8(dst + 4 * i, out);
+	}
+	return i;
+}
+#endif
+
+static void bytes_inverse(uint8_t *restrict dst, const uint8_t *const *p, size_t len, uint32_t e)
+{
+	size_t n = len / e, i = 0;
 
 	/* Specialised for the common element sizes so the inner loop is unrolled. */
 	if (e == 2) {
-		for (size_t i = 0; i < n; i++) {
-			dst[2 * i] = src[i];
-			dst[2 * i + 1] = src[n + i];
+#ifdef XFORM_VECTOR
+		if (!mfs_codec_scalar_forced())
+			i = bytes2_inverse_vec(dst, p[0], p[1], n);
+#endif
+		for (; i < n; i++) {
+			dst[2 * i] = p[0][i];
+			dst[2 * i + 1] = p[1][i];
 		}
 	} else if (e == 4) {
-		for (size_t i = 0; i < n; i++) {
-			dst[4 * i] = src[i];
-			dst[4 * i + 1] = src[n + i];
-			dst[4 * i + 2] = src[2 * n + i];
-			dst[4 * i + 3] = src[3 * n + i];
+#ifdef XFORM_VECTOR
+		if (!mfs_codec_scalar_forced())
+			i = bytes4_inverse_vec(dst, p[0], p[1], p[2], p[3], n);
+#endif
+		for (; i < n; i++) {
+			dst[4 * i] = p[0][i];
+			dst[4 * i + 1] = p[1][i];
+			dst[4 * i + 2] = p[2][i];
+			dst[4 * i + 3] = p[3][i];
 		}
 	} else {
-		for (size_t i = 0; i < n; i++)
+		for (; i < n; i++)
 			for (uint32_t k = 0; k < e; k++)
-				dst[i * e + k] = src[k * n + i];
+				dst[i * e + k] = p[k][i];
 	}
-	memcpy(dst + n * e, src + n * e, len % e);
+	memcpy(dst + n * e, p[e], len % e);
 }
 
 /* ---- fields: floats ------------------------------------------------------------ */
@@ -247,12 +327,12 @@ static size_t f32_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b, 
 }
 #endif
 
-static void float_inverse(uint8_t *restrict dst, const uint8_t *restrict src, size_t len,
+static void float_inverse(uint8_t *restrict dst, const uint8_t *const *p, size_t len,
 			  uint32_t type)
 {
 	size_t e = type == GT_F32 ? 4 : 2, n = len / e, i = 0;
-	const uint8_t *a = src, *b = src + n, *c = src + 2 * n, *d = src + 3 * n;
 	unsigned int np = type == GT_BF16 ? 2 : 4;
+	const uint8_t *a = p[0], *b = p[1], *c = np == 4 ? p[2] : NULL, *d = np == 4 ? p[3] : NULL;
 
 #ifdef XFORM_VECTOR
 	if (!mfs_codec_scalar_forced())
@@ -269,7 +349,7 @@ static void float_inverse(uint8_t *restrict dst, const uint8_t *restrict src, si
 						      (uint32_t)(b[i] & 0x7f) << 16 |
 						      (uint32_t)c[i] << 8 | d[i]);
 	}
-	memcpy(dst + n * e, src + np * n, len % e);
+	memcpy(dst + n * e, p[np], len % e);
 }
 
 /* ---- fields: quantized blocks ------------------------------------------------- */
@@ -365,7 +445,7 @@ static void quant_forward(uint8_t *restrict dst, const uint8_t *restrict src, si
 	memcpy(dst, src + nb * B, len % B);
 }
 
-static void quant_inverse(uint8_t *restrict dst, const uint8_t *restrict src, size_t len,
+static void quant_inverse(uint8_t *restrict dst, const uint8_t *const *p, size_t len,
 			  const struct qlayout *l)
 {
 	uint8_t off[MFS_PLANES_MAX], width[MFS_PLANES_MAX];
@@ -375,6 +455,7 @@ static void quant_inverse(uint8_t *restrict dst, const uint8_t *restrict src, si
 	for (unsigned int k = 0; k < np; k++) {
 		size_t w = width[k];
 		uint8_t *o = dst + off[k];
+		const uint8_t *restrict src = p[k];
 
 		/*
 		 * A copy of a constant size is a few moves; memcpy() of a
@@ -398,9 +479,8 @@ static void quant_inverse(uint8_t *restrict dst, const uint8_t *restrict src, si
 		default: FIELD_COPY(w);
 		}
 #undef FIELD_COPY
-		src += nb * w;
 	}
-	memcpy(dst + nb * B, src, len % B);
+	memcpy(dst + nb * B, p[np], len % B);
 }
 
 static bool is_float(uint32_t type)
@@ -433,13 +513,13 @@ static void fields_forward(uint8_t *restrict dst, const uint8_t *restrict src, s
 		quant_forward(dst, src, len, layout_of(type));
 }
 
-static void fields_inverse(uint8_t *restrict dst, const uint8_t *restrict src, size_t len,
+static void fields_inverse(uint8_t *restrict dst, const uint8_t *const *p, size_t len,
 			   uint32_t type)
 {
 	if (is_float(type))
-		float_inverse(dst, src, len, type);
+		float_inverse(dst, p, len, type);
 	else
-		quant_inverse(dst, src, len, layout_of(type));
+		quant_inverse(dst, p, len, layout_of(type));
 }
 
 /* ---- table ----------------------------------------------------------------- */
@@ -447,7 +527,7 @@ static void fields_inverse(uint8_t *restrict dst, const uint8_t *restrict src, s
 static const struct mfs_xform xforms[MFS_XFORM_NR] = {
 	[MFS_XFORM_NONE] = {
 		.name = "none", .id = MFS_XFORM_NONE, .param_ok = none_param_ok,
-		.planes = none_planes, .forward = copy, .inverse = copy,
+		.planes = none_planes, .forward = copy, .inverse = none_inverse,
 	},
 	[MFS_XFORM_BYTES] = {
 		.name = "bytes", .id = MFS_XFORM_BYTES, .param_ok = bytes_param_ok,
@@ -472,4 +552,18 @@ const char *mfs_xform_name(unsigned int id)
 		return xforms[id].name;
 	snprintf(buf, sizeof(buf), "transform %u", id);
 	return buf;
+}
+
+void mfs_xform_inverse(const struct mfs_xform *x, uint8_t *restrict dst,
+		       const uint8_t *restrict src, size_t len, uint32_t param)
+{
+	size_t sizes[MFS_PLANES_MAX];
+	const uint8_t *p[MFS_PLANES_MAX];
+	unsigned int n = x->planes(len, param, sizes);
+
+	for (unsigned int k = 0; k < n; k++) {
+		p[k] = src;
+		src += sizes[k];
+	}
+	x->inverse(dst, p, len, param);
 }

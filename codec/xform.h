@@ -55,10 +55,18 @@ struct mfs_xform {
 	/* Writes the @len bytes of @src as planes, one after the other, to @dst. */
 	void (*forward)(uint8_t *restrict dst, const uint8_t *restrict src, size_t len,
 			uint32_t param);
-	/* Rebuilds the @len original bytes at @dst from their planes at @src. */
-	void (*inverse)(uint8_t *restrict dst, const uint8_t *restrict src, size_t len,
+	/*
+	 * Rebuilds the @len original bytes at @dst from their planes, plane k
+	 * at @planes[k] (planes() gives the sizes): planes may lie anywhere,
+	 * so a raw plane is read where it is stored, never copied first.
+	 */
+	void (*inverse)(uint8_t *restrict dst, const uint8_t *const *planes, size_t len,
 			uint32_t param);
 };
+
+/* inverse() of planes laid one after the other at @src (as forward() writes them). */
+void mfs_xform_inverse(const struct mfs_xform *x, uint8_t *restrict dst,
+		       const uint8_t *restrict src, size_t len, uint32_t param);
 
 /* The descriptor for an on-disk id, or NULL if unknown to this build. */
 const struct mfs_xform *mfs_xform_get(unsigned int id);

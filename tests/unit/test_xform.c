@@ -67,7 +67,7 @@ Test(xform, every_transform_roundtrips_every_length)
 			memset(mid, 0xee, sizeof(mid));
 			memset(out, 0xdd, sizeof(out));
 			x->forward(mid, in, len, cases[c].param);
-			x->inverse(out, mid, len, cases[c].param);
+			mfs_xform_inverse(x, out, mid, len, cases[c].param);
 			cr_assert_eq(memcmp(in, out, len), 0, "%s %u: length %zu differs", x->name,
 				     cases[c].param, len);
 			cr_assert_eq(out[len], 0xdd, "%s wrote past the end", x->name);
@@ -95,9 +95,9 @@ Test(xform, vector_and_scalar_inverses_agree)
 			memset(vec, 0xdd, sizeof(vec));
 			memset(sca, 0xdd, sizeof(sca));
 			mfs_codec_force_scalar(false);
-			x->inverse(vec, in, len, cases[c].param);
+			mfs_xform_inverse(x, vec, in, len, cases[c].param);
 			mfs_codec_force_scalar(true);
-			x->inverse(sca, in, len, cases[c].param);
+			mfs_xform_inverse(x, sca, in, len, cases[c].param);
 			x->forward(mid, sca, len, cases[c].param);
 			mfs_codec_force_scalar(false);
 			cr_assert_eq(memcmp(vec, sca, len + 1), 0, "%s %u: length %zu: paths differ",
@@ -383,14 +383,14 @@ Test(planes, corrupt_headers_are_refused)
 	cr_assert_gt(n, 0);
 	cr_assert_eq(enc[0], 3);
 	cr_assert_eq(enc[1], MFS_PLANE_RAW, "random plane stored raw");
-	cr_assert_eq(mfs_planes_decode(d, out, sizes, 3, enc, (size_t)n, NULL), 0);
+	cr_assert_eq(mfs_planes_decode(d, out, NULL, sizes, 3, enc, (size_t)n, NULL), 0);
 	cr_assert_eq(memcmp(in, out, sizeof(in)), 0);
 
 #define BAD(what, mutate)                                                                          \
 	do {                                                                                       \
 		memcpy(bad, enc, (size_t)n);                                                       \
 		mutate;                                                                            \
-		cr_assert_eq(mfs_planes_decode(d, out, sizes, 3, bad, (size_t)n, NULL),            \
+		cr_assert_eq(mfs_planes_decode(d, out, NULL, sizes, 3, bad, (size_t)n, NULL),            \
 			     -EFSCORRUPTED, what);                                                 \
 	} while (0)
 	BAD("plane count", bad[0] = 2);
@@ -398,10 +398,10 @@ Test(planes, corrupt_headers_are_refused)
 	BAD("raw length", bad[2] ^= 1);
 	BAD("method swapped", bad[1] = MFS_PLANE_CONST);
 #undef BAD
-	cr_assert_eq(mfs_planes_decode(d, out, sizes, 3, enc, (size_t)n - 1, NULL), -EFSCORRUPTED,
+	cr_assert_eq(mfs_planes_decode(d, out, NULL, sizes, 3, enc, (size_t)n - 1, NULL), -EFSCORRUPTED,
 		     "lengths must add up");
 	for (ssize_t len = 0; len < n; len += 1 + n / 100)
-		cr_assert_eq(mfs_planes_decode(d, out, sizes, 3, enc, (size_t)len, NULL),
+		cr_assert_eq(mfs_planes_decode(d, out, NULL, sizes, 3, enc, (size_t)len, NULL),
 			     -EFSCORRUPTED, "truncated to %zd", len);
 	mfs_cctx_free(c);
 	mfs_dctx_free(d);
