@@ -14,12 +14,17 @@
 #   bound      the order-0 entropy bound of the best plane split, per tensor
 #              (modelfs inspect --entropy); ratio/bound is how much of it we get
 #   file       original / container size, everything included
-#   enc, dec   MB/s of original bytes on one core: pack -j1, verify -j1 (which
-#              reads, decodes, inverts the transform and checks xxh3), input
-#              in the page cache, best of two runs for dec
-#   zstd dec   MB/s of zstd -3 decompressing the same file in memory, one core,
-#              in blocks of modelfs' chunk size (zstd -b3 -B256K): the codec
-#              modelfs is measured against
+#   enc        MB/s of original bytes on one core: pack -j1, input in the
+#              page cache
+#   dec        MB/s of original bytes decoded on one core, in memory: every
+#              chunk's stored bytes decoded, the transform inverted, the xxh3
+#              checked (modelfs-decbench, best of 3); scalar: the same with
+#              the vector paths off
+#   zstd       the same chunks' original bytes as zstd -3 frames, decoded by
+#              the library on the same core in the same run: the codec
+#              modelfs is measured against; x zstd = dec / zstd
+#   verify     modelfs verify -j1: dec plus reading the container from the
+#              page cache and the reader's pipeline
 #   zstd -3, zstd -19, sqfs   whole-file ratios: zstd CLI (-T0), and
 #              mksquashfs -comp zstd -b 1M (the kernel's format and level 15)
 # The table is also written to WORKDIR/codec.csv, and tests/bench/plot.sh
@@ -35,7 +40,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--preset) preset=$2; shift 2 ;;
 	--no-quantize) quantize=0; shift ;;
-	-h | --help) sed -n '3,29p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,34p' "$0"; exit 0 ;;
 	*) break ;;
 	esac
 done
@@ -71,13 +76,13 @@ if [ -n "$llama" ]; then
 fi
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-echo "preset $preset; $("$modelfs" --version | head -1); zstd $(zstd --version | grep -o 'v[0-9.]*')"
+echo "preset $preset; $("$modelfs" --version | head -2 | tr '\n' ' '); zstd $(zstd --version | grep -o 'v[0-9.]*')"
 [ -n "$llama" ] && echo "K-quants by llama-quantize from $llama"
-fmt='%-7s %8s | %7s %7s %7s %7s | %6s %6s %6s | %7s %7s %7s\n'
-printf "\n$fmt" file MB ratio bound "of bnd" file "enc" "dec" "zstd" "zstd-3" zstd-19 sqfs
-printf "$fmt" "" "" data data "" ratio "MB/s" "MB/s" "dec" ratio ratio ratio
+fmt='%-7s %8s | %7s %7s %7s %7s | %6s %6s %6s %6s %6s %6s | %7s %7s %7s\n'
+printf "\n$fmt" file MB ratio bound "of bnd" file "enc" "dec" "scalar" "zstd" "x zstd" verify "zstd-3" zstd-19 sqfs
+printf "$fmt" "" "" data data "" ratio "MB/s" "MB/s" "MB/s" "MB/s" "" "MB/s" ratio ratio ratio
 csv=$work/codec.csv
-echo "file,mb,ratio,bound,of_bound,file_ratio,enc_mbs,dec_mbs,zstd_dec_mbs,zstd3,zstd19,sqfs" >"$csv"
+echo "file,mb,ratio,bound,of_bound,file_ratio,enc_mbs,dec_mbs,zstd_dec_mbs,zstd3,zstd19,sqfs,scalar_mbs,x_zstd,verify_mbs" >"$csv"
 detail=$work/dtypes.txt
 : >"$detail"
 for t in "${files[@]}"; do
@@ -104,9 +109,9 @@ for t in "${files[@]}"; do
 		on && $1 != "dtype" && $1 != "all" { printf "%-7s %s\n", t, $0 }' \
 		"$work/inspect.txt" >>"$detail"
 
-	# zstd's in-memory benchmark prints "... MB/s, <decode> MB/s" last.
-	zdec=$(zstd -b3 -i2 -B256K "$f" 2>&1 | tr '\r' '\n' | grep 'MB/s' | tail -1 |
-		awk '{ for (i = NF; i > 0; i--) if ($i == "MB/s") { printf "%.0f", $(i - 1); exit } }')
+	# "modelfs MBPS zstd MBPS speedup X paths ..."
+	read -r _ dec _ zdec _ xz _ < <("$decbench" "$f.mfs")
+	read -r _ scalar _ < <("$decbench" -s -Z "$f.mfs")
 	zstd -q -f -3 -T0 "$f" -o "$work/z"
 	z3=$(stat -c %s "$work/z")
 	zstd -q -f -19 -T0 "$f" -o "$work/z"
@@ -118,9 +123,11 @@ for t in "${files[@]}"; do
 
 	row=("$t" "$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1e6 }')"
 		"$data_ratio" "$bound" "$frac" "$(ratio "$size" "$(stat -c %s "$f.mfs")")"
-		"$(rate "$size" "$enc_s")" "$(rate "$size" "$dec_s")" "${zdec:-?}"
-		"$(ratio "$size" "$z3")" "$(ratio "$size" "$z19")" "$(ratio "$size" "$sq")")
-	printf "$fmt" "${row[@]}"
+		"$(rate "$size" "$enc_s")" "$dec" "$zdec"
+		"$(ratio "$size" "$z3")" "$(ratio "$size" "$z19")" "$(ratio "$size" "$sq")"
+		"$scalar" "$xz" "$(rate "$size" "$dec_s")")
+	printf "$fmt" "${row[0]}" "${row[1]}" "${row[2]}" "${row[3]}" "${row[4]}" "${row[5]}" \
+		"${row[6]}" "$dec" "$scalar" "$zdec" "$xz" "${row[14]}" "${row[9]}" "${row[10]}" "${row[11]}"
 	(IFS=,; echo "${row[*]}") | sed 's/\([0-9]\)[x%]/\1/g' >>"$csv" # numbers only
 done
 echo

@@ -22,4 +22,5 @@ bench_setup() {
 	quietly "ninja build" ninja -C "$root/build"
 	modelfs=$root/build/tools/modelfs
 	gen=$root/build/tests/gen/modelfs-gen
+	decbench=$root/build/tests/bench/modelfs-decbench
 }

@@ -25,7 +25,7 @@ trap 'rm -rf "$data"' EXIT
 
 if head -1 "$csv" | grep -q '^file,'; then
 	# codec.csv: file,mb,ratio,bound,of_bound,file_ratio,enc_mbs,dec_mbs,
-	# zstd_dec_mbs,zstd3,zstd19,sqfs
+	# zstd_dec_mbs,zstd3,zstd19,sqfs,scalar_mbs,x_zstd,verify_mbs
 	tail -n +2 "$csv" | tr , ' ' >"$data/codec"
 	n=$(wc -l <"$data/codec")
 	[ "$n" -gt 0 ] || { echo "plot.sh: $csv: no rows" >&2; exit 1; }
@@ -43,8 +43,9 @@ if head -1 "$csv" | grep -q '^file,'; then
 		# zstd copies incompressible blocks (K-quants) at memory speed: a log scale keeps the rest readable.
 		echo "set title 'decode speed on one core, MB/s of original bytes (higher is better; log scale)'"
 		echo "set ylabel 'MB/s'; set logscale y; set yrange [100:*]"
-		echo "plot '$data/codec' using 8:xtic(1) title 'modelfs verify -j1 (decode, inverse transform, xxh3)'," \
-			"'' using 9 title 'zstd -3, in memory, 256K blocks'"
+		echo "plot '$data/codec' using 8:xtic(1) title 'modelfs (decode, inverse transform, xxh3)'," \
+			"'' using 13 title 'modelfs, scalar paths'," \
+			"'' using 9 title 'zstd -3, same chunks'"
 		echo "unset multiplot"
 	} | gnuplot
 	echo "plot.sh: wrote $out"
