@@ -7,9 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "log.h"
+#include "remote.h"
 
 /* ---- cached: the page cache keeps what was read --------------------------- */
 
@@ -81,6 +85,68 @@ static const struct mfs_backing_ops direct_ops = {
     .open = direct_open,
     .close = direct_close,
 };
+
+/* ---- remote: chunks from the store or the network ---------------------------- */
+
+/* The chunk whose stored bytes start at @off, or -1. */
+static int64_t chunk_at(const struct mfs_archive *ar, uint64_t off)
+{
+	uint32_t lo = 0, hi = mfs_archive_nchunks(ar);
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		uint64_t p = mfs_archive_chunk(ar, mid)->poff;
+
+		if (p == off)
+			return mid;
+		if (p < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static ssize_t remote_pread(void *priv, void *buf, size_t len, uint64_t off)
+{
+	struct mfs_backing_src *b = priv;
+	struct mfs_err err = {{0}};
+	int64_t i = chunk_at(b->ar, off);
+	bool fetched;
+	int r;
+
+	/* Only whole chunks are read from the data area (archive.c). */
+	if (i < 0 || mfs_archive_chunk(b->ar, (uint32_t)i)->plen != len)
+		return -EINVAL;
+	r = mfs_remote_chunk(b->remote, b->url, b->ar, (uint32_t)i, buf, &fetched, &err);
+	if (r) {
+		mfs_log(MFS_LOG_ERR, "%s: %s", b->path, mfs_err_msg(&err, r));
+		return r;
+	}
+	return (ssize_t)len;
+}
+
+static void remote_close(struct mfs_backing_src *b)
+{
+	free(b->url);
+}
+
+static const struct mfs_backing_ops remote_ops = {
+    .close = remote_close,
+};
+
+int mfs_backing_open_remote(struct mfs_backing_src *b, struct mfs_remote *remote,
+			    const char *path, const struct mfs_archive *ar,
+			    const struct mfs_src *meta)
+{
+	*b = (struct mfs_backing_src){.fd = -1, .meta = meta, .dfd = -1, .remote = remote,
+				      .ar = ar, .path = path, .ops = &remote_ops};
+	b->url = strdup(mfs_remote_url(remote, path));
+	if (!b->url)
+		return -ENOMEM;
+	b->src = (struct mfs_src){.pread = remote_pread, .priv = b, .size = meta->size};
+	return 0;
+}
 
 int mfs_backing_open(struct mfs_backing_src *b, int kind, int fd, const struct mfs_src *meta)
 {

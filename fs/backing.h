@@ -5,7 +5,9 @@
  *   cached    pread() through the page cache, which keeps them;
  *   dontneed  pread(), the pages dropped once a chunk is decoded;
  *   direct    O_DIRECT into the worker's buffer, no page cache copy (where
- *             the filesystem refuses O_DIRECT: cached, with a warning).
+ *             the filesystem refuses O_DIRECT: cached, with a warning);
+ *   remote    the file is a skeleton of a remote container (remote.h): chunk
+ *             bytes come from the chunk store or the network, verified.
  * The archive reads chunk data from backing->src; the read path tells the
  * backing what it is about to read (a prefetch) and what it has decoded, and
  * never asks which kind it is. A new kind of source is a new ops table here.
@@ -15,7 +17,10 @@
 
 #include <stdint.h>
 
+#include "archive.h"
 #include "io.h"
+
+struct mfs_remote;
 
 struct mfs_backing_src;
 
@@ -36,6 +41,11 @@ struct mfs_backing_src {
 	struct mfs_src src;	    /* chunk data comes from here */
 	int dfd;		    /* direct: the O_DIRECT descriptor, or -1 */
 	const char *fallback;	    /* why this is not what was asked for, or NULL */
+	/* remote: where the chunks are, and the archive that says which is where */
+	struct mfs_remote *remote;
+	const struct mfs_archive *ar;
+	char *url;
+	const char *path; /* for messages */
 };
 
 /*
@@ -56,6 +66,14 @@ static inline void mfs_backing_done(struct mfs_backing_src *b, uint64_t off, uin
 	if (b->ops->done)
 		b->ops->done(b, off, len);
 }
+
+/*
+ * The remote backing of the skeleton at @path (relative to the source, for
+ * messages and the URL) whose archive is @ar.
+ */
+int mfs_backing_open_remote(struct mfs_backing_src *b, struct mfs_remote *remote,
+			    const char *path, const struct mfs_archive *ar,
+			    const struct mfs_src *meta);
 
 void mfs_backing_close(struct mfs_backing_src *b);
 

@@ -100,7 +100,9 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 	if (!r)
 		r = mfs_archive_open(&cf->ar, &cf->src, &err);
 	if (!r) {
-		r = mfs_backing_open(&cf->backing, fs->opts.backing, cf->fd, &cf->src);
+		r = fs->opts.remote ? mfs_backing_open_remote(&cf->backing, fs->opts.remote, cf->path,
+							      cf->ar, &cf->src)
+				    : mfs_backing_open(&cf->backing, fs->opts.backing, cf->fd, &cf->src);
 		if (!r && cf->backing.fallback)
 			mfs_log_warn_once(cf->path, cf->backing.fallback);
 		if (!r)

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "memgov.h"
 #include "notify.h"
+#include "remote.h"
 
 static int open_source(struct mfs_fs *fs, const char *src, struct mfs_err *err)
 {
@@ -180,6 +181,7 @@ static void fs_free(struct mfs_fs *fs)
 	}
 	mfs_pool_free(fs->pool); /* runs queued jobs, which release their files */
 	mfs_cache_free(fs->cache);
+	mfs_remote_free(fs->opts.remote);
 	mfs_log_warn_once_reset();
 	free(fs->table);
 	free(fs->root.path);
@@ -237,7 +239,7 @@ static uint64_t trim_pins(struct mfs_fs *fs, uint64_t budget)
 static void describe_options(struct mfs_fs *fs)
 {
 	static const char *const prefetch[] = {"off", "sequential", "plan"};
-	static const char *const backing[] = {"cached", "dontneed", "direct"};
+	static const char *const backing[] = {"cached", "dontneed", "direct", "remote"};
 	const struct mfs_daemon_opts *o = &fs->opts;
 	char cache[32], pin[32], trace[PATH_MAX];
 
@@ -256,7 +258,7 @@ static void describe_options(struct mfs_fs *fs)
 		 "backing=%s,kernel_readahead=%zu%s%s",
 		 cache, pin, o->workers, o->max_threads, prefetch[o->prefetch % 3],
 		 o->drop_behind ? "auto" : "off",
-		 backing[o->backing % 3], o->kernel_readahead, *trace ? ",trace=" : "", trace);
+		 backing[o->backing % 4], o->kernel_readahead, *trace ? ",trace=" : "", trace);
 }
 
 static const char *mem_source_name(int source)
@@ -431,8 +433,8 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 		fs->opts.foreground = true;
 	/* O_DIRECT reads block their worker: more workers keep more reads in flight. */
 	if (!fs->opts.workers)
-		fs->opts.workers =
-		    o->backing == MFS_BACKING_DIRECT ? 4 * mfs_cpu_count() : mfs_cpu_count();
+		fs->opts.workers = o->backing == MFS_BACKING_DIRECT || o->remote ? 4 * mfs_cpu_count()
+										: mfs_cpu_count();
 	if (!fs->opts.max_threads)
 		fs->opts.max_threads = MFS_MAX_THREADS_DEFAULT;
 	describe_options(fs);
@@ -483,7 +485,7 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	 * Read-only, no set-id programs or device nodes, permission checks by
 	 * the kernel; the user's options come last and win.
 	 */
-	esc = escape_opt(o->src);
+	esc = escape_opt(o->src_name ? o->src_name : o->src);
 	if (!esc || asprintf(&opts,
 			     "ro,nosuid,nodev,default_permissions,fsname=modelfs:%s,"
 			     "subtype=modelfs%s%s",

@@ -14,6 +14,8 @@
 
 #include "err.h"
 
+struct mfs_remote;
+
 #define MFS_CACHE_SIZE_DEFAULT (64u << 20)
 #define MFS_MAX_THREADS_DEFAULT 10u
 #define MFS_KERNEL_READAHEAD_DEFAULT (1u << 20)
@@ -30,10 +32,12 @@ enum mfs_backing {
 	MFS_BACKING_CACHED,   /* through the page cache, which keeps them */
 	MFS_BACKING_DONTNEED, /* through the page cache, dropped once decoded */
 	MFS_BACKING_DIRECT,   /* O_DIRECT, never in the page cache */
+	MFS_BACKING_REMOTE,   /* chunks from a remote source (set with remote below) */
 };
 
 struct mfs_daemon_opts {
 	const char *src;	  /* directory of containers, or one .mfs file */
+	const char *src_name;	  /* what the mount shows as its source (fsname), or NULL: src */
 	const char *mnt;	  /* mount point */
 	size_t cache_size;	  /* bytes of decoded chunks to keep (unless cache_auto) */
 	size_t pin_size;	  /* bytes of stored chunks to keep (unless pin_auto) */
@@ -49,6 +53,17 @@ struct mfs_daemon_opts {
 	bool foreground;	  /* do not daemonize; log to stderr */
 	bool debug;		  /* libfuse request tracing (implies foreground) */
 	const char *fuse_opts;	  /* more -o options for FUSE/the kernel, or NULL */
+	/*
+	 * A remote source (remote.h): src is then its directory of skeletons,
+	 * whose chunks come from here. Owned by the daemon from the call on.
+	 */
+	struct mfs_remote *remote;
+	/* For a remote source, read by the command line (tools/source.h): */
+	const char *store;	/* the chunk store's directory, or NULL: the default */
+	uint64_t store_size;	/* its budget in bytes, or 0: the default */
+	bool allow_http;	/* plain http:// beyond loopback */
+	const char *cafile;	/* certificates to trust instead of the system's, or NULL */
+	unsigned int timeout;	/* seconds a remote read may take, retries included; 0: 30 */
 };
 
 /*

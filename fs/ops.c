@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "remote.h"
 
 static struct mfs_fs *fs_of(fuse_req_t req)
 {
@@ -412,6 +413,17 @@ static int do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	g.drop_window = atomic_load(&fs->dropper.window);
 	g.memory_limit = atomic_load(&fs->mem_limit);
 	g.memory_others = atomic_load(&fs->mem_others);
+	if (fs->opts.remote) {
+		struct mfs_remote_stats rs;
+		uint64_t chunks, damaged;
+
+		mfs_remote_stats(fs->opts.remote, &rs);
+		g.remote_fetched_chunks = rs.fetched;
+		g.remote_fetched_bytes = rs.fetched_bytes;
+		g.remote_store_hits = rs.store_hits;
+		g.remote_bad_fetches = rs.bad_fetches;
+		mfs_store_usage(mfs_remote_store(fs->opts.remote), &g.store_bytes, &chunks, &damaged);
+	}
 	len = mfs_stats_json(&fs->stats, &g, buf, sizeof(buf));
 	if (size == 0)
 		fuse_reply_xattr(req, len);

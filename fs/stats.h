@@ -75,7 +75,16 @@
 	G(drop_window, "drop_window_bytes",                                                       \
 	  "Served bytes kept in the page cache while models do not fit (0: drop-behind off)")     \
 	C(dropped_bytes, "dropped_bytes_total",                                                   \
-	  "Served bytes whose pages the kernel was asked to drop (drop-behind)")
+	  "Served bytes whose pages the kernel was asked to drop (drop-behind)")                  \
+	G(remote_fetched_chunks, "remote_fetched_chunks",                                         \
+	  "Chunks fetched from the remote source since mount (0 for a local one)")                \
+	G(remote_fetched_bytes, "remote_fetched_bytes",                                           \
+	  "Stored bytes of those chunks: what came over the network")                             \
+	G(remote_store_hits, "remote_store_hits",                                                 \
+	  "Chunks of the remote source read from the local chunk store instead")                  \
+	G(remote_bad_fetches, "remote_bad_fetches",                                               \
+	  "Fetched chunks that failed their checksum (fetched again, never kept)")                \
+	G(store_bytes, "store_bytes", "Bytes in the local chunk store now")
 /* clang-format on */
 
 #define MFS_STATS_FIELD(name, prom, help) atomic_uint_fast64_t name;

@@ -9,10 +9,11 @@ set -euo pipefail
 . "$(dirname "$0")/progress.sh"
 
 pkgs=(gcc pkg-config meson ninja-build libzstd-dev liblz4-dev libxxhash-dev
-	libfuse3-dev fuse3 libcriterion-dev python3-zstandard python3-lz4 bash-completion
-	groff-base man-db)
-# The test scripts also call pgrep (procps) and getfattr/setfattr (attr).
-[ "${1:-}" = --tests ] && pkgs+=(systemd-container procps attr)
+	libfuse3-dev fuse3 libcurl4-openssl-dev ca-certificates libcriterion-dev
+	python3-zstandard python3-lz4 bash-completion groff-base man-db)
+# The test scripts also call pgrep (procps) and getfattr/setfattr (attr); the
+# remote-source tests run nginx (nginx-light) with certificates made by openssl.
+[ "${1:-}" = --tests ] && pkgs+=(systemd-container procps attr nginx-light openssl)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -37,3 +38,9 @@ echo "modelfs: installing ${missing[*]}" >&2
 quietly "modelfs: apt-get update" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
 quietly "modelfs: apt-get install" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
 	--no-install-recommends "${missing[@]}"
+# nginx is there for the tests, which start their own on loopback: the web
+# server its package starts on port 80 (where systemd runs) is stopped and
+# disabled again.
+if printf '%s\n' "${missing[@]}" | grep -qx nginx-light && [ -d /run/systemd/system ]; then
+	"${sudo[@]}" systemctl disable --now nginx >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http.c - the HTTP client of remote sources (see http.h), over libcurl's
+ * easy interface: one handle per client, reset between requests, which keeps
+ * its connections (keep-alive) and DNS cache.
+ */
+#include "http.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct mfs_http {
+	CURL *curl;
+	struct mfs_http_conf conf;
+};
+
+static _Atomic uint64_t n_requests, n_bytes, n_retries;
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+static void global_init(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct mfs_http *mfs_http_new(const struct mfs_http_conf *conf)
+{
+	struct mfs_http *h;
+
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK)
+		return NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	if (conf)
+		h->conf = *conf;
+	if (!h->conf.connect_timeout_ms)
+		h->conf.connect_timeout_ms = 10000;
+	if (!h->conf.attempt_timeout_ms)
+		h->conf.attempt_timeout_ms = 30000;
+	if (!h->conf.deadline_ms)
+		h->conf.deadline_ms = 60000;
+	if (!h->conf.attempts)
+		h->conf.attempts = 5;
+	h->curl = curl_easy_init();
+	if (!h->curl) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void mfs_http_free(struct mfs_http *h)
+{
+	if (!h)
+		return;
+	curl_easy_cleanup(h->curl);
+	free(h);
+}
+
+void mfs_http_counters(uint64_t *requests, uint64_t *bytes, uint64_t *retries)
+{
+	*requests = atomic_load(&n_requests);
+	*bytes = atomic_load(&n_bytes);
+	*retries = atomic_load(&n_retries);
+}
+
+bool mfs_http_is_url(const char *url)
+{
+	return !strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8);
+}
+
+void mfs_http_req_release(struct mfs_http_req *req)
+{
+	free(req->content_type);
+	free(req->www_authenticate);
+	free(req->location);
+	free(req->docker_digest);
+	req->content_type = req->www_authenticate = req->location = req->docker_digest = NULL;
+}
+
+/* The URL for messages: no query (presigned URLs carry credentials there). */
+static const char *shown(const char *url, char *buf, size_t cap)
+{
+	size_t n = strcspn(url, "?#");
+
+	snprintf(buf, cap, "%.*s%s", (int)(n < 200 ? n : 200), url, n > 200 ? "..." : "");
+	return buf;
+}
+
+static bool loopback_host(const char *host)
+{
+	return !strcasecmp(host, "localhost") || !strncmp(host, "127.", 4) ||
+	       !strcmp(host, "[::1]") || !strcmp(host, "::1");
+}
+
+/* 0 if @url may be fetched: http(s) only, plain http only to loopback or when allowed. */
+static int check_url(const struct mfs_http *h, const char *url, struct mfs_err *err)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, show[256];
+	int r = 0;
+
+	if (!u)
+		return -ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		r = mfs_err_set(err, -EINVAL, "%s: not a valid URL", shown(url, show, sizeof(show)));
+	else if (strcasecmp(scheme, "https") && strcasecmp(scheme, "http"))
+		r = mfs_err_set(err, -EINVAL, "%s: only http and https are supported",
+				shown(url, show, sizeof(show)));
+	else if (!strcasecmp(scheme, "http") && !h->conf.allow_http && !loopback_host(host))
+		r = mfs_err_set(err, -EPERM,
+				"%s: plain http to a host other than this one (use https, or "
+				"-o allow_http if the network is trusted)",
+				shown(url, show, sizeof(show)));
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return r;
+}
+
+/* What the callbacks see of one attempt. */
+struct xfer {
+	struct mfs_http_req *req;
+	long status;
+	bool have_range;	/* a Content-Range header came */
+	uint64_t cr_start, cr_end, cr_total;
+	uint64_t clen;		/* Content-Length, 0: none */
+	uint64_t skip;		/* a 200 to a range request: body bytes before ours */
+	size_t got;		/* bytes of ours received */
+	bool started;		/* the body's first byte was seen */
+	bool done_early;	/* a 200 gave all we wanted: the rest is not read */
+	int fail;		/* -EPROTO: a wrong answer (not retried) */
+	size_t cap;		/* whole body: the buffer's size */
+};
+
+static char *dup_value(const char *v, size_t n)
+{
+	char *s;
+
+	while (n && isspace((unsigned char)*v)) {
+		v++;
+		n--;
+	}
+	while (n && isspace((unsigned char)v[n - 1]))
+		n--;
+	s = malloc(n + 1);
+	if (s) {
+		memcpy(s, v, n);
+		s[n] = 0;
+	}
+	return s;
+}
+
+static void keep(char **slot, const char *v, size_t n)
+{
+	free(*slot);
+	*slot = dup_value(v, n);
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *priv)
+{
+	struct xfer *x = priv;
+	size_t len = size * n;
+	const char *colon = memchr(line, ':', len);
+	char name[40];
+	size_t nl;
+
+	if (len > 5 && !strncmp(line, "HTTP/", 5)) {
+		/* A new response (after a redirect or a 100): forget the last one's headers. */
+		x->status = 0;
+		x->have_range = false;
+		x->clen = 0;
+		mfs_http_req_release(x->req);
+		sscanf(line, "HTTP/%*s %ld", &x->status);
+		return len;
+	}
+	if (!colon || (nl = (size_t)(colon - line)) >= sizeof(name))
+		return len;
+	memcpy(name, line, nl);
+	name[nl] = 0;
+	colon++;
+	if (!strcasecmp(name, "content-range")) {
+		char buf[96];
+		size_t vl = len - nl - 1 < sizeof(buf) - 1 ? len - nl - 1 : sizeof(buf) - 1;
+
+		memcpy(buf, colon, vl);
+		buf[vl] = 0;
+		x->cr_total = 0;
+		if (sscanf(buf, " bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64, &x->cr_start, &x->cr_end,
+			   &x->cr_total) >= 2)
+			x->have_range = true;
+	} else if (!strcasecmp(name, "content-length")) {
+		x->clen = strtoull(colon, NULL, 10);
+	} else if (!strcasecmp(name, "content-type")) {
+		keep(&x->req->content_type, colon, len - nl - 1);
+	} else if (!strcasecmp(name, "www-authenticate")) {
+		keep(&x->req->www_authenticate, colon, len - nl - 1);
+	} else if (!strcasecmp(name, "location")) {
+		keep(&x->req->location, colon, len - nl - 1);
+	} else if (!strcasecmp(name, "docker-content-digest")) {
+		keep(&x->req->docker_digest, colon, len - nl - 1);
+	}
+	return len;
+}
+
+/* Returning less than @n aborts the transfer. */
+static size_t on_body(char *data, size_t size, size_t n, void *priv)
+{
+	struct xfer *x = priv;
+	struct mfs_http_req *req = x->req;
+	size_t len = size * n;
+
+	atomic_fetch_add(&n_bytes, len);
+	if (x->status < 200 || x->status > 299)
+		return len; /* an error page: not ours */
+	if (req->range) {
+		if (!x->started) {
+			x->started = true;
+			if (x->status == 206) {
+				if (!x->have_range || x->cr_start != req->off ||
+				    x->cr_end != req->off + req->len - 1) {
+					x->fail = -EPROTO;
+					return 0;
+				}
+			} else {
+				/* A server that ignores Range sends everything: skip to ours. */
+				x->skip = req->off;
+			}
+		}
+		if (x->skip) {
+			size_t s = len < x->skip ? len : (size_t)x->skip;
+
+			x->skip -= s;
+			data += s;
+			len -= s;
+			if (!len)
+				return size * n;
+		}
+		if (len > req->len - x->got) {
+			if (x->status == 206) {
+				x->fail = -EPROTO; /* more than the range */
+				return 0;
+			}
+			len = req->len - x->got;
+		}
+		memcpy((char *)req->buf + x->got, data, len);
+		x->got += len;
+		if (x->status != 206 && x->got == req->len) {
+			x->done_early = true;
+			return 0;
+		}
+		return size * n;
+	}
+	if (!req->body)
+		return len;
+	if (x->got + len > req->max) {
+		x->fail = -EPROTO;
+		return 0;
+	}
+	if (x->got + len + 1 > x->cap) {
+		size_t cap = x->cap ? x->cap : 4096;
+		char *p;
+
+		while (cap < x->got + len + 1)
+			cap *= 2;
+		p = realloc(*req->body, cap);
+		if (!p) {
+			x->fail = -ENOMEM;
+			return 0;
+		}
+		*req->body = p;
+		x->cap = cap;
+	}
+	memcpy(*req->body + x->got, data, len);
+	x->got += len;
+	(*req->body)[x->got] = 0;
+	return size * n;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool transient_status(long s)
+{
+	return s == 408 || s == 429 || s >= 500;
+}
+
+/* One attempt; 0, -EAGAIN (worth another), or a final -errno. */
+static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms,
+		   struct curl_slist *hdrs, struct mfs_err *err)
+{
+	CURL *c = h->curl;
+	struct xfer x = {.req = req};
+	char range[64], show[256];
+	bool https = !strncasecmp(req->url, "https://", 8);
+	CURLcode rc;
+
+	if (req->body) {
+		free(*req->body);
+		*req->body = NULL;
+		if (req->body_len)
+			*req->body_len = 0;
+	}
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 8L);
+	/* Redirects stay on http(s), and an https request never goes on in the clear. */
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->conf.connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "modelfs");
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	if (h->conf.ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->conf.ca_file);
+	if (h->conf.userpwd) {
+		curl_easy_setopt(c, CURLOPT_USERPWD, h->conf.userpwd);
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	}
+	if (hdrs)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	if (req->range) {
+		snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, req->off,
+			 req->off + req->len - 1);
+		curl_easy_setopt(c, CURLOPT_RANGE, range);
+	}
+	if (req->method && !strcmp(req->method, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (req->upload || (req->method && strcmp(req->method, "GET"))) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->upload_len);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->upload ? req->upload : "");
+		if (req->method)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+	atomic_fetch_add(&n_requests, 1);
+	rc = curl_easy_perform(c);
+	req->status = x.status;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &req->status);
+	if (x.fail == -ENOMEM)
+		return -ENOMEM;
+	if (x.fail == -EPROTO)
+		return mfs_err_set(err, -EPROTO, "%s %s: %s", req->method ? req->method : "GET",
+				   shown(req->url, show, sizeof(show)),
+				   req->range ? "the server sent other bytes than the range asked for"
+					      : "the answer is larger than expected");
+	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x.done_early)) {
+		mfs_err_set(err, -EIO, "%s %s: %s", req->method ? req->method : "GET",
+			    shown(req->url, show, sizeof(show)), curl_easy_strerror(rc));
+		/* Certificates and URLs do not get better by trying again. */
+		return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+				       rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL ||
+				       rc == CURLE_TOO_MANY_REDIRECTS
+			   ? -EIO
+			   : -EAGAIN;
+	}
+	if (req->status < 200 || req->status > 299) {
+		int r = req->status == 404 || req->status == 410	  ? -ENOENT
+			: req->status == 401 || req->status == 403 ? -EACCES
+			: transient_status(req->status)		  ? -EAGAIN
+								  : -EIO;
+
+		mfs_err_set(err, r == -EAGAIN ? -EIO : r, "%s %s: HTTP %ld",
+			    req->method ? req->method : "GET", shown(req->url, show, sizeof(show)),
+			    req->status);
+		return r;
+	}
+	if (req->range && x.got != req->len) {
+		mfs_err_set(err, -EIO, "GET %s: the body ended after %zu of %zu bytes",
+			    shown(req->url, show, sizeof(show)), x.got, req->len);
+		return -EAGAIN;
+	}
+	if (req->body && !*req->body) {
+		*req->body = malloc(1); /* an empty body is still a string */
+		if (!*req->body)
+			return -ENOMEM;
+		**req->body = 0;
+	}
+	if (req->body_len)
+		*req->body_len = x.got;
+	req->size = x.have_range && x.cr_total ? x.cr_total : x.status == 200 ? x.clen : 0;
+	return 0;
+}
+
+int mfs_http_do(struct mfs_http *h, struct mfs_http_req *req, struct mfs_err *err)
+{
+	struct curl_slist *hdrs = NULL;
+	uint64_t start = now_ms();
+	unsigned int delay = 100;
+	int r;
+
+	if (req->range && !req->len)
+		return 0;
+	r = check_url(h, req->url, err);
+	if (r)
+		return r;
+	for (const char *const *p = h->conf.headers; p && *p; p++)
+		if (!(hdrs = curl_slist_append(hdrs, *p)))
+			return -ENOMEM;
+	for (const char *const *p = req->headers; p && *p; p++)
+		if (!(hdrs = curl_slist_append(hdrs, *p)))
+			return -ENOMEM;
+	for (unsigned int i = 0;; i++) {
+		uint64_t used = now_ms() - start;
+		long left = (long)(h->conf.deadline_ms - (long)used);
+
+		r = attempt(h, req, left < h->conf.attempt_timeout_ms ? left : h->conf.attempt_timeout_ms,
+			    hdrs, err);
+		if (r != -EAGAIN)
+			break;
+		r = -EIO;
+		if (i + 1 >= h->conf.attempts || now_ms() - start + delay >= (uint64_t)h->conf.deadline_ms)
+			break;
+		atomic_fetch_add(&n_retries, 1);
+		nanosleep(&(struct timespec){.tv_sec = delay / 1000, .tv_nsec = delay % 1000 * 1000000L},
+			  NULL);
+		delay = delay < 3200 ? delay * 2 : delay;
+	}
+	curl_slist_free_all(hdrs);
+	return r;
+}
+
+int mfs_http_range(struct mfs_http *h, const char *url, uint64_t off, size_t len, void *buf,
+		   uint64_t *size, struct mfs_err *err)
+{
+	struct mfs_http_req req = {.url = url, .range = true, .off = off, .len = len, .buf = buf};
+	int r = mfs_http_do(h, &req, err);
+
+	if (size)
+		*size = req.size;
+	mfs_http_req_release(&req);
+	return r;
+}

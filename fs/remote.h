@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * remote.h - chunk bytes from a remote source (an HTTP server or an OCI
+ * registry's blobs), kept in the local chunk store (store.h).
+ *
+ * A mount of a remote source serves a local directory of skeletons: each
+ * container's header and metadata, at their offsets in a sparse file of the
+ * container's size (tools/source.c writes them). The chunk data is never in
+ * the skeleton: the backing of such a file (backing.h, "remote") reads each
+ * chunk with mfs_remote_chunk() - from the store if it is there and intact,
+ * else with a range request, decoded and checked against the chunk's xxh3
+ * before it is stored or returned. A wrong byte from the network is fetched
+ * again and never kept; after the retries it is EIO.
+ */
+#ifndef MFS_REMOTE_H
+#define MFS_REMOTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "archive.h"
+#include "err.h"
+#include "http.h"
+#include "store.h"
+
+struct mfs_remote;
+
+/*
+ * A remote source whose containers are at @base + their path (for an OCI
+ * registry, @map gives each path's blob URL). @store (owned from here on),
+ * @http: how to reach it (copied).
+ */
+int mfs_remote_new(struct mfs_remote **out, const char *base, struct mfs_store *store,
+		   const struct mfs_http_conf *http, struct mfs_err *err);
+void mfs_remote_free(struct mfs_remote *r);
+
+/* Maps the container at @path to @url (an OCI blob), instead of base + path. */
+int mfs_remote_map(struct mfs_remote *r, const char *path, const char *url);
+
+/* The URL of the container at @path (static per thread until the next call). */
+const char *mfs_remote_url(struct mfs_remote *r, const char *path);
+
+/*
+ * Chunk @i of @ar (the container at @url) into @buf (c->plen bytes): from the
+ * store, or fetched, verified and stored. *@fetched says which. 0, or -errno.
+ * Thread-safe (one HTTP client and decoder per thread).
+ */
+int mfs_remote_chunk(struct mfs_remote *r, const char *url, const struct mfs_archive *ar,
+		     uint32_t i, void *buf, bool *fetched, struct mfs_err *err);
+
+/* Counters for stats: chunks served from the store, fetched, refetched after bad bytes. */
+struct mfs_remote_stats {
+	uint64_t store_hits, fetched, fetched_bytes, bad_fetches, store_errors;
+};
+void mfs_remote_stats(struct mfs_remote *r, struct mfs_remote_stats *st);
+struct mfs_store *mfs_remote_store(struct mfs_remote *r);
+
+#endif

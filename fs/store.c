@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.c - the persistent chunk store (see store.h).
+ *
+ * In memory: an open-addressing table of every stored chunk (key, size, last
+ * use), built by scanning chunks/ at open, under one mutex. Files are named
+ * by their key, so the table is only a cache of the directory: a chunk
+ * another process removed is simply not found when read.
+ */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "le.h"
+
+#define HDR 16u
+static const uint8_t magic[4] = {'M', 'F', 'S', 'C'};
+
+struct slot {
+	struct mfs_store_key key;
+	uint64_t size; /* file bytes, header included */
+	uint64_t used; /* last use, ns since the epoch */
+	uint8_t state; /* 0 empty, 1 used, 2 deleted */
+};
+
+struct mfs_store {
+	int dfd; /* the store's directory */
+	uint64_t budget;
+	pthread_mutex_t lock;
+	struct slot *tab;
+	size_t cap, n, dead; /* slots, used, deleted */
+	uint64_t bytes;
+	uint64_t damaged;
+	uint64_t seq; /* names of files in tmp/ */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct mfs_store_key mfs_store_key(const struct mfs_chunk *c)
+{
+	uint8_t id[32];
+	struct mfs_store_key k;
+	XXH128_hash_t h;
+
+	put_le64(id, c->checksum);
+	put_le32(id + 8, c->llen);
+	put_le32(id + 12, c->plen);
+	put_le32(id + 16, c->codec);
+	put_le32(id + 20, c->xform);
+	put_le32(id + 24, c->xparam);
+	put_le32(id + 28, 0x4d465331); /* version of this key */
+	h = XXH3_128bits(id, sizeof(id));
+	put_le64(k.b, h.low64);
+	put_le64(k.b + 8, h.high64);
+	return k;
+}
+
+static void key_path(const struct mfs_store_key *k, char out[64])
+{
+	static const char hex[] = "0123456789abcdef";
+	char *p = out + sprintf(out, "chunks/%02x/", k->b[0]);
+
+	for (int i = 0; i < 16; i++) {
+		*p++ = hex[k->b[i] >> 4];
+		*p++ = hex[k->b[i] & 15];
+	}
+	*p = 0;
+}
+
+static bool parse_key(const char *name, struct mfs_store_key *k)
+{
+	if (strlen(name) != 32)
+		return false;
+	for (int i = 0; i < 16; i++) {
+		unsigned int v;
+
+		if (sscanf(name + 2 * i, "%2x", &v) != 1)
+			return false;
+		k->b[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+/* ---- the table ------------------------------------------------------------- */
+
+static size_t hash_of(const struct mfs_store_key *k, size_t cap)
+{
+	return (size_t)(get_le64(k->b) & (cap - 1));
+}
+
+static struct slot *find(struct mfs_store *s, const struct mfs_store_key *k)
+{
+	if (!s->cap)
+		return NULL;
+	for (size_t i = hash_of(k, s->cap), n = 0; n < s->cap; i = (i + 1) & (s->cap - 1), n++) {
+		struct slot *e = &s->tab[i];
+
+		if (e->state == 0)
+			return NULL;
+		if (e->state == 1 && !memcmp(&e->key, k, sizeof(*k)))
+			return e;
+	}
+	return NULL;
+}
+
+static int grow(struct mfs_store *s)
+{
+	/* Mostly tombstones: rebuild at the same size; else twice as large. */
+	size_t cap = !s->cap ? 1024 : s->n * 2 < s->cap ? s->cap : s->cap * 2;
+	struct slot *old = s->tab, *tab;
+	size_t oldcap = s->cap;
+
+	tab = calloc(cap, sizeof(*tab));
+	if (!tab)
+		return -ENOMEM;
+	s->tab = tab;
+	s->cap = cap;
+	s->n = s->dead = 0;
+	for (size_t i = 0; i < oldcap; i++) {
+		if (old[i].state != 1)
+			continue;
+		size_t j = hash_of(&old[i].key, cap);
+
+		while (tab[j].state)
+			j = (j + 1) & (cap - 1);
+		tab[j] = old[i];
+		s->n++;
+	}
+	free(old);
+	return 0;
+}
+
+/* Adds or refreshes @k; the bytes counted follow. */
+static int insert(struct mfs_store *s, const struct mfs_store_key *k, uint64_t size, uint64_t used)
+{
+	struct slot *e = find(s, k);
+
+	if (e) {
+		s->bytes += size - e->size;
+		e->size = size;
+		e->used = used;
+		return 0;
+	}
+	if ((s->n + s->dead + 1) * 10 >= s->cap * 7 && grow(s))
+		return -ENOMEM;
+	size_t i = hash_of(k, s->cap);
+
+	while (s->tab[i].state == 1)
+		i = (i + 1) & (s->cap - 1);
+	if (s->tab[i].state == 2)
+		s->dead--;
+	s->tab[i] = (struct slot){.key = *k, .size = size, .used = used, .state = 1};
+	s->n++;
+	s->bytes += size;
+	return 0;
+}
+
+static void forget(struct mfs_store *s, struct slot *e)
+{
+	s->bytes -= e->size;
+	e->state = 2;
+	s->n--;
+	s->dead++;
+}
+
+static int by_use(const void *a, const void *b)
+{
+	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
+
+	return x->used < y->used ? -1 : x->used > y->used;
+}
+
+/* Over the budget: remove the least recently used down to 90% of it. Locked. */
+static void evict(struct mfs_store *s)
+{
+	struct slot **v;
+	size_t m = 0;
+
+	if (!s->budget || s->bytes <= s->budget)
+		return;
+	v = malloc(s->n * sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->tab[i].state == 1)
+			v[m++] = &s->tab[i];
+	qsort(v, m, sizeof(*v), by_use);
+	for (size_t i = 0; i < m && s->bytes > s->budget / 10 * 9; i++) {
+		char path[64];
+
+		key_path(&v[i]->key, path);
+		unlinkat(s->dfd, path, 0);
+		forget(s, v[i]);
+	}
+	free(v);
+}
+
+/* ---- open ------------------------------------------------------------------ */
+
+static int scan(struct mfs_store *s)
+{
+	for (unsigned int d = 0; d < 256; d++) {
+		char sub[16];
+		int fd;
+		DIR *dir;
+		struct dirent *de;
+
+		snprintf(sub, sizeof(sub), "chunks/%02x", d);
+		if (mkdirat(s->dfd, sub, 0700) && errno != EEXIST)
+			return -errno;
+		fd = openat(s->dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		dir = fdopendir(fd);
+		if (!dir) {
+			close(fd);
+			return -errno;
+		}
+		while ((de = readdir(dir))) {
+			struct mfs_store_key k;
+			struct stat st;
+
+			if (!parse_key(de->d_name, &k) || k.b[0] != d ||
+			    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+				continue;
+			if (insert(s, &k, (uint64_t)st.st_size,
+				   (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec)) {
+				closedir(dir);
+				return -ENOMEM;
+			}
+		}
+		closedir(dir);
+	}
+	return 0;
+}
+
+/* Files left in tmp/ by a crash are never whole chunks: remove them. */
+static void clean_tmp(struct mfs_store *s)
+{
+	int fd = openat(s->dfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			unlinkat(fd, de->d_name, 0);
+	closedir(dir);
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int mfs_store_open(struct mfs_store **out, const char *dir, uint64_t budget, struct mfs_err *err)
+{
+	struct mfs_store *s = calloc(1, sizeof(*s));
+	int r;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	s->dfd = -1;
+	s->budget = budget;
+	pthread_mutex_init(&s->lock, NULL);
+	r = mkdir_p(dir);
+	if (!r) {
+		s->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		r = s->dfd < 0 ? -errno : 0;
+	}
+	if (!r && ((mkdirat(s->dfd, "chunks", 0700) && errno != EEXIST) ||
+		   (mkdirat(s->dfd, "tmp", 0700) && errno != EEXIST)))
+		r = -errno;
+	if (!r) {
+		clean_tmp(s);
+		r = scan(s);
+	}
+	if (r) {
+		mfs_err_set(err, r, "chunk store %s: %s", dir, strerror(-r));
+		mfs_store_close(s);
+		return r;
+	}
+	pthread_mutex_lock(&s->lock);
+	evict(s);
+	pthread_mutex_unlock(&s->lock);
+	*out = s;
+	return 0;
+}
+
+void mfs_store_close(struct mfs_store *s)
+{
+	if (!s)
+		return;
+	if (s->dfd >= 0)
+		close(s->dfd);
+	pthread_mutex_destroy(&s->lock);
+	free(s->tab);
+	free(s);
+}
+
+/* ---- get, put -------------------------------------------------------------- */
+
+static void drop(struct mfs_store *s, const struct mfs_store_key *k, const char *path)
+{
+	struct slot *e;
+
+	unlinkat(s->dfd, path, 0);
+	pthread_mutex_lock(&s->lock);
+	e = find(s, k);
+	if (e)
+		forget(s, e);
+	s->damaged++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int mfs_store_has(struct mfs_store *s, const struct mfs_store_key *key)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = find(s, key) != NULL;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int mfs_store_get(struct mfs_store *s, const struct mfs_store_key *key, void *buf, size_t len)
+{
+	char path[64];
+	uint8_t hdr[HDR];
+	struct stat st;
+	struct slot *e;
+	ssize_t n;
+	int fd;
+
+	key_path(key, path);
+	fd = openat(s->dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -ENOENT;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != len + HDR ||
+	    pread(fd, hdr, HDR, 0) != HDR || memcmp(hdr, magic, 4) ||
+	    (n = pread(fd, buf, len, HDR)) != (ssize_t)len || XXH3_64bits(buf, len) != get_le64(hdr + 8)) {
+		close(fd);
+		drop(s, key, path);
+		return -ENOENT;
+	}
+	futimens(fd, NULL); /* the LRU order, kept across restarts */
+	close(fd);
+	pthread_mutex_lock(&s->lock);
+	e = find(s, key);
+	if (e)
+		e->used = now_ns();
+	else
+		insert(s, key, len + HDR, now_ns()); /* another process put it */
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int mfs_store_put(struct mfs_store *s, const struct mfs_store_key *key, const void *buf,
+		  size_t len, struct mfs_err *err)
+{
+	char path[64], tmp[64];
+	uint8_t hdr[HDR] = {0};
+	uint64_t seq;
+	int fd, r;
+
+	pthread_mutex_lock(&s->lock);
+	if (find(s, key)) {
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	seq = ++s->seq;
+	pthread_mutex_unlock(&s->lock);
+	key_path(key, path);
+	snprintf(tmp, sizeof(tmp), "tmp/%ld.%llu", (long)getpid(), (unsigned long long)seq);
+	memcpy(hdr, magic, 4);
+	put_le64(hdr + 8, XXH3_64bits(buf, len));
+	fd = openat(s->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return mfs_err_set(err, -errno, "chunk store: %s: %s", tmp, strerror(errno));
+	r = write_all(fd, hdr, HDR);
+	if (!r)
+		r = write_all(fd, buf, len);
+	if (close(fd) && !r)
+		r = -errno;
+	if (!r && renameat(s->dfd, tmp, s->dfd, path))
+		r = -errno;
+	if (r) {
+		unlinkat(s->dfd, tmp, 0);
+		return mfs_err_set(err, r, "chunk store: %s", strerror(-r));
+	}
+	pthread_mutex_lock(&s->lock);
+	r = insert(s, key, len + HDR, now_ns());
+	evict(s);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void mfs_store_usage(struct mfs_store *s, uint64_t *bytes, uint64_t *chunks, uint64_t *damaged)
+{
+	pthread_mutex_lock(&s->lock);
+	*bytes = s->bytes;
+	*chunks = s->n;
+	*damaged = s->damaged;
+	pthread_mutex_unlock(&s->lock);
+}
