@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "daemon.h"
 #include "mountopt.h"
+#include "source.h"
 
 #include "cmds.h"
 
@@ -27,6 +28,14 @@ static const char mount_usage[] =
 	"so programs such as llama.cpp read (or mmap) the model without knowing it is\n"
 	"compressed. Other files, subdirectories and symlinks appear as they are;\n"
 	"files added to SRC later appear without a remount.\n"
+	"\n"
+	"SRC may also be remote: https://HOST/PATH/ (a directory listed by 'modelfs\n"
+	"publish', served by any web server or object store that answers range\n"
+	"requests) or https://HOST/PATH/X.mfs (one container). Only the chunks read\n"
+	"are fetched, each checked against its checksum, and kept in a local chunk\n"
+	"store (shared by all remote mounts; chunks two models have in common are\n"
+	"fetched and stored once). With the network down, a source mounted before\n"
+	"is served from the store. 'modelfs fetch URL' fills the store ahead.\n"
 	"\n"
 	"Options:\n"
 	"  -f, --foreground    stay in the foreground and log to stderr (default: run\n"
@@ -58,7 +67,9 @@ static const char mount_usage[] =
 /* Two strings: C99 promises string literals of 4095 bytes only. */
 static const char mount_usage_more[] =
 	"      workers=N         threads that read and decompress chunks (default:\n"
-	"                        4 per CPU with backing=direct, else one per CPU)\n"	"      max_threads=N     threads serving FUSE requests (default 10)\n"
+	"                        4 per CPU with backing=direct or a remote source,\n"
+	"                        else one per CPU)\n"
+	"      max_threads=N     threads serving FUSE requests (default 10)\n"
 	"      prefetch=plan|sequential|off  what to decompress ahead of readers:\n"
 	"                        plan (default) follows the container's prefetch plan,\n"
 	"                        the order inference reads tensors in, across layer\n"
@@ -73,7 +84,17 @@ static const char mount_usage_more[] =
 	"                        O_DIRECT (direct, the default), keeping no copy in\n"
 	"                        memory; through the page cache, dropped once decoded\n"
 	"                        (dontneed); or through the page cache, which keeps\n"
-	"                        them (cached: fastest cold reads when RAM is plenty)\n"	"      allow_other       let other users read (file permissions still apply)\n"
+	"                        them (cached: fastest cold reads when RAM is plenty)\n"
+	"      store=DIR         remote sources: the chunk store (default\n"
+	"                        /var/cache/modelfs for root, else ~/.cache/modelfs)\n"
+	"      store_size=SIZE   its budget; least recently used chunks go first\n"
+	"                        (default: half the space free there, at least 1G)\n"
+	"      timeout=SECONDS   a remote read that takes longer, retries included,\n"
+	"                        fails with EIO (default 30)\n"
+	"      cafile=FILE       trust these certificates instead of the system's\n"
+	"      allow_http        plain http:// to other hosts than this one (it is\n"
+	"                        refused otherwise: use https)\n"
+	"      allow_other       let other users read (file permissions still apply)\n"
 	"      auto_unmount      unmount when the daemon exits, even if killed\n"
 	"      fsname=NAME       source shown in /proc/mounts (default modelfs:SRC)\n"
 	"      other options are passed to FUSE (see mount.fuse3(8))\n"
@@ -180,11 +201,25 @@ static int recover_stale(const char *mnt)
 int mount_run(const char *cmd, struct mfs_daemon_opts *d, char *fuse_opts)
 {
 	struct mfs_err err = {{0}};
-	char src[PATH_MAX];
+	char src[PATH_MAX], *skeletons = NULL;
 	struct stat st;
 	int r;
 
-	if (!realpath(d->src, src)) {
+	if (mfs_http_is_url(d->src)) {
+		struct source_opts so;
+
+		source_opts_from(&so, d);
+		r = source_prepare(d->src, &so, &skeletons, &d->remote, &err);
+		if (r) {
+			cli_error(d->src, "%s", mfs_err_msg(&err, r));
+			free(fuse_opts);
+			return EXIT_FAIL;
+		}
+		snprintf(src, sizeof(src), "%s", skeletons);
+		free(skeletons);
+		d->backing = MFS_BACKING_REMOTE;
+		d->src_name = source_shown_url(d->src);
+	} else if (!realpath(d->src, src)) {
 		cli_error(d->src, "%s", mfs_strerror(errno));
 		free(fuse_opts);
 		return EXIT_FAIL;

@@ -20,9 +20,12 @@ static const char usage[] =
 	"  unpack    restore original files from containers\n"
 	"  verify    check every checksum in containers\n"
 	"  inspect   show a container's header, totals and tensors\n"
-	"  mount     serve a directory of containers as the original files (FUSE)\n"
+	"  mount     serve a directory of containers as the original files (FUSE),\n"
+	"            or a remote one (https://HOST/PATH/) fetched lazily\n"
 	"  stats     show the counters of a mounted modelfs\n"
 	"  plan      replace a container's prefetch plan (from a mount's trace)\n"
+	"  publish   list a directory's containers for mounting over HTTP\n"
+	"  fetch     fill the local chunk store from a remote source (offline use)\n"
 	"\n"
 	"Run 'modelfs COMMAND --help' for a command's options.\n"
 	"Options: -h, --help  show this help;  -V, --version  show the version\n"
@@ -42,6 +45,8 @@ int main(int argc, char **argv)
 		{"mount", cmd_mount},
 		{"stats", cmd_stats},
 		{"plan", cmd_plan},
+		{"publish", cmd_publish},
+		{"fetch", cmd_fetch},
 	};
 
 	if (getenv("MODELFS_SCALAR") && strcmp(getenv("MODELFS_SCALAR"), "1") == 0)

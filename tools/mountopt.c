@@ -19,7 +19,7 @@ static const char *const fstab_only[] = {
 };
 
 /* The trace= value outlives the parsed copy of the list; the process owns it. */
-static char *trace_path;
+static char *trace_path, *store_path, *cafile_path;
 
 static bool is_fstab_only(const char *opt)
 {
@@ -146,6 +146,32 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 				d->backing = MFS_BACKING_CACHED;
 			else
 				r = cli_usage_error(cmd, "backing is cached, dontneed or direct");
+		} else if (strcmp(opt, "store") == 0) {
+			free(store_path);
+			store_path = val && *val == '/' ? strdup(val) : NULL;
+			d->store = store_path;
+			if (!d->store)
+				r = cli_usage_error(cmd, "store needs an absolute directory name");
+		} else if (strcmp(opt, "store_size") == 0) {
+			if (!val || !cli_parse_size(val, &v) || v < (16u << 20))
+				r = cli_usage_error(cmd, "store_size '%s' is not a size of 16M or more",
+						    val ? val : "");
+			else
+				d->store_size = v;
+		} else if (strcmp(opt, "cafile") == 0) {
+			free(cafile_path);
+			cafile_path = val && *val ? strdup(val) : NULL;
+			d->cafile = cafile_path;
+			if (!d->cafile)
+				r = cli_usage_error(cmd, "cafile needs a file name");
+		} else if (strcmp(opt, "timeout") == 0) {
+			if (!val || !cli_parse_uint(val, 3600, &v) || v == 0)
+				r = cli_usage_error(cmd, "timeout '%s' is not 1 to 3600 seconds",
+						    val ? val : "");
+			else
+				d->timeout = (unsigned int)v;
+		} else if (strcmp(opt, "allow_http") == 0 && !val) {
+			d->allow_http = true;
 		} else if (strcmp(opt, "debug") == 0 && !val) {
 			d->debug = true;
 		} else if (!val && strcmp(opt, "rw") == 0 && !fstab) {

@@ -39,6 +39,7 @@ struct spec {
 	int format, order;
 	uint32_t shards;
 	uint64_t seed;
+	uint32_t reseed_from; /* layers from this one get other weights; 0: none */
 	const char *vocab_file;
 	const char *out;
 	int quiet;
@@ -75,6 +76,8 @@ static const char usage[] =
 	"      --vocab FILE       copy the tokenizer from a real GGUF file\n"
 	"      --shards N         safetensors: split into N files plus index json\n"
 	"      --seed N           random seed (default 1)\n"
+	"      --reseed-from L    layers L and up get other weights (a fine-tune of\n"
+	"                         the same model: the layers below are shared)\n"
 	"  -q, --quiet            print nothing on success\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show the version\n";
@@ -182,7 +185,13 @@ static uint8_t *tensor_data(const struct spec *s, const struct tdesc *t)
 
 	if (!f || !out)
 		die("%s", "out of memory");
-	weights_fill(f, rows, t->ne[0], t->sigma, t->mean, name_seed(s->seed, t->name));
+	unsigned int layer;
+	uint64_t seed = s->seed;
+
+	/* A "fine-tune" of the same model: the layers from --reseed-from on differ. */
+	if (s->reseed_from && sscanf(t->name, "blk.%u.", &layer) == 1 && layer >= s->reseed_from)
+		seed ^= 0x5eed5eedull;
+	weights_fill(f, rows, t->ne[0], t->sigma, t->mean, name_seed(seed, t->name));
 	if (weights_encode(out, f, n, t->dtype))
 		die("%s", "cannot encode tensor");
 	free(f);
@@ -499,7 +508,7 @@ static uint32_t opt_u32(const char *arg, const char *opt)
 int main(int argc, char **argv)
 {
 	enum { O_ORDER = 256, O_LAYERS, O_EMBD, O_FF, O_HEADS, O_KV, O_CTX, O_VOCABN, O_VOCAB,
-	       O_SHARDS, O_SEED };
+	       O_SHARDS, O_SEED, O_RESEED };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
 		{"type", required_argument, NULL, 't'}, {"order", required_argument, NULL, O_ORDER},
@@ -512,6 +521,7 @@ int main(int argc, char **argv)
 		{"vocab", required_argument, NULL, O_VOCAB},
 		{"shards", required_argument, NULL, O_SHARDS},
 		{"seed", required_argument, NULL, O_SEED}, {"quiet", no_argument, NULL, 'q'},
+		{"reseed-from", required_argument, NULL, O_RESEED},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -578,6 +588,7 @@ int main(int argc, char **argv)
 		case O_VOCAB: s.vocab_file = optarg; break;
 		case O_SHARDS: s.shards = opt_u32(optarg, "shards"); break;
 		case O_SEED: s.seed = strtoull(optarg, NULL, 10); break;
+		case O_RESEED: s.reseed_from = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'q': s.quiet = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': printf("modelfs-gen %s\n", MFS_VERSION_STRING); return 0;

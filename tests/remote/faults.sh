@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Remote sources against a server that misbehaves (faultserve.py): a server
+# that ignores Range, 5xx, 404, bodies cut short or too long, wrong bytes, a
+# server that stops answering, a network that drops mid-read and comes back,
+# and the daemon killed in the middle of fetches. Every read returns the
+# original bytes or fails with EIO within the timeout; the mount recovers on
+# its own once the server does; nothing wrong is ever served or stored.
+. "$(dirname "$0")/lib.sh"
+
+www=$WORK/www
+mkdir -p "$www"
+orig=$WORK/base.gguf
+"$MODELFS_GEN" -q -p small -o "$orig"
+"$MODELFS" pack -q -o "$www" "$orig"
+"$MODELFS" publish -q "$www"
+start_faultserve "$www"
+url=http://127.0.0.1:$FAULT_PORT/
+mnt=$WORK/mnt
+timeout=3
+n=0
+
+# fresh: a new mount with an empty store (the mount's own requests answered well)
+fresh() {
+	mountpoint -q "$mnt" && unmount "$mnt"
+	n=$((n + 1))
+	fault ok
+	mount_fg "$url" "$mnt" -o store="$WORK/store$n",timeout=$timeout
+}
+
+# prefix_right WHAT: a sequential read stops at the first EIO, and what it
+# returned before is the original's (one failing read: cheap where every
+# failure waits for the timeout)
+prefix_right() {
+	local got
+	dd if="$mnt/base.gguf" of="$LOG/part" bs=64K 2>/dev/null || true
+	got=$(stat -c %s "$LOG/part")
+	cmp -s -n "$got" "$LOG/part" "$orig" || fail "$1: the $got bytes read before the error are wrong"
+	pass
+}
+
+# never_wrong: every byte read is the original's or the read failed with EIO
+# (a sequential pass and random reads: for failures that come fast)
+never_wrong() {
+	"$MFS_READCHECK" tolerant "$orig" 20 "$mnt/base.gguf" >"$LOG/rc" 2>&1 ||
+		fail "$1: a wrong byte or another error: $(cat "$LOG/rc")"
+	pass
+}
+
+# fails_within SECONDS WHAT: reading the whole file fails with EIO, in time
+fails_within() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	if dd if="$mnt/base.gguf" of=/dev/null bs=1M 2>"$LOG/dd"; then
+		fail "$2: the read succeeded"
+	fi
+	grep -q "Input/output error" "$LOG/dd" || fail "$2: not EIO: $(cat "$LOG/dd")"
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" -v m="$1" 'BEGIN { exit !(b - a <= m) }' ||
+		fail "$2: the read took $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s, more than $1"
+	pass
+}
+
+# recovers: the server is well again, the same mount serves the whole file
+recovers() {
+	fault ok
+	same_file "$mnt/base.gguf" "$orig"
+	grep -q "Sanitizer" "$DLOG" && fail "$1: $(cat "$DLOG")"
+	pass
+}
+
+# ---- answers that are wrong but usable ----------------------------------------
+fresh
+fault norange # 200 with the whole file to every range request
+same_file "$mnt/base.gguf" "$orig"
+fresh
+fault flaky:3 # two 503s for every good answer: retried
+same_file "$mnt/base.gguf" "$orig"
+
+# ---- answers that are errors: EIO in bounded time, then recovery -----------------
+fresh
+fault status:503
+fails_within $((timeout * 3 + 5)) "503"
+recovers 503
+fresh
+fault status:404
+fails_within 5 "404" # not retried
+recovers 404
+fresh
+fault stall
+fails_within $((timeout * 3 + 5)) "a server that never answers"
+recovers stall
+
+# ---- wrong bytes: never served, never stored ---------------------------------------
+for m in flip extra; do
+	fresh
+	fault $m
+	never_wrong $m
+	fails_within $((timeout * 3 + 5)) $m
+	recovers $m
+done
+fresh
+fault truncate # retried as a network failure would be, to the timeout
+prefix_right truncate
+fails_within $((timeout * 3 + 5)) truncate
+recovers truncate
+# A half-fetched file, then wrong bytes for the rest: the store keeps only
+# the good half, and serves exactly that with the server gone.
+fresh
+half=$(($(stat -c %s "$orig") / 2))
+head -c "$half" "$mnt/base.gguf" | cmp -s - <(head -c "$half" "$orig") || fail "first half"
+pass
+fault flip
+never_wrong flip
+[ "$(stat_json "$mnt" remote_bad_fetches)" -ge 1 ] || fail "no bad fetch counted"
+pass
+unmount "$mnt"
+fault status:503
+mount_fg "$url" "$mnt" -o store="$WORK/store$n",timeout=$timeout
+prefix_right "the store after wrong bytes"
+[ "$(stat -c %s "$LOG/part")" -ge "$half" ] ||
+	fail "the store served $(stat -c %s "$LOG/part") bytes, less than the $half fetched before"
+pass
+
+# ---- the network drops mid-read and comes back ---------------------------------------
+fresh
+fault status:503
+(sleep 1; fault ok) &
+healer=$!
+same_file "$mnt/base.gguf" "$orig"
+wait "$healer"
+
+# ---- the daemon killed during fetches ---------------------------------------------------
+fresh
+fault slow:400000
+dd if="$mnt/base.gguf" of=/dev/null bs=1M 2>/dev/null &
+reader=$!
+sleep 2
+kill -9 "$DPID"
+wait "$reader" 2>/dev/null || true
+umount -l "$mnt" 2>/dev/null || true
+fault ok
+mount_fg "$url" "$mnt" -o store="$WORK/store$n",timeout=$timeout
+same_file "$mnt/base.gguf" "$orig"
+[ -z "$(ls -A "$WORK/store$n/tmp")" ] || fail "files left in the store's tmp/: $(ls "$WORK/store$n/tmp")"
+pass
+unmount "$mnt"
+done_ok

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Remote sources against a real web server: nginx (Debian's) on loopback,
+# over http and over https with a CA made here. `modelfs publish` lists a
+# directory, `modelfs mount http://...` serves it lazily, every byte compared
+# with the original; the chunk store shares the tensors two models have in
+# common, serves a remount with the server gone, and `modelfs fetch` fills it
+# for offline use.
+. "$(dirname "$0")/lib.sh"
+
+www=$WORK/www
+mkdir -p "$www" "$WORK/orig"
+# Two models sharing their embeddings, output and first two of four layers.
+"$MODELFS_GEN" -q -p small -o "$WORK/orig/base.gguf"
+"$MODELFS_GEN" -q -p small --reseed-from 2 -o "$WORK/orig/tuned.gguf"
+"$MODELFS" pack -q -o "$www" "$WORK/orig/base.gguf" "$WORK/orig/tuned.gguf"
+
+# ---- publish ----------------------------------------------------------------
+expect_exit 0 "$MODELFS" publish "$www"
+expect_msg "wrote $www/modelfs.json"
+python3 - "$www" <<'PY' || fail "modelfs.json does not list the containers right"
+import json, os, sys
+d = sys.argv[1]
+m = json.load(open(os.path.join(d, "modelfs.json")))
+assert m["modelfs"] == 1
+names = sorted(f["name"] for f in m["files"])
+assert names == ["base.gguf.mfs", "tuned.gguf.mfs"], names
+for f in m["files"]:
+    assert f["size"] == os.path.getsize(os.path.join(d, f["name"]))
+    assert len(f["xxh3"]) == 32
+PY
+pass
+expect_exit 1 "$MODELFS" publish "$WORK/orig"
+expect_msg "no containers (X.mfs) to publish"
+
+start_nginx "$www"
+url=http://127.0.0.1:$NGINX_PORT/
+
+# ---- lazy mount: only what is read comes over the network --------------------
+mnt=$WORK/mnt
+mount_fg "$url" "$mnt" -o store="$WORK/store"
+[ "$(ls "$mnt")" = "$(printf 'base.gguf\ntuned.gguf')" ] || fail "listing: $(ls "$mnt")"
+pass
+grep -q "modelfs:$url $mnt fuse.modelfs" /proc/mounts || fail "fsname is not the URL: $(grep "$mnt" /proc/mounts)"
+pass
+[ "$(served_bytes 'base.gguf.mfs')" -lt 2000000 ] ||
+	fail "mounting fetched $(served_bytes 'base.gguf.mfs') bytes of base before any read"
+pass
+head -c 100000 "$mnt/base.gguf" | cmp -s - <(head -c 100000 "$WORK/orig/base.gguf") ||
+	fail "the first bytes differ"
+pass
+same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
+base_bytes=$(served_bytes 'base.gguf.mfs')
+base_stored=$(stat -c %s "$www/base.gguf.mfs")
+# Every chunk once (prefetch included), plus the skeleton's metadata.
+[ "$base_bytes" -le $((base_stored + base_stored / 20)) ] ||
+	fail "base: $base_bytes bytes fetched for a $base_stored-byte container"
+pass
+[ "$(stat_json "$mnt" remote_bad_fetches)" = 0 ] || fail "bad fetches from nginx"
+pass
+
+# ---- shared tensors are fetched and stored once --------------------------------
+store_before=$(du -sb "$WORK/store/chunks" | cut -f1)
+same_file "$mnt/tuned.gguf" "$WORK/orig/tuned.gguf"
+tuned_bytes=$(served_bytes 'tuned.gguf.mfs')
+store_after=$(du -sb "$WORK/store/chunks" | cut -f1)
+echo "fetched: base $base_bytes bytes, tuned $tuned_bytes; store grew by $((store_after - store_before)) for tuned"
+[ "$((tuned_bytes * 100))" -le "$((base_bytes * 55))" ] ||
+	fail "tuned: $tuned_bytes bytes fetched, more than 55% of base's $base_bytes"
+pass
+[ "$(((store_after - store_before) * 100))" -le "$((store_before * 55))" ] ||
+	fail "tuned: the store grew by $((store_after - store_before)), base took $store_before"
+pass
+unmount "$mnt"
+
+# ---- a warm store serves a remount without the server ----------------------------
+stop_nginx
+echo 3 >/proc/sys/vm/drop_caches
+mount_fg "$url" "$mnt" -o store="$WORK/store"
+grep -q "serving the copy fetched before" "$DLOG" || fail "no warning that the server is gone: $(cat "$DLOG")"
+pass
+same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
+same_file "$mnt/tuned.gguf" "$WORK/orig/tuned.gguf"
+[ "$(stat_json "$mnt" remote_fetched_chunks)" = 0 ] || fail "chunks fetched with the server gone?"
+pass
+unmount "$mnt"
+# A cold store and no server: a clear error, no mount.
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/cold" "$url" "$mnt"
+expect_msg "Couldn't connect to server"
+mountpoint -q "$mnt" && fail "mounted without a source"
+pass
+
+# ---- modelfs fetch fills a store for offline use ---------------------------------
+start_nginx "$www"
+url=http://127.0.0.1:$NGINX_PORT/
+expect_exit 0 "$MODELFS" fetch -q -o store="$WORK/fetched" "$url"
+stop_nginx
+mount_fg "$url" "$mnt" -o store="$WORK/fetched"
+same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
+same_file "$mnt/tuned.gguf" "$WORK/orig/tuned.gguf"
+unmount "$mnt"
+
+# ---- a damaged chunk in the store is found, dropped and fetched again -------------
+start_nginx "$www"
+url=http://127.0.0.1:$NGINX_PORT/
+victim=$(find "$WORK/fetched/chunks" -type f -print -quit)
+flip "$victim" 100
+mount_fg "$url" "$mnt" -o store="$WORK/fetched"
+same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
+same_file "$mnt/tuned.gguf" "$WORK/orig/tuned.gguf"
+[ "$(stat_json "$mnt" remote_fetched_chunks)" -ge 1 ] || fail "the damaged chunk was not fetched again"
+pass
+unmount "$mnt"
+
+# ---- one container by URL; plain http refused beyond loopback ----------------------
+mount_fg "${url}base.gguf.mfs" "$mnt" -o store="$WORK/store"
+[ "$(ls "$mnt")" = base.gguf ] || fail "single container: $(ls "$mnt")"
+same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
+unmount "$mnt"
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/store" http://192.0.2.1/models/ "$mnt"
+expect_msg "plain http to a host other than this one"
+stop_nginx
+
+# ---- https with a CA made here -----------------------------------------------------
+tls=$WORK/tls
+mkdir -p "$tls"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=modelfs test CA" \
+	-keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+	-keyout "$tls/srv.key" -out "$tls/srv.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' >"$tls/ext"
+openssl x509 -req -in "$tls/srv.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
+	-days 2 -extfile "$tls/ext" -out "$tls/srv.pem" 2>/dev/null
+start_nginx "$www" "$tls/srv.pem" "$tls/srv.key"
+surl=https://127.0.0.1:$NGINX_PORT/
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/tlsstore" "$surl" "$mnt"
+expect_msg "certificate"
+mount_fg "$surl" "$mnt" -o store="$WORK/tlsstore",cafile="$tls/ca.pem"
+same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
+unmount "$mnt"
+stop_nginx
+
+no_temp_files "$WORK/store"
+done_ok

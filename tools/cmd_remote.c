@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_remote.c - `modelfs publish DIR` and `modelfs fetch URL`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "cli.h"
+#include "mountopt.h"
+#include "plan_order.h"
+#include "remote.h"
+#include "source.h"
+
+#include "cmds.h"
+
+static const char publish_usage[] =
+	"Usage: modelfs publish [-q] DIR\n"
+	"Write DIR/" MFS_MANIFEST_NAME ", the list of the containers (X.mfs) in DIR with\n"
+	"their sizes and hashes, so that DIR served by any web server (nginx, an\n"
+	"object store, a CDN: anything that answers range requests) can be mounted\n"
+	"with 'modelfs mount https://HOST/PATH/ MNT'. Run it again after the\n"
+	"containers change; the list is replaced atomically.\n"
+	"\n"
+	"  -q, --quiet   print nothing but errors\n"
+	"  -h, --help    show this help and exit\n";
+
+int cmd_publish(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct mfs_err err = {{0}};
+	bool quiet = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+		if (c == 'q')
+			quiet = true;
+		else if (c == 'h')
+			return fputs(publish_usage, stdout), EXIT_OK;
+		else
+			return cli_usage_error("publish", "bad option");
+	}
+	if (argc - optind != 1)
+		return cli_usage_error("publish", "give one directory");
+	r = source_publish(argv[optind], quiet, &err);
+	if (r) {
+		cli_error(NULL, "%s", mfs_err_msg(&err, r));
+		return EXIT_FAIL;
+	}
+	if (!quiet)
+		fprintf(stderr, "modelfs: wrote %s/%s\n", argv[optind], MFS_MANIFEST_NAME);
+	return EXIT_OK;
+}
+
+static const char fetch_usage[] =
+	"Usage: modelfs fetch [-q] [-j N] [-o OPT[,OPT...]] URL\n"
+	"Fill the local chunk store with every chunk of the remote source URL (as\n"
+	"'modelfs mount URL MNT' takes it), in the order inference reads them, so\n"
+	"that a later mount runs without the network. Chunks already stored are not\n"
+	"fetched again; every chunk is checked against its checksum before it is\n"
+	"stored.\n"
+	"\n"
+	"  -j, --jobs N  requests in flight (default 8)\n"
+	"  -o OPTS       store=DIR, store_size=SIZE, allow_http, cafile=FILE: as for\n"
+	"                'modelfs mount' (see its --help)\n"
+	"  -q, --quiet   no progress, only errors\n"
+	"  -h, --help    show this help and exit\n";
+
+struct fetch_file {
+	struct mfs_archive *ar;
+	int fd;
+	struct mfs_src src;
+	char *url;
+	uint32_t *order; /* chunks in plan order, then the rest */
+	uint32_t n;
+};
+
+struct fetch_ctx {
+	struct mfs_remote *remote;
+	struct fetch_file *files;
+	size_t nfiles;
+	pthread_mutex_t lock;
+	size_t file; /* next chunk to hand out: files[file].order[pos] */
+	uint32_t pos;
+	_Atomic uint64_t done, total, fetched;
+	int error;
+	struct mfs_err err;
+};
+
+static void *fetch_worker(void *priv)
+{
+	struct fetch_ctx *x = priv;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+
+	for (;;) {
+		struct fetch_file *f;
+		uint32_t idx;
+		struct mfs_err err = {{0}};
+		bool fetched;
+		int r;
+
+		pthread_mutex_lock(&x->lock);
+		while (x->file < x->nfiles && x->pos >= x->files[x->file].n) {
+			x->file++;
+			x->pos = 0;
+		}
+		if (x->error || x->file >= x->nfiles) {
+			pthread_mutex_unlock(&x->lock);
+			break;
+		}
+		f = &x->files[x->file];
+		idx = f->order[x->pos++];
+		pthread_mutex_unlock(&x->lock);
+
+		const struct mfs_chunk *c = mfs_archive_chunk(f->ar, idx);
+
+		if (cap < c->plen) {
+			uint8_t *b = realloc(buf, c->plen);
+
+			if (!b) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			buf = b;
+			cap = c->plen;
+		}
+		r = mfs_remote_chunk(x->remote, f->url, f->ar, idx, buf, &fetched, &err);
+		if (r)
+			goto fail;
+		atomic_fetch_add(&x->done, c->plen);
+		if (fetched)
+			atomic_fetch_add(&x->fetched, c->plen);
+		continue;
+fail:
+		pthread_mutex_lock(&x->lock);
+		if (!x->error) {
+			x->error = r;
+			x->err = err;
+		}
+		pthread_mutex_unlock(&x->lock);
+		break;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Chunks in the order of the container's plan, then those it does not name. */
+static int plan_order(struct fetch_file *f)
+{
+	uint32_t n = mfs_archive_nchunks(f->ar), k = 0;
+	struct mfs_plan_order po;
+	uint8_t *seen;
+	int r;
+
+	f->order = malloc((n ? n : 1) * sizeof(*f->order));
+	seen = calloc(n ? n : 1, 1);
+	if (!f->order || !seen) {
+		free(seen);
+		return -ENOMEM;
+	}
+	r = mfs_plan_order_build(&po, mfs_archive_plan_runs(f->ar), mfs_archive_nplan(f->ar), n);
+	if (!r) {
+		for (uint32_t p = 0; p < po.n; p++) {
+			uint32_t c = po.chunk[p];
+
+			if (c < n && !seen[c]) {
+				seen[c] = 1;
+				f->order[k++] = c;
+			}
+		}
+		mfs_plan_order_release(&po);
+	}
+	for (uint32_t c = 0; c < n; c++)
+		if (!seen[c])
+			f->order[k++] = c;
+	f->n = n;
+	free(seen);
+	return 0;
+}
+
+int cmd_fetch(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"quiet", no_argument, NULL, 'q'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct mfs_daemon_opts d;
+	struct source_opts so = {0};
+	struct fetch_ctx x = {0};
+	struct mfs_err err = {{0}};
+	char *dir = NULL, *fuse_opts = NULL;
+	pthread_t th[64];
+	uint64_t jobs = 8;
+	unsigned int started = 0;
+	struct cli_progress prog;
+	DIR *dd = NULL;
+	struct dirent *de;
+	int c, r, rc = EXIT_FAIL;
+
+	mountopt_defaults(&d);
+	while ((c = getopt_long(argc, argv, "qj:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			so.quiet = true;
+			break;
+		case 'j':
+			if (!cli_parse_uint(optarg, 64, &jobs) || !jobs)
+				return cli_usage_error("fetch", "--jobs '%s' is not 1 to 64", optarg);
+			break;
+		case 'o':
+			r = mountopt_parse("fetch", optarg, false, &d, &fuse_opts);
+			free(fuse_opts);
+			fuse_opts = NULL;
+			if (r)
+				return r;
+			break;
+		case 'h':
+			return fputs(fetch_usage, stdout), EXIT_OK;
+		default:
+			return cli_usage_error("fetch", "bad option");
+		}
+	}
+	if (argc - optind != 1 || !mfs_http_is_url(argv[optind]))
+		return cli_usage_error("fetch", "give one http:// or https:// URL");
+	bool quiet = so.quiet;
+
+	source_opts_from(&so, &d);
+	so.quiet = quiet;
+	r = source_prepare(argv[optind], &so, &dir, &x.remote, &err);
+	if (r) {
+		cli_error(argv[optind], "%s", mfs_err_msg(&err, r));
+		return EXIT_FAIL;
+	}
+	pthread_mutex_init(&x.lock, NULL);
+	dd = opendir(dir);
+	while (dd && (de = readdir(dd))) {
+		size_t l = strlen(de->d_name);
+		struct fetch_file *f, *nf;
+		char path[4096];
+
+		if (l < 5 || de->d_name[0] == '.' || strcmp(de->d_name + l - 4, ".mfs"))
+			continue;
+		nf = realloc(x.files, (x.nfiles + 1) * sizeof(*nf));
+		if (!nf)
+			goto out;
+		x.files = nf;
+		f = &x.files[x.nfiles];
+		memset(f, 0, sizeof(*f));
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (f->fd < 0 || mfs_src_init_fd(&f->src, f->fd, &err) ||
+		    mfs_archive_open(&f->ar, &f->src, &err) || plan_order(f) ||
+		    !(f->url = strdup(mfs_remote_url(x.remote, de->d_name)))) {
+			cli_error(path, "%s", err.msg[0] ? err.msg : "cannot open");
+			if (f->fd >= 0)
+				close(f->fd);
+			mfs_archive_close(f->ar);
+			free(f->order);
+			goto out;
+		}
+		x.nfiles++;
+		atomic_fetch_add(&x.total, mfs_archive_info(f->ar)->stored_bytes);
+	}
+	cli_progress_start(&prog, "fetch", so.quiet);
+	for (; started < jobs; started++)
+		if (pthread_create(&th[started], NULL, fetch_worker, &x))
+			break;
+	while (started) {
+		struct timespec ts = {0, 200000000};
+		bool busy;
+
+		pthread_mutex_lock(&x.lock);
+		busy = !x.error && x.file < x.nfiles;
+		pthread_mutex_unlock(&x.lock);
+		cli_progress_update(&prog, atomic_load(&x.done), atomic_load(&x.total),
+				    atomic_load(&x.fetched));
+		if (!busy)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	for (unsigned int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	cli_progress_end(&prog);
+	if (x.error) {
+		cli_error(argv[optind], "%s", mfs_err_msg(&x.err, x.error));
+		goto out;
+	}
+	if (!so.quiet) {
+		char a[32], b[32];
+
+		fprintf(stderr, "modelfs: %zu containers, %s of chunks stored, %s of them fetched now\n",
+			x.nfiles, cli_size(a, sizeof(a), atomic_load(&x.done)),
+			cli_size(b, sizeof(b), atomic_load(&x.fetched)));
+	}
+	rc = EXIT_OK;
+out:
+	if (dd)
+		closedir(dd);
+	for (size_t i = 0; i < x.nfiles; i++) {
+		mfs_archive_close(x.files[i].ar);
+		close(x.files[i].fd);
+		free(x.files[i].order);
+		free(x.files[i].url);
+	}
+	free(x.files);
+	mfs_remote_free(x.remote);
+	free(dir);
+	pthread_mutex_destroy(&x.lock);
+	return rc;
+}

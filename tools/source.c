@@ -1,0 +1,646 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * source.c - remote sources on the command line (see source.h).
+ *
+ * modelfs.json, the list of an HTTP source:
+ *   {"modelfs": 1, "files": [{"name": "X.gguf.mfs", "size": N, "xxh3": "32 hex"}, ...]}
+ * name: a container in the same directory (no '/', ends in .mfs); size: its
+ * bytes; xxh3: the xxh3-128 of the whole container, high half first. Unknown
+ * keys are ignored, so later versions can add some.
+ */
+#include "source.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "archive.h"
+#include "cli.h"
+#include "daemon.h"
+#include "disk.h"
+#include "format.h"
+#include "json_i.h"
+#include "remote.h"
+#include "store.h"
+
+#define MANIFEST_MAX (16u << 20)
+#define FILES_MAX 4096u
+#define NAME_MAX_LEN 255u
+/* The end of a container fetched at once: its footer and, mostly, all its metadata. */
+#define TAIL_FETCH (64u << 10)
+#define META_PIECE (4u << 20)
+
+struct entry {
+	char name[NAME_MAX_LEN + 1];
+	uint64_t size;
+};
+
+const char *source_default_store(void)
+{
+	static char buf[4096];
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (geteuid() == 0)
+		return "/var/cache/modelfs";
+	if (x && *x == '/')
+		snprintf(buf, sizeof(buf), "%s/modelfs", x);
+	else
+		snprintf(buf, sizeof(buf), "%s/.cache/modelfs", home && *home ? home : "/tmp");
+	return buf;
+}
+
+void source_opts_from(struct source_opts *so, const struct mfs_daemon_opts *d)
+{
+	long ms = (long)(d->timeout ? d->timeout : 30) * 1000;
+
+	*so = (struct source_opts){.store = d->store, .store_size = d->store_size};
+	so->http.allow_http = d->allow_http;
+	so->http.ca_file = d->cafile;
+	so->http.deadline_ms = ms;
+	so->http.attempt_timeout_ms = ms;
+	so->http.connect_timeout_ms = ms < 10000 ? ms : 10000;
+}
+
+const char *source_shown_url(const char *url)
+{
+	static char buf[1024];
+	const char *host = strstr(url, "://"), *at, *end;
+
+	host = host ? host + 3 : url;
+	end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(end - host));
+	snprintf(buf, sizeof(buf), "%.*s%.*s", (int)(host - url), url,
+		 (int)strcspn(at ? at + 1 : host, "?#"), at ? at + 1 : host);
+	return buf;
+}
+
+/* A container name from a list: plain, printable, no path, ends in .mfs. */
+static bool name_ok(const char *s, size_t n)
+{
+	if (n < 5 || n > NAME_MAX_LEN || strcmp(s + n - 4, ".mfs") || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] >= 127 || strchr("/\\?#%\"", s[i]))
+			return false;
+	return true;
+}
+
+static int parse_manifest(const char *buf, size_t len, const char *what, struct entry **out,
+			  size_t *count, struct mfs_err *err)
+{
+	struct json j;
+	struct entry *v = NULL;
+	size_t n = 0;
+	uint64_t version = 0;
+	size_t kl;
+	int more;
+
+	json_init(&j, buf, len, err);
+	if ((more = json_open(&j, '{', '}')) < 0)
+		goto bad;
+	while (!more) {
+		char key[64];
+
+		if (json_string(&j, key, sizeof(key), &kl, "key") < 0 || json_expect(&j, ':') < 0)
+			goto bad;
+		if (!strcmp(key, "modelfs")) {
+			if (json_uint(&j, &version, "version") < 0)
+				goto bad;
+		} else if (!strcmp(key, "files")) {
+			int m = json_open(&j, '[', ']');
+
+			if (m < 0)
+				goto bad;
+			while (!m) {
+				struct entry e = {.size = 0};
+				int mm = json_open(&j, '{', '}');
+				bool have_name = false, have_size = false;
+				size_t nl = 0;
+
+				if (mm < 0)
+					goto bad;
+				while (!mm) {
+					char k[64];
+
+					if (json_string(&j, k, sizeof(k), &kl, "key") < 0 ||
+					    json_expect(&j, ':') < 0)
+						goto bad;
+					if (!strcmp(k, "name")) {
+						if (json_string(&j, e.name, sizeof(e.name), &nl, "name") < 0)
+							goto bad;
+						have_name = true;
+					} else if (!strcmp(k, "size")) {
+						if (json_uint(&j, &e.size, "size") < 0)
+							goto bad;
+						have_size = true;
+					} else if (json_skip(&j) < 0) {
+						goto bad;
+					}
+					if ((mm = json_next(&j, '}')) < 0)
+						goto bad;
+					mm = !mm;
+				}
+				if (!have_name || !have_size || !name_ok(e.name, nl)) {
+					mfs_err_set(err, -EFSCORRUPTED, "%s: file %zu: %s", what, n + 1,
+						    !have_name || !have_size ? "needs a name and a size"
+									     : "not a plain X.mfs name");
+					free(v);
+					return -EFSCORRUPTED;
+				}
+				if (n == FILES_MAX) {
+					mfs_err_set(err, -EFSCORRUPTED, "%s: more than %u files", what,
+						    FILES_MAX);
+					free(v);
+					return -EFSCORRUPTED;
+				}
+				struct entry *nv = realloc(v, (n + 1) * sizeof(*v));
+
+				if (!nv) {
+					free(v);
+					return -ENOMEM;
+				}
+				v = nv;
+				v[n++] = e;
+				if ((m = json_next(&j, ']')) < 0)
+					goto bad;
+				m = !m;
+			}
+		} else if (json_skip(&j) < 0) {
+			goto bad;
+		}
+		if ((more = json_next(&j, '}')) < 0)
+			goto bad;
+		more = !more;
+	}
+	json_ws(&j);
+	if (j.p != j.end) {
+		json_fail(&j, "trailing bytes");
+		goto bad;
+	}
+	if (version != 1) {
+		free(v);
+		return mfs_err_set(err, -EFSCORRUPTED, "%s: not a modelfs list (\"modelfs\": 1)", what);
+	}
+	*out = v;
+	*count = n;
+	return 0;
+bad:
+	free(v);
+	return mfs_err_prefix(err, -EFSCORRUPTED, "%s", what);
+}
+
+/* ---- skeletons ------------------------------------------------------------- */
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Writes the skeleton of the container at @url (@size bytes; 0: ask the
+ * server) to @path: header, metadata and footer at their offsets, the chunk
+ * data a hole. Checked as a container before it is renamed into place.
+ */
+static int build_skeleton(struct mfs_http *h, const char *url, uint64_t size, int dirfd,
+			  const char *name, struct mfs_err *err)
+{
+	uint8_t hdr[MFS_HEADER_SIZE], *buf = NULL;
+	struct mfs_header_info hi;
+	struct mfs_footer_info fi;
+	struct mfs_archive *ar = NULL;
+	struct mfs_src src;
+	uint64_t total = 0, tail_off, tail_len;
+	char tmp[NAME_MAX_LEN + 32];
+	int fd = -1, r;
+
+	r = mfs_http_range(h, url, 0, sizeof(hdr), hdr, &total, err);
+	if (r)
+		return r;
+	if (!size)
+		size = total;
+	if (total && total != size)
+		return mfs_err_set(err, -EFSCORRUPTED, "%s: %" PRIu64 " bytes, the list says %" PRIu64,
+				   name, total, size);
+	if (size < MFS_HEADER_SIZE + MFS_FOOTER_SIZE)
+		return mfs_err_set(err, -EFSCORRUPTED, "%s: too small for a container", name);
+	r = mfs_disk_header_decode(&hi, hdr, err);
+	if (r)
+		return mfs_err_prefix(err, r, "%s", name);
+	tail_len = size < TAIL_FETCH ? size : TAIL_FETCH;
+	tail_off = size - tail_len;
+	buf = malloc(tail_len > META_PIECE ? tail_len : META_PIECE);
+	if (!buf)
+		return -ENOMEM;
+	r = mfs_http_range(h, url, tail_off, tail_len, buf, NULL, err);
+	if (r)
+		goto out;
+	r = mfs_disk_footer_decode(&fi, buf + tail_len - MFS_FOOTER_SIZE, err);
+	if (r) {
+		mfs_err_prefix(err, r, "%s", name);
+		goto out;
+	}
+	if (fi.data_end < MFS_HEADER_SIZE || fi.data_end > size - MFS_FOOTER_SIZE) {
+		r = mfs_err_set(err, -EFSCORRUPTED, "%s: footer: data end %" PRIu64 " outside the file",
+				name, fi.data_end);
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
+	fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = mfs_err_set(err, -errno, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (ftruncate(fd, (off_t)size) || pwrite_all(fd, hdr, sizeof(hdr), 0) ||
+	    pwrite_all(fd, buf, tail_len, tail_off)) {
+		r = mfs_err_set(err, -EIO, "%s: cannot write the skeleton", name);
+		goto out;
+	}
+	/* Metadata before what the tail covered, in pieces: memory stays bounded. */
+	for (uint64_t off = fi.data_end; off < tail_off;) {
+		size_t n = tail_off - off < META_PIECE ? (size_t)(tail_off - off) : META_PIECE;
+
+		r = mfs_http_range(h, url, off, n, buf, NULL, err);
+		if (r)
+			goto out;
+		if (pwrite_all(fd, buf, n, off)) {
+			r = mfs_err_set(err, -EIO, "%s: cannot write the skeleton", name);
+			goto out;
+		}
+		off += n;
+	}
+	r = mfs_src_init_fd(&src, fd, err);
+	if (!r)
+		r = mfs_archive_open(&ar, &src, err);
+	if (r) {
+		mfs_err_prefix(err, r, "%s", name);
+		goto out;
+	}
+	mfs_archive_close(ar);
+	if (renameat(dirfd, tmp, dirfd, name))
+		r = mfs_err_set(err, -errno, "%s: %s", name, strerror(errno));
+out:
+	if (fd >= 0) {
+		close(fd);
+		if (r)
+			unlinkat(dirfd, tmp, 0);
+	}
+	free(buf);
+	return r;
+}
+
+static int write_file_at(int dirfd, const char *name, const void *buf, size_t len)
+{
+	char tmp[NAME_MAX_LEN + 32];
+	int fd, r;
+
+	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	r = pwrite_all(fd, buf, len, 0);
+	if (close(fd) && !r)
+		r = -errno;
+	if (!r && renameat(dirfd, tmp, dirfd, name))
+		r = -errno;
+	if (r)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+/* Removes skeletons of containers no longer listed. */
+static void prune(int dirfd, const struct entry *v, size_t n)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		bool listed = false;
+
+		if (l < 5 || strcmp(de->d_name + l - 4, ".mfs"))
+			continue;
+		for (size_t i = 0; i < n && !listed; i++)
+			listed = !strcmp(v[i].name, de->d_name);
+		if (!listed)
+			unlinkat(dirfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
+static int read_small_file(int dirfd, const char *name, char **out, size_t *len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *b;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || st.st_size > MANIFEST_MAX || !(b = malloc((size_t)st.st_size + 1))) {
+		close(fd);
+		return -EIO;
+	}
+	if (pread(fd, b, (size_t)st.st_size, 0) != st.st_size) {
+		close(fd);
+		free(b);
+		return -EIO;
+	}
+	close(fd);
+	b[st.st_size] = 0;
+	*out = b;
+	*len = (size_t)st.st_size;
+	return 0;
+}
+
+static uint64_t default_budget(const char *dir)
+{
+	struct statvfs vfs;
+
+	/* Half of what is free where the store lives, at least 1 GiB. */
+	if (statvfs(dir, &vfs))
+		return 1ull << 30;
+	uint64_t half = (uint64_t)vfs.f_bavail * vfs.f_frsize / 2;
+
+	return half > (1ull << 30) ? half : 1ull << 30;
+}
+
+int source_prepare(const char *url, const struct source_opts *o, char **dir_out,
+		   struct mfs_remote **remote_out, struct mfs_err *err)
+{
+	const char *store_dir = o->store ? o->store : source_default_store();
+	size_t ul = strlen(url), nfiles = 0, mlen = 0;
+	bool single = ul > 4 && !strcmp(url + ul - 4, ".mfs");
+	char *base = NULL, *murl = NULL, *mbuf = NULL, *dir = NULL;
+	struct entry *files = NULL;
+	struct mfs_http *h = NULL;
+	struct mfs_store *store = NULL;
+	int dirfd = -1, pdirfd = -1, r;
+	bool offline = false;
+
+	*dir_out = NULL;
+	*remote_out = NULL;
+	/* base: the URL of the directory, with its '/'. */
+	if (single) {
+		const char *slash = strrchr(url, '/');
+
+		base = strndup(url, (size_t)(slash - url + 1));
+	} else {
+		base = malloc(ul + 2);
+		if (base)
+			snprintf(base, ul + 2, "%s%s", url, url[ul - 1] == '/' ? "" : "/");
+	}
+	if (!base || asprintf(&dir, "%s/sources/%016" PRIx64 "/files", store_dir,
+			      (uint64_t)XXH3_64bits(base, strlen(base))) < 0) {
+		dir = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	r = cli_mkdir_p(dir);
+	if (r) {
+		mfs_err_set(err, r, "%s: %s", dir, strerror(-r));
+		goto out;
+	}
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pdirfd = dirfd >= 0 ? openat(dirfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	h = mfs_http_new(&o->http);
+	if (pdirfd < 0 || !h) {
+		r = dirfd < 0 ? mfs_err_set(err, -errno, "%s: %s", dir, strerror(errno)) : -ENOMEM;
+		goto out;
+	}
+
+	if (single) {
+		files = calloc(1, sizeof(*files));
+		if (!files) {
+			r = -ENOMEM;
+			goto out;
+		}
+		snprintf(files->name, sizeof(files->name), "%s", url + strlen(base));
+		if (!name_ok(files->name, strlen(files->name))) {
+			r = mfs_err_set(err, -EINVAL, "%s: not a plain X.mfs name", url);
+			goto out;
+		}
+		nfiles = 1;
+	} else {
+		struct mfs_http_req req = {.url = NULL, .max = MANIFEST_MAX, .body = &mbuf,
+					   .body_len = &mlen};
+
+		if (asprintf(&murl, "%s%s", base, MFS_MANIFEST_NAME) < 0) {
+			murl = NULL;
+			r = -ENOMEM;
+			goto out;
+		}
+		req.url = murl;
+		r = mfs_http_do(h, &req, err);
+		mfs_http_req_release(&req);
+		if (r == -EIO && !read_small_file(pdirfd, MFS_MANIFEST_NAME, &mbuf, &mlen)) {
+			cli_warn(url, "%s; serving the copy fetched before, and the chunks the store "
+				      "holds", err->msg);
+			offline = true;
+		} else if (r) {
+			goto out;
+		}
+		r = parse_manifest(mbuf, mlen, murl, &files, &nfiles, err);
+		if (r)
+			goto out;
+	}
+
+	for (size_t i = 0; i < nfiles && !offline; i++) {
+		char *furl;
+
+		if (asprintf(&furl, "%s%s", base, files[i].name) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		r = build_skeleton(h, furl, files[i].size, dirfd, files[i].name, err);
+		free(furl);
+		if (r == -EIO && single && !faccessat(dirfd, files[i].name, F_OK, 0)) {
+			cli_warn(url, "%s; serving the copy fetched before, and the chunks the store "
+				      "holds", err->msg);
+			offline = true;
+			r = 0;
+		}
+		if (r)
+			goto out;
+	}
+	if (!offline && !single) {
+		r = write_file_at(pdirfd, MFS_MANIFEST_NAME, mbuf, mlen);
+		if (r) {
+			mfs_err_set(err, r, "%s/../%s: %s", dir, MFS_MANIFEST_NAME, strerror(-r));
+			goto out;
+		}
+	}
+	if (!offline)
+		prune(dirfd, files, nfiles);
+
+	r = mfs_store_open(&store, store_dir, o->store_size ? o->store_size : default_budget(store_dir),
+			   err);
+	if (r)
+		goto out;
+	r = mfs_remote_new(remote_out, base, store, &o->http, err);
+	if (r)
+		goto out;
+	*dir_out = dir;
+	dir = NULL;
+out:
+	if (dirfd >= 0)
+		close(dirfd);
+	if (pdirfd >= 0)
+		close(pdirfd);
+	mfs_http_free(h);
+	free(files);
+	free(mbuf);
+	free(murl);
+	free(base);
+	free(dir);
+	return r;
+}
+
+/* ---- publish ------------------------------------------------------------------ */
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+}
+
+int source_publish(const char *dirpath, bool quiet, struct mfs_err *err)
+{
+	int dirfd = open(dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+	struct entry *v = NULL;
+	char (*hash)[33] = NULL;
+	size_t n = 0;
+	DIR *d;
+	struct dirent *de;
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *f;
+
+	if (dirfd < 0)
+		return mfs_err_set(err, -errno, "%s: %s", dirpath, strerror(errno));
+	d = fdopendir(dup(dirfd));
+	if (!d) {
+		close(dirfd);
+		return mfs_err_set(err, -errno, "%s: %s", dirpath, strerror(errno));
+	}
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		struct stat st;
+
+		if (!name_ok(de->d_name, l) || fstatat(dirfd, de->d_name, &st, 0) || !S_ISREG(st.st_mode))
+			continue;
+		struct entry *nv = realloc(v, (n + 1) * sizeof(*v));
+
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		snprintf(v[n].name, sizeof(v[n].name), "%s", de->d_name);
+		v[n++].size = (uint64_t)st.st_size;
+	}
+	closedir(d);
+	if (r || !n) {
+		if (!r)
+			r = mfs_err_set(err, -ENOENT, "%s: no containers (X.mfs) to publish", dirpath);
+		goto out;
+	}
+	qsort(v, n, sizeof(*v), by_name);
+	hash = calloc(n, sizeof(*hash));
+	if (!hash) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int fd = openat(dirfd, v[i].name, O_RDONLY | O_CLOEXEC);
+		struct mfs_header_info hi;
+		uint8_t hdr[MFS_HEADER_SIZE];
+		XXH3_state_t *st = XXH3_createState();
+		static uint8_t buf[1 << 20];
+		uint64_t done = 0;
+		ssize_t got;
+
+		if (fd < 0 || !st) {
+			r = fd < 0 ? mfs_err_set(err, -errno, "%s: %s", v[i].name, strerror(errno)) : -ENOMEM;
+			if (fd >= 0)
+				close(fd);
+			XXH3_freeState(st);
+			goto out;
+		}
+		/* A container at least: a list must not send mounts to anything else. */
+		if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
+		    mfs_disk_header_decode(&hi, hdr, err)) {
+			close(fd);
+			XXH3_freeState(st);
+			r = mfs_err_prefix(err, -EFSCORRUPTED, "%s/%s: not a modelfs container", dirpath,
+					   v[i].name);
+			goto out;
+		}
+		XXH3_128bits_reset(st);
+		while ((got = pread(fd, buf, sizeof(buf), (off_t)done)) > 0) {
+			XXH3_128bits_update(st, buf, (size_t)got);
+			done += (uint64_t)got;
+		}
+		close(fd);
+		XXH128_hash_t hv = XXH3_128bits_digest(st);
+
+		XXH3_freeState(st);
+		if (got < 0 || done != v[i].size) {
+			r = mfs_err_set(err, -EIO, "%s/%s: changed or unreadable while hashed", dirpath,
+					v[i].name);
+			goto out;
+		}
+		snprintf(hash[i], sizeof(hash[i]), "%016" PRIx64 "%016" PRIx64, hv.high64, hv.low64);
+		if (!quiet)
+			fprintf(stderr, "modelfs: %s: %" PRIu64 " bytes\n", cli_shown(v[i].name), v[i].size);
+	}
+	f = open_memstream(&out, &outlen);
+	if (!f) {
+		r = -ENOMEM;
+		goto out;
+	}
+	fprintf(f, "{\"modelfs\": 1, \"files\": [");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
+		cli_json_str(f, v[i].name);
+		fprintf(f, ", \"size\": %" PRIu64 ", \"xxh3\": \"%s\"}", v[i].size, hash[i]);
+	}
+	fprintf(f, "\n]}\n");
+	if (fclose(f)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = write_file_at(dirfd, MFS_MANIFEST_NAME, out, outlen);
+	if (r)
+		mfs_err_set(err, r, "%s/%s: %s", dirpath, MFS_MANIFEST_NAME, strerror(-r));
+out:
+	close(dirfd);
+	free(out);
+	free(hash);
+	free(v);
+	return r;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * source.h - remote sources on the command line: `modelfs mount URL MNT`,
+ * `modelfs fetch URL`, and `modelfs publish DIR`.
+ *
+ * An HTTP source is a directory URL whose modelfs.json (written by `modelfs
+ * publish`) lists the containers, or the URL of one container (…X.mfs).
+ * Preparing it fetches the list and each container's header and metadata
+ * (three range requests a container) and writes them as skeletons - sparse
+ * files of the containers' sizes - under STORE/sources/<id of the URL>/,
+ * which the daemon then serves as its source directory with the chunks
+ * coming from the store or the network (fs/remote.h). The list and the
+ * skeletons are kept: with the network down, a source prepared before is
+ * mounted from them (with a warning), and the store serves what it holds.
+ */
+#ifndef MFS_SOURCE_H
+#define MFS_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "http.h"
+
+struct mfs_remote;
+
+#define MFS_MANIFEST_NAME "modelfs.json"
+
+struct source_opts {
+	const char *store;	/* the chunk store's directory; NULL: the default */
+	uint64_t store_size;	/* its budget; 0: the default */
+	struct mfs_http_conf http;
+	bool quiet;
+};
+
+/* The HTTP settings of the remote options in @d (mountopt.h). */
+struct mfs_daemon_opts;
+void source_opts_from(struct source_opts *so, const struct mfs_daemon_opts *d);
+
+/* The default store: /var/cache/modelfs for root, else $XDG_CACHE_HOME/modelfs or ~/.cache/modelfs. */
+const char *source_default_store(void);
+
+/*
+ * Prepares the remote source @url: *@dir (malloc()ed) is the directory of
+ * skeletons to serve, *@remote the chunk source for the daemon. 0, or -errno
+ * with @err saying why (naming the URL).
+ */
+int source_prepare(const char *url, const struct source_opts *o, char **dir,
+		   struct mfs_remote **remote, struct mfs_err *err);
+
+/* @url without credentials (user:password@, the query), in a static buffer. */
+const char *source_shown_url(const char *url);
+
+/* Writes DIR/modelfs.json for the containers in @dir. */
+int source_publish(const char *dir, bool quiet, struct mfs_err *err);
+
+#endif
