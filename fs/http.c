@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 struct mfs_http {
 	CURL *curl;
@@ -144,6 +145,7 @@ struct xfer {
 	bool done_early;	/* a 200 gave all we wanted: the rest is not read */
 	int fail;		/* -EPROTO: a wrong answer (not retried) */
 	size_t cap;		/* whole body: the buffer's size */
+	uint64_t sent;		/* upload_file: bytes sent */
 };
 
 static char *dup_value(const char *v, size_t n)
@@ -214,6 +216,25 @@ static size_t on_header(char *line, size_t size, size_t n, void *priv)
 		keep(&x->req->docker_digest, colon, len - nl - 1);
 	}
 	return len;
+}
+
+/* PUT from a file: the next piece, 0 at the end, CURL_READFUNC_ABORT on errors. */
+static size_t on_upload(char *buf, size_t size, size_t n, void *priv)
+{
+	struct xfer *x = priv;
+	struct mfs_http_req *req = x->req;
+	size_t want = size * n;
+	ssize_t got;
+
+	if (want > req->upload_size - x->sent)
+		want = (size_t)(req->upload_size - x->sent);
+	if (!want)
+		return 0;
+	got = pread(req->upload_fd, buf, want, (off_t)x->sent);
+	if (got <= 0)
+		return CURL_READFUNC_ABORT;
+	x->sent += (uint64_t)got;
+	return (size_t)got;
 }
 
 /* Returning less than @n aborts the transfer. */
@@ -349,6 +370,11 @@ static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms
 	}
 	if (req->method && !strcmp(req->method, "HEAD")) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (req->upload_file) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_upload);
+		curl_easy_setopt(c, CURLOPT_READDATA, &x);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->upload_size);
 	} else if (req->upload || (req->method && strcmp(req->method, "GET"))) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->upload_len);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->upload ? req->upload : "");

@@ -51,6 +51,10 @@ struct mfs_http_req {
 	/* What to send (PUT/POST/PATCH), or NULL. */
 	const void *upload;
 	size_t upload_len;
+	/* Or a file to send with PUT: @upload_size bytes of @upload_fd from offset 0. */
+	bool upload_file;
+	int upload_fd;
+	uint64_t upload_size;
 	/* Out: the status; the resource's size (Content-Range or Content-Length, 0: unknown). */
 	long status;
 	uint64_t size;

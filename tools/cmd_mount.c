@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "daemon.h"
 #include "mountopt.h"
+#include "oci.h"
 #include "source.h"
 
 #include "cmds.h"
@@ -36,6 +37,8 @@ static const char mount_usage[] =
 	"store (shared by all remote mounts; chunks two models have in common are\n"
 	"fetched and stored once). With the network down, a source mounted before\n"
 	"is served from the store. 'modelfs fetch URL' fills the store ahead.\n"
+	"oci://REGISTRY/REPOSITORY[:TAG] mounts an artifact 'modelfs push' made\n"
+	"(any OCI manifest whose layers are containers titled X.mfs).\n"
 	"\n"
 	"Options:\n"
 	"  -f, --foreground    stay in the foreground and log to stderr (default: run\n"
@@ -205,7 +208,7 @@ int mount_run(const char *cmd, struct mfs_daemon_opts *d, char *fuse_opts)
 	struct stat st;
 	int r;
 
-	if (mfs_http_is_url(d->src)) {
+	if (mfs_http_is_url(d->src) || oci_is_url(d->src)) {
 		struct source_opts so;
 
 		source_opts_from(&so, d);

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "mountopt.h"
 #include "plan_order.h"
+#include "oci.h"
 #include "remote.h"
 #include "source.h"
 
@@ -62,6 +63,65 @@ int cmd_publish(int argc, char **argv)
 	}
 	if (!quiet)
 		fprintf(stderr, "modelfs: wrote %s/%s\n", argv[optind], MFS_MANIFEST_NAME);
+	return EXIT_OK;
+}
+
+static const char push_usage[] =
+	"Usage: modelfs push [-q] [-o OPT[,OPT...]] DIR oci://REGISTRY/REPOSITORY[:TAG]\n"
+	"Upload the containers (X.mfs) in DIR to an OCI registry as one artifact:\n"
+	"each container a layer (media type " MFS_OCI_LAYER_TYPE ",\n"
+	"named by its org.opencontainers.image.title annotation), then the manifest\n"
+	"under TAG (default latest). Blobs the registry already has are not sent\n"
+	"again. Mount it with 'modelfs mount oci://REGISTRY/REPOSITORY:TAG MNT'.\n"
+	"The registry is reached over https; over plain http on this machine\n"
+	"(localhost, 127.0.0.1) or with -o allow_http.\n"
+	"\n"
+	"  -o OPTS       cafile=FILE, allow_http, timeout=SECONDS: as for mount\n"
+	"  -q, --quiet   print nothing but errors\n"
+	"  -h, --help    show this help and exit\n";
+
+int cmd_push(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct mfs_daemon_opts d;
+	struct source_opts so;
+	struct mfs_err err = {{0}};
+	char *fuse_opts = NULL;
+	bool quiet = false;
+	int c, r;
+
+	mountopt_defaults(&d);
+	while ((c = getopt_long(argc, argv, "qo:h", longopts, NULL)) != -1) {
+		if (c == 'q') {
+			quiet = true;
+		} else if (c == 'o') {
+			r = mountopt_parse("push", optarg, false, &d, &fuse_opts);
+			free(fuse_opts);
+			fuse_opts = NULL;
+			if (r)
+				return r;
+		} else if (c == 'h') {
+			return fputs(push_usage, stdout), EXIT_OK;
+		} else {
+			return cli_usage_error("push", "bad option");
+		}
+	}
+	if (argc - optind != 2 || !oci_is_url(argv[optind + 1]))
+		return cli_usage_error("push", "give a directory and an oci:// reference");
+	source_opts_from(&so, &d);
+	/* An upload of gigabytes takes as long as it takes: no deadline but progress. */
+	so.http.deadline_ms = so.http.attempt_timeout_ms = 24L * 3600 * 1000;
+	r = oci_push(argv[optind], argv[optind + 1], &so.http, quiet, &err);
+	if (r) {
+		cli_error(argv[optind + 1], "%s", mfs_err_msg(&err, r));
+		return EXIT_FAIL;
+	}
+	if (!quiet)
+		fprintf(stderr, "modelfs: pushed %s\n", argv[optind + 1]);
 	return EXIT_OK;
 }
 
@@ -236,8 +296,8 @@ int cmd_fetch(int argc, char **argv)
 			return cli_usage_error("fetch", "bad option");
 		}
 	}
-	if (argc - optind != 1 || !mfs_http_is_url(argv[optind]))
-		return cli_usage_error("fetch", "give one http:// or https:// URL");
+	if (argc - optind != 1 || !(mfs_http_is_url(argv[optind]) || oci_is_url(argv[optind])))
+		return cli_usage_error("fetch", "give one https://, http:// or oci:// URL");
 	bool quiet = so.quiet;
 
 	source_opts_from(&so, &d);

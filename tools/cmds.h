@@ -15,6 +15,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
+int cmd_push(int argc, char **argv);
 
 struct mfs_daemon_opts;
 /* Mount with options already parsed; takes ownership of @fuse_opts. */

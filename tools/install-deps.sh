@@ -9,11 +9,12 @@ set -euo pipefail
 . "$(dirname "$0")/progress.sh"
 
 pkgs=(gcc pkg-config meson ninja-build libzstd-dev liblz4-dev libxxhash-dev
-	libfuse3-dev fuse3 libcurl4-openssl-dev ca-certificates libcriterion-dev
+	libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev ca-certificates libcriterion-dev
 	python3-zstandard python3-lz4 bash-completion groff-base man-db)
 # The test scripts also call pgrep (procps) and getfattr/setfattr (attr); the
-# remote-source tests run nginx (nginx-light) with certificates made by openssl.
-[ "${1:-}" = --tests ] && pkgs+=(systemd-container procps attr nginx-light openssl)
+# remote-source tests run nginx (nginx-light) with certificates made by openssl,
+# and the distribution registry (docker-registry), which curl checks.
+[ "${1:-}" = --tests ] && pkgs+=(systemd-container procps attr nginx-light openssl docker-registry curl)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -21,10 +21,12 @@ static const char usage[] =
 	"  verify    check every checksum in containers\n"
 	"  inspect   show a container's header, totals and tensors\n"
 	"  mount     serve a directory of containers as the original files (FUSE),\n"
-	"            or a remote one (https://HOST/PATH/) fetched lazily\n"
+	"            or a remote one (https://HOST/PATH/, oci://REGISTRY/REPO:TAG)\n"
+	"            fetched lazily\n"
 	"  stats     show the counters of a mounted modelfs\n"
 	"  plan      replace a container's prefetch plan (from a mount's trace)\n"
 	"  publish   list a directory's containers for mounting over HTTP\n"
+	"  push      upload a directory's containers to an OCI registry\n"
 	"  fetch     fill the local chunk store from a remote source (offline use)\n"
 	"\n"
 	"Run 'modelfs COMMAND --help' for a command's options.\n"
@@ -47,6 +49,7 @@ int main(int argc, char **argv)
 		{"plan", cmd_plan},
 		{"publish", cmd_publish},
 		{"fetch", cmd_fetch},
+		{"push", cmd_push},
 	};
 
 	if (getenv("MODELFS_SCALAR") && strcmp(getenv("MODELFS_SCALAR"), "1") == 0)

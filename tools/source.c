@@ -28,6 +28,7 @@
 #include "disk.h"
 #include "format.h"
 #include "json_i.h"
+#include "oci.h"
 #include "remote.h"
 #include "store.h"
 
@@ -41,6 +42,7 @@
 struct entry {
 	char name[NAME_MAX_LEN + 1];
 	uint64_t size;
+	char digest[80]; /* OCI: the blob's digest */
 };
 
 const char *source_default_store(void)
@@ -83,7 +85,7 @@ const char *source_shown_url(const char *url)
 }
 
 /* A container name from a list: plain, printable, no path, ends in .mfs. */
-static bool name_ok(const char *s, size_t n)
+bool source_name_ok(const char *s, size_t n)
 {
 	if (n < 5 || n > NAME_MAX_LEN || strcmp(s + n - 4, ".mfs") || s[0] == '.')
 		return false;
@@ -148,7 +150,7 @@ static int parse_manifest(const char *buf, size_t len, const char *what, struct 
 						goto bad;
 					mm = !mm;
 				}
-				if (!have_name || !have_size || !name_ok(e.name, nl)) {
+				if (!have_name || !have_size || !source_name_ok(e.name, nl)) {
 					mfs_err_set(err, -EFSCORRUPTED, "%s: file %zu: %s", what, n + 1,
 						    !have_name || !have_size ? "needs a name and a size"
 									     : "not a plain X.mfs name");
@@ -344,6 +346,10 @@ static void prune(int dirfd, const struct entry *v, size_t n)
 		size_t l = strlen(de->d_name);
 		bool listed = false;
 
+		if (de->d_name[0] == '.' && l > 4 && !strcmp(de->d_name + l - 4, ".tmp")) {
+			unlinkat(dirfd, de->d_name, 0); /* a skeleton cut short by a crash */
+			continue;
+		}
 		if (l < 5 || strcmp(de->d_name + l - 4, ".mfs"))
 			continue;
 		for (size_t i = 0; i < n && !listed; i++)
@@ -390,13 +396,102 @@ static uint64_t default_budget(const char *dir)
 	return half > (1ull << 30) ? half : 1ull << 30;
 }
 
+/*
+ * The list of @url into *@files: modelfs.json, an OCI manifest, or the one
+ * container the URL names. With the server unreachable, the copy kept in
+ * @pdirfd from the last time (*@offline). *@base: where the files are.
+ */
+static int get_list(struct mfs_http *h, const char *url, const struct source_opts *o,
+		    int pdirfd, char **base, struct entry **files, size_t *nfiles, bool *offline,
+		    struct mfs_err *err)
+{
+	size_t ul = strlen(url), mlen = 0;
+	char *mbuf = NULL, *murl = NULL;
+	const char *cache = oci_is_url(url) ? "oci-manifest.json" : MFS_MANIFEST_NAME;
+	struct oci_ref ref;
+	int r;
+
+	*offline = false;
+	if (oci_is_url(url)) {
+		r = oci_parse(url, &o->http, &ref, err);
+		if (r)
+			return r;
+		*base = strdup(ref.base);
+		if (!*base)
+			return -ENOMEM;
+		r = oci_get_manifest(h, &ref, &mbuf, &mlen, err);
+	} else if (ul > 4 && !strcmp(url + ul - 4, ".mfs")) {
+		const char *slash = strrchr(url, '/');
+
+		*base = strndup(url, (size_t)(slash - url + 1));
+		*files = calloc(1, sizeof(**files));
+		if (!*base || !*files)
+			return -ENOMEM;
+		snprintf((*files)->name, sizeof((*files)->name), "%s", slash + 1);
+		if (!source_name_ok((*files)->name, strlen((*files)->name)))
+			return mfs_err_set(err, -EINVAL, "%s: not a plain X.mfs name", url);
+		*nfiles = 1;
+		return 0;
+	} else {
+		*base = malloc(ul + 2);
+		if (!*base)
+			return -ENOMEM;
+		snprintf(*base, ul + 2, "%s%s", url, url[ul - 1] == '/' ? "" : "/");
+		if (asprintf(&murl, "%s%s", *base, MFS_MANIFEST_NAME) < 0)
+			return -ENOMEM;
+		struct mfs_http_req req = {.url = murl, .max = MANIFEST_MAX, .body = &mbuf,
+					   .body_len = &mlen};
+
+		r = mfs_http_do(h, &req, err);
+		mfs_http_req_release(&req);
+	}
+	if (r == -EIO && !read_small_file(pdirfd, cache, &mbuf, &mlen)) {
+		cli_warn(url, "%s; serving the copy fetched before, and the chunks the store holds",
+			 err->msg);
+		*offline = true;
+		r = 0;
+	}
+	if (!r && oci_is_url(url)) {
+		struct oci_layer *l = NULL;
+		size_t n = 0;
+
+		r = oci_layers(mbuf, mlen, "the manifest", &l, &n, err);
+		if (!r && !(*files = calloc(n, sizeof(**files))))
+			r = -ENOMEM;
+		for (size_t i = 0; !r && i < n; i++) {
+			snprintf((*files)[i].name, sizeof((*files)[i].name), "%s", l[i].name);
+			snprintf((*files)[i].digest, sizeof((*files)[i].digest), "%s", l[i].digest);
+			(*files)[i].size = l[i].size;
+		}
+		*nfiles = r ? 0 : n;
+		free(l);
+	} else if (!r) {
+		r = parse_manifest(mbuf, mlen, murl ? murl : url, files, nfiles, err);
+	}
+	if (!r && !*offline) {
+		r = write_file_at(pdirfd, cache, mbuf, mlen);
+		if (r)
+			mfs_err_set(err, r, "%s: cannot keep a copy: %s", cache, strerror(-r));
+	}
+	free(mbuf);
+	free(murl);
+	return r;
+}
+
+static void file_url(const char *base, const struct entry *e, char *out, size_t cap)
+{
+	if (*e->digest)
+		snprintf(out, cap, "%sblobs/%s", base, e->digest);
+	else
+		snprintf(out, cap, "%s%s", base, e->name);
+}
+
 int source_prepare(const char *url, const struct source_opts *o, char **dir_out,
 		   struct mfs_remote **remote_out, struct mfs_err *err)
 {
 	const char *store_dir = o->store ? o->store : source_default_store();
-	size_t ul = strlen(url), nfiles = 0, mlen = 0;
-	bool single = ul > 4 && !strcmp(url + ul - 4, ".mfs");
-	char *base = NULL, *murl = NULL, *mbuf = NULL, *dir = NULL;
+	size_t nfiles = 0;
+	char *base = NULL, *dir = NULL, furl[4096];
 	struct entry *files = NULL;
 	struct mfs_http *h = NULL;
 	struct mfs_store *store = NULL;
@@ -405,18 +500,8 @@ int source_prepare(const char *url, const struct source_opts *o, char **dir_out,
 
 	*dir_out = NULL;
 	*remote_out = NULL;
-	/* base: the URL of the directory, with its '/'. */
-	if (single) {
-		const char *slash = strrchr(url, '/');
-
-		base = strndup(url, (size_t)(slash - url + 1));
-	} else {
-		base = malloc(ul + 2);
-		if (base)
-			snprintf(base, ul + 2, "%s%s", url, url[ul - 1] == '/' ? "" : "/");
-	}
-	if (!base || asprintf(&dir, "%s/sources/%016" PRIx64 "/files", store_dir,
-			      (uint64_t)XXH3_64bits(base, strlen(base))) < 0) {
+	if (asprintf(&dir, "%s/sources/%016" PRIx64 "/files", store_dir,
+		     (uint64_t)XXH3_64bits(url, strlen(url))) < 0) {
 		dir = NULL;
 		r = -ENOMEM;
 		goto out;
@@ -430,56 +515,17 @@ int source_prepare(const char *url, const struct source_opts *o, char **dir_out,
 	pdirfd = dirfd >= 0 ? openat(dirfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	h = mfs_http_new(&o->http);
 	if (pdirfd < 0 || !h) {
-		r = dirfd < 0 ? mfs_err_set(err, -errno, "%s: %s", dir, strerror(errno)) : -ENOMEM;
+		r = pdirfd < 0 ? mfs_err_set(err, -errno, "%s: %s", dir, strerror(errno)) : -ENOMEM;
 		goto out;
 	}
-
-	if (single) {
-		files = calloc(1, sizeof(*files));
-		if (!files) {
-			r = -ENOMEM;
-			goto out;
-		}
-		snprintf(files->name, sizeof(files->name), "%s", url + strlen(base));
-		if (!name_ok(files->name, strlen(files->name))) {
-			r = mfs_err_set(err, -EINVAL, "%s: not a plain X.mfs name", url);
-			goto out;
-		}
-		nfiles = 1;
-	} else {
-		struct mfs_http_req req = {.url = NULL, .max = MANIFEST_MAX, .body = &mbuf,
-					   .body_len = &mlen};
-
-		if (asprintf(&murl, "%s%s", base, MFS_MANIFEST_NAME) < 0) {
-			murl = NULL;
-			r = -ENOMEM;
-			goto out;
-		}
-		req.url = murl;
-		r = mfs_http_do(h, &req, err);
-		mfs_http_req_release(&req);
-		if (r == -EIO && !read_small_file(pdirfd, MFS_MANIFEST_NAME, &mbuf, &mlen)) {
-			cli_warn(url, "%s; serving the copy fetched before, and the chunks the store "
-				      "holds", err->msg);
-			offline = true;
-		} else if (r) {
-			goto out;
-		}
-		r = parse_manifest(mbuf, mlen, murl, &files, &nfiles, err);
-		if (r)
-			goto out;
-	}
-
+	r = get_list(h, url, o, pdirfd, &base, &files, &nfiles, &offline, err);
+	if (r)
+		goto out;
 	for (size_t i = 0; i < nfiles && !offline; i++) {
-		char *furl;
-
-		if (asprintf(&furl, "%s%s", base, files[i].name) < 0) {
-			r = -ENOMEM;
-			goto out;
-		}
+		file_url(base, &files[i], furl, sizeof(furl));
 		r = build_skeleton(h, furl, files[i].size, dirfd, files[i].name, err);
-		free(furl);
-		if (r == -EIO && single && !faccessat(dirfd, files[i].name, F_OK, 0)) {
+		if (r == -EIO && nfiles == 1 && !*files[i].digest &&
+		    !faccessat(dirfd, files[i].name, F_OK, 0)) {
 			cli_warn(url, "%s; serving the copy fetched before, and the chunks the store "
 				      "holds", err->msg);
 			offline = true;
@@ -487,13 +533,6 @@ int source_prepare(const char *url, const struct source_opts *o, char **dir_out,
 		}
 		if (r)
 			goto out;
-	}
-	if (!offline && !single) {
-		r = write_file_at(pdirfd, MFS_MANIFEST_NAME, mbuf, mlen);
-		if (r) {
-			mfs_err_set(err, r, "%s/../%s: %s", dir, MFS_MANIFEST_NAME, strerror(-r));
-			goto out;
-		}
 	}
 	if (!offline)
 		prune(dirfd, files, nfiles);
@@ -503,8 +542,17 @@ int source_prepare(const char *url, const struct source_opts *o, char **dir_out,
 	if (r)
 		goto out;
 	r = mfs_remote_new(remote_out, base, store, &o->http, err);
-	if (r)
+	for (size_t i = 0; !r && i < nfiles; i++) {
+		if (!*files[i].digest)
+			continue;
+		file_url(base, &files[i], furl, sizeof(furl));
+		r = mfs_remote_map(*remote_out, files[i].name, furl);
+	}
+	if (r) {
+		mfs_remote_free(*remote_out);
+		*remote_out = NULL;
 		goto out;
+	}
 	*dir_out = dir;
 	dir = NULL;
 out:
@@ -514,8 +562,6 @@ out:
 		close(pdirfd);
 	mfs_http_free(h);
 	free(files);
-	free(mbuf);
-	free(murl);
 	free(base);
 	free(dir);
 	return r;
@@ -551,7 +597,7 @@ int source_publish(const char *dirpath, bool quiet, struct mfs_err *err)
 		size_t l = strlen(de->d_name);
 		struct stat st;
 
-		if (!name_ok(de->d_name, l) || fstatat(dirfd, de->d_name, &st, 0) || !S_ISREG(st.st_mode))
+		if (!source_name_ok(de->d_name, l) || fstatat(dirfd, de->d_name, &st, 0) || !S_ISREG(st.st_mode))
 			continue;
 		struct entry *nv = realloc(v, (n + 1) * sizeof(*v));
 

@@ -48,6 +48,9 @@ const char *source_default_store(void);
 int source_prepare(const char *url, const struct source_opts *o, char **dir,
 		   struct mfs_remote **remote, struct mfs_err *err);
 
+/* A container name in a list: plain, printable, no path, ends in .mfs. */
+bool source_name_ok(const char *s, size_t n);
+
 /* @url without credentials (user:password@, the query), in a static buffer. */
 const char *source_shown_url(const char *url);
 

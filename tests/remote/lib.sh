@@ -84,3 +84,37 @@ start_faultserve() {
 	FAULT_PORT=$(cat "$dir/port") || fail "faultserve.py did not start"
 }
 fault() { echo "$1" >"$FAULT_MODE"; }
+
+# start_registry: the CNCF distribution registry (Debian's docker-registry)
+# with filesystem storage under LOG, on 127.0.0.1:$REGISTRY_PORT; its log,
+# one line per request, is $REGISTRY_LOG.
+start_registry() {
+	local dir
+	command -v docker-registry >/dev/null ||
+		fail "docker-registry is not installed (tools/install-deps.sh --tests installs it)"
+	dir=$(mktemp -d "$LOG/registry.XXXXXX")
+	REGISTRY_PORT=$(free_port)
+	REGISTRY_LOG=$dir/log
+	cat >"$dir/config.yml" <<CONF
+version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT
+CONF
+	docker-registry serve "$dir/config.yml" >"$REGISTRY_LOG" 2>&1 &
+	SERVER_PIDS+=($!)
+	REGISTRY_PID=$!
+	for _ in $(seq 100); do
+		curl -fs "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "docker-registry did not start: $(cat "$REGISTRY_LOG")"
+}

@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * oci.c - models in OCI registries (see oci.h).
+ */
+#include "oci.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "json_i.h"
+#include "source.h"
+
+#define MANIFEST_MAX (4u << 20)
+#define LAYERS_MAX 4096u
+#define MANIFEST_TYPE "application/vnd.oci.image.manifest.v1+json"
+#define EMPTY_TYPE "application/vnd.oci.empty.v1+json"
+#define EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+
+bool oci_is_url(const char *url)
+{
+	return !strncasecmp(url, "oci://", 6);
+}
+
+static bool loopback(const char *host)
+{
+	return !strncasecmp(host, "localhost", 9) || !strncmp(host, "127.", 4) ||
+	       !strncmp(host, "[::1]", 5);
+}
+
+int oci_parse(const char *url, const struct mfs_http_conf *conf, struct oci_ref *r,
+	      struct mfs_err *err)
+{
+	const char *host = url + 6, *slash = strchr(host, '/'), *repo, *sep;
+	size_t hl, rl;
+
+	memset(r, 0, sizeof(*r));
+	if (!oci_is_url(url) || !slash || slash == host)
+		return mfs_err_set(err, -EINVAL, "not oci://REGISTRY/REPOSITORY[:TAG]");
+	hl = (size_t)(slash - host);
+	repo = slash + 1;
+	sep = strrchr(repo, '@');
+	if (!sep) {
+		sep = strrchr(repo, ':');
+		if (sep && strchr(sep, '/'))
+			sep = NULL;
+	}
+	rl = sep ? (size_t)(sep - repo) : strlen(repo);
+	if (!rl || rl > 255 || hl > 255)
+		return mfs_err_set(err, -EINVAL, "not oci://REGISTRY/REPOSITORY[:TAG]");
+	for (size_t i = 0; i < rl; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789._-/", repo[i]))
+			return mfs_err_set(err, -EINVAL, "a repository name is lower case letters, "
+					   "digits and ._-/");
+	snprintf(r->ref, sizeof(r->ref), "%s", sep ? sep + 1 : "latest");
+	if (!*r->ref || strspn(r->ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:") !=
+			    strlen(r->ref))
+		return mfs_err_set(err, -EINVAL, "a bad tag or digest");
+	/* Plain http where Docker would use it: a registry on this machine. */
+	snprintf(r->base, sizeof(r->base), "%s://%.*s/v2/%.*s/",
+		 loopback(host) || (conf && conf->allow_http) ? "http" : "https", (int)hl, host,
+		 (int)rl, repo);
+	snprintf(r->shown, sizeof(r->shown), "%s", url);
+	return 0;
+}
+
+void oci_blob_url(const struct oci_ref *r, const char *digest, char *out, size_t cap)
+{
+	snprintf(out, cap, "%sblobs/%s", r->base, digest);
+}
+
+int oci_get_manifest(struct mfs_http *h, const struct oci_ref *r, char **body, size_t *len,
+		     struct mfs_err *err)
+{
+	static const char *const accept[] = {
+		"Accept: " MANIFEST_TYPE ", application/vnd.docker.distribution.manifest.v2+json",
+		NULL};
+	char url[800];
+	struct mfs_http_req req = {.url = url, .headers = accept, .max = MANIFEST_MAX,
+				   .body = body, .body_len = len};
+	int rc;
+
+	snprintf(url, sizeof(url), "%smanifests/%s", r->base, r->ref);
+	rc = mfs_http_do(h, &req, err);
+	mfs_http_req_release(&req);
+	return rc;
+}
+
+static bool digest_ok(const char *d)
+{
+	const char *colon = strchr(d, ':');
+
+	return colon && colon > d && strlen(colon + 1) >= 32 &&
+	       strspn(d, "abcdefghijklmnopqrstuvwxyz0123456789+._-") == (size_t)(colon - d) &&
+	       strspn(colon + 1, "0123456789abcdef") == strlen(colon + 1);
+}
+
+/* One layer object; *@keep says whether it is a container. */
+static int parse_layer(struct json *j, struct oci_layer *l, bool *keep)
+{
+	char k[64];
+	size_t kl, nl = 0;
+	int more = json_open(j, '{', '}');
+
+	*keep = false;
+	memset(l, 0, sizeof(*l));
+	if (more < 0)
+		return more;
+	while (!more) {
+		if (json_string(j, k, sizeof(k), &kl, "key") < 0 || json_expect(j, ':') < 0)
+			return -EFSCORRUPTED;
+		if (!strcmp(k, "digest")) {
+			if (json_string(j, l->digest, sizeof(l->digest), &kl, "digest") < 0)
+				return -EFSCORRUPTED;
+		} else if (!strcmp(k, "size")) {
+			if (json_uint(j, &l->size, "size") < 0)
+				return -EFSCORRUPTED;
+		} else if (!strcmp(k, "annotations")) {
+			int m = json_open(j, '{', '}');
+
+			if (m < 0)
+				return m;
+			while (!m) {
+				char ak[128];
+
+				if (json_string(j, ak, sizeof(ak), &kl, "annotation") < 0 ||
+				    json_expect(j, ':') < 0)
+					return -EFSCORRUPTED;
+				if (!strcmp(ak, "org.opencontainers.image.title")) {
+					if (json_string(j, l->name, sizeof(l->name), &nl, "title") < 0)
+						return -EFSCORRUPTED;
+				} else if (json_skip(j) < 0) {
+					return -EFSCORRUPTED;
+				}
+				if ((m = json_next(j, '}')) < 0)
+					return m;
+				m = !m;
+			}
+		} else if (json_skip(j) < 0) {
+			return -EFSCORRUPTED;
+		}
+		if ((more = json_next(j, '}')) < 0)
+			return more;
+		more = !more;
+	}
+	*keep = nl && source_name_ok(l->name, nl);
+	if (*keep && !digest_ok(l->digest))
+		return json_fail(j, "a layer's digest");
+	return 0;
+}
+
+int oci_layers(const char *buf, size_t len, const char *what, struct oci_layer **out, size_t *n,
+	       struct mfs_err *err)
+{
+	struct json j;
+	struct oci_layer *v = NULL;
+	size_t count = 0, seen = 0;
+	int more;
+
+	json_init(&j, buf, len, err);
+	if ((more = json_open(&j, '{', '}')) < 0)
+		goto bad;
+	while (!more) {
+		char k[64];
+		size_t kl;
+
+		if (json_string(&j, k, sizeof(k), &kl, "key") < 0 || json_expect(&j, ':') < 0)
+			goto bad;
+		if (!strcmp(k, "layers")) {
+			int m = json_open(&j, '[', ']');
+
+			if (m < 0)
+				goto bad;
+			while (!m) {
+				struct oci_layer l;
+				bool keep;
+
+				if (parse_layer(&j, &l, &keep) < 0)
+					goto bad;
+				if (++seen > LAYERS_MAX) {
+					free(v);
+					return mfs_err_set(err, -EFSCORRUPTED, "%s: more than %u layers",
+							   what, LAYERS_MAX);
+				}
+				if (keep) {
+					struct oci_layer *nv = realloc(v, (count + 1) * sizeof(*v));
+
+					if (!nv) {
+						free(v);
+						return -ENOMEM;
+					}
+					v = nv;
+					v[count++] = l;
+				}
+				if ((m = json_next(&j, ']')) < 0)
+					goto bad;
+				m = !m;
+			}
+		} else if (json_skip(&j) < 0) {
+			goto bad;
+		}
+		if ((more = json_next(&j, '}')) < 0)
+			goto bad;
+		more = !more;
+	}
+	if (!count) {
+		free(v);
+		return mfs_err_set(err, -ENOENT, "%s: no layer is a modelfs container (titled X.mfs)",
+				   what);
+	}
+	*out = v;
+	*n = count;
+	return 0;
+bad:
+	free(v);
+	return mfs_err_prefix(err, -EFSCORRUPTED, "%s", what);
+}
+
+/* ---- push ------------------------------------------------------------------- */
+
+static int sha256_fd(int fd, uint64_t *size, char out[72])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	static uint8_t buf[1 << 20];
+	unsigned char md[32];
+	unsigned int mdl = 0;
+	uint64_t off = 0;
+	ssize_t got;
+
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(ctx);
+		return -ENOMEM;
+	}
+	while ((got = pread(fd, buf, sizeof(buf), (off_t)off)) > 0) {
+		EVP_DigestUpdate(ctx, buf, (size_t)got);
+		off += (uint64_t)got;
+	}
+	EVP_DigestFinal_ex(ctx, md, &mdl);
+	EVP_MD_CTX_free(ctx);
+	if (got < 0)
+		return -errno;
+	strcpy(out, "sha256:");
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 7 + 2 * i, "%02x", md[i]);
+	*size = off;
+	return 0;
+}
+
+/* @loc resolved against @url into a malloc()ed URL with ?digest= (or &digest=) added. */
+static char *upload_url(const char *url, const char *loc, const char *digest)
+{
+	CURLU *u = curl_url();
+	char *abs = NULL, *out = NULL;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_URL, loc, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK &&
+	    asprintf(&out, "%s%sdigest=%s", abs, strchr(abs, '?') ? "&" : "?", digest) < 0)
+		out = NULL;
+	curl_free(abs);
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* One blob, unless the registry has it: from @fd (@size bytes) or @mem. */
+static int push_blob(struct mfs_http *h, const struct oci_ref *r, const char *digest, int fd,
+		     uint64_t size, const char *mem, bool *sent, struct mfs_err *err)
+{
+	char url[800], *put;
+	struct mfs_http_req head = {.method = "HEAD", .url = url}, post = {0}, req = {0};
+	int rc;
+
+	*sent = false;
+	oci_blob_url(r, digest, url, sizeof(url));
+	rc = mfs_http_do(h, &head, err);
+	mfs_http_req_release(&head);
+	if (rc == 0)
+		return 0; /* the registry has it */
+	if (rc != -ENOENT)
+		return rc;
+	snprintf(url, sizeof(url), "%sblobs/uploads/", r->base);
+	post = (struct mfs_http_req){.method = "POST", .url = url};
+	rc = mfs_http_do(h, &post, err);
+	if (!rc && !post.location)
+		rc = mfs_err_set(err, -EPROTO, "POST %s: no Location for the upload", url);
+	put = rc ? NULL : upload_url(url, post.location, digest);
+	mfs_http_req_release(&post);
+	if (rc)
+		return rc;
+	if (!put)
+		return -ENOMEM;
+	static const char *const octets[] = {"Content-Type: application/octet-stream", NULL};
+
+	/* Not libcurl's form type: the registry would read the body as a form. */
+	req = (struct mfs_http_req){.method = "PUT", .url = put, .headers = octets};
+	if (mem) {
+		req.upload = mem;
+		req.upload_len = strlen(mem);
+	} else {
+		req.upload_file = true;
+		req.upload_fd = fd;
+		req.upload_size = size;
+	}
+	rc = mfs_http_do(h, &req, err);
+	mfs_http_req_release(&req);
+	free(put);
+	*sent = rc == 0;
+	return rc;
+}
+
+int oci_push(const char *dir, const char *url, const struct mfs_http_conf *conf, bool quiet,
+	     struct mfs_err *err)
+{
+	struct oci_ref r;
+	struct mfs_http *h = NULL;
+	struct dirent **names = NULL;
+	int n = 0, rc, dirfd = -1;
+	char *manifest = NULL;
+	size_t mlen = 0;
+	FILE *f = NULL;
+	bool first = true, sent;
+
+	rc = oci_parse(url, conf, &r, err);
+	if (rc)
+		return rc;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return mfs_err_set(err, -errno, "%s: %s", dir, strerror(errno));
+	n = scandir(dir, &names, NULL, alphasort);
+	h = mfs_http_new(conf);
+	f = open_memstream(&manifest, &mlen);
+	if (n < 0 || !h || !f) {
+		rc = n < 0 ? mfs_err_set(err, -errno, "%s: %s", dir, strerror(errno)) : -ENOMEM;
+		goto out;
+	}
+	fprintf(f, "{\"schemaVersion\": 2, \"mediaType\": \"" MANIFEST_TYPE "\",\n"
+		   " \"artifactType\": \"" MFS_OCI_LAYER_TYPE "\",\n"
+		   " \"config\": {\"mediaType\": \"" EMPTY_TYPE "\", \"digest\": \"" EMPTY_DIGEST
+		   "\", \"size\": 2},\n \"layers\": [");
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		char digest[72];
+		uint64_t size = 0;
+		struct stat st;
+		int fd;
+
+		if (!source_name_ok(name, strlen(name)) || fstatat(dirfd, name, &st, 0) ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			rc = mfs_err_set(err, -errno, "%s/%s: %s", dir, name, strerror(errno));
+			goto out;
+		}
+		rc = sha256_fd(fd, &size, digest);
+		if (!rc)
+			rc = push_blob(h, &r, digest, fd, size, NULL, &sent, err);
+		close(fd);
+		if (rc) {
+			mfs_err_prefix(err, rc, "%s", name);
+			goto out;
+		}
+		if (!quiet)
+			fprintf(stderr, "modelfs: %s: %s (%" PRIu64 " bytes)\n", cli_shown(name),
+				sent ? "uploaded" : "already there", size);
+		fprintf(f, "%s\n  {\"mediaType\": \"" MFS_OCI_LAYER_TYPE "\", \"digest\": \"%s\", "
+			   "\"size\": %" PRIu64 ", \"annotations\": "
+			   "{\"org.opencontainers.image.title\": ",
+			first ? "" : ",", digest, size);
+		cli_json_str(f, name);
+		fprintf(f, "}}");
+		first = false;
+	}
+	fprintf(f, "\n]}\n");
+	if (fclose(f)) {
+		f = NULL;
+		rc = -ENOMEM;
+		goto out;
+	}
+	f = NULL;
+	if (first) {
+		rc = mfs_err_set(err, -ENOENT, "%s: no containers (X.mfs) to push", dir);
+		goto out;
+	}
+	rc = push_blob(h, &r, EMPTY_DIGEST, -1, 2, "{}", &sent, err);
+	if (!rc) {
+		static const char *const ctype[] = {"Content-Type: " MANIFEST_TYPE, NULL};
+		char murl[800];
+		struct mfs_http_req req = {.method = "PUT", .url = murl, .headers = ctype,
+					   .upload = manifest, .upload_len = mlen};
+
+		snprintf(murl, sizeof(murl), "%smanifests/%s", r.base, r.ref);
+		rc = mfs_http_do(h, &req, err);
+		mfs_http_req_release(&req);
+	}
+out:
+	if (f)
+		fclose(f);
+	free(manifest);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	mfs_http_free(h);
+	close(dirfd);
+	return rc;
+}
