@@ -64,6 +64,7 @@ deb=$(ls "$work"/modelfs_*.deb)
 echo "deb: built $(basename "$deb") in $(($(date +%s) - t0)) s ($(du -k "$deb" | cut -f1) KiB)"
 dpkg-deb -c "$deb" | awk '{print $6}' >"$work/contents"
 for f in ./usr/bin/modelfs ./sbin/mount.modelfs ./lib/systemd/system/modelfs@.service \
+	./lib/systemd/system/modelfs-remote@.service \
 	./usr/share/man/man1/modelfs.1.gz ./usr/share/man/man8/mount.modelfs.8.gz \
 	./usr/share/man/man5/modelfs-format.5.gz ./usr/share/bash-completion/completions/modelfs \
 	./usr/share/doc/modelfs/examples/modelfs.conf.example; do

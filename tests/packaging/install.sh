@@ -23,6 +23,7 @@ for f in bin/modelfs sbin/mount.modelfs share/man/man1/modelfs.1 share/man/man8/
 done
 unit=$(find "$dest" -name 'modelfs@.service')
 [ -n "$unit" ] || fail "no modelfs@.service installed"
+[ -n "$(find "$dest" -name 'modelfs-remote@.service')" ] || fail "no modelfs-remote@.service installed"
 grep -q "^ExecStart=$prefix/bin/modelfs mount" "$unit" || fail "unit's ExecStart: $(grep ExecStart "$unit")"
 [ -z "$(find "$dest" -name 'test_*' -o -name 'fuzz-*' -o -name 'mfs-*')" ] || fail "test programs installed"
 pass

@@ -50,7 +50,7 @@ else
 	bin=$(dirname "$MODELFS")
 	binds=(--bind-ro="$bin")
 	cp "$MOUNT_MODELFS" "$WORK/out/"
-	sed "s|@bindir@|$bin|" "$units/modelfs@.service.in" >"$WORK/units/modelfs@.service"
+	sh "$units/make-unit.sh" local "$bin" "$units/modelfs@.service.in" "$WORK/units/modelfs@.service"
 	cp "$units/mnt-models.mount" "$WORK/units/"
 fi
 printf 'SRC=/out/src\nOPTIONS=cache_size=16M\n' >"$WORK/conf/mnt-models.conf"
