@@ -20,7 +20,7 @@ native=$(cd "${1:-$root/build}" && pwd)
 build=$root/build-arm64
 
 pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libzstd-dev:arm64 liblz4-dev:arm64
-	libxxhash-dev:arm64 libfuse3-dev:arm64)
+	libxxhash-dev:arm64 libfuse3-dev:arm64 libcurl4-openssl-dev:arm64 libssl-dev:arm64)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")

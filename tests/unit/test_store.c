@@ -33,7 +33,6 @@ static void teardown(void)
 	cr_assert_eq(system(cmd), 0);
 }
 
-TestSuite(store, .init = setup, .fini = teardown);
 
 static struct mfs_store_key key_of(uint64_t checksum, uint32_t plen)
 {
@@ -65,6 +64,8 @@ Test(store, put_get_across_reopen)
 	struct mfs_store_key k = key_of(1, sizeof(in)), other = key_of(2, sizeof(in));
 	uint64_t bytes, chunks, damaged;
 
+	setup();
+
 	fill(in, sizeof(in), 7);
 	cr_assert_eq(mfs_store_open(&s, dir, 0, NULL), 0);
 	cr_assert_eq(mfs_store_get(s, &k, out, sizeof(out)), -ENOENT);
@@ -91,6 +92,7 @@ Test(store, put_get_across_reopen)
 	cr_assert_eq(mfs_store_get(s, &k, out, sizeof(out)), 0);
 	cr_assert_eq(memcmp(in, out, sizeof(in)), 0);
 	mfs_store_close(s);
+	teardown();
 }
 
 Test(store, damaged_and_torn_files_are_never_returned)
@@ -100,6 +102,8 @@ Test(store, damaged_and_torn_files_are_never_returned)
 	struct mfs_store_key k = key_of(3, sizeof(in));
 	uint64_t bytes, chunks, damaged;
 	int fd;
+
+	setup();
 
 	fill(in, sizeof(in), 1);
 	cr_assert_eq(mfs_store_open(&s, dir, 0, NULL), 0);
@@ -123,6 +127,7 @@ Test(store, damaged_and_torn_files_are_never_returned)
 	cr_assert_eq(mfs_store_get(s, &k, out, sizeof(out)), 0);
 	cr_assert_eq(memcmp(in, out, sizeof(in)), 0);
 	mfs_store_close(s);
+	teardown();
 }
 
 Test(store, least_recently_used_go_first)
@@ -131,6 +136,8 @@ Test(store, least_recently_used_go_first)
 	uint8_t in[10000], out[10000];
 	struct mfs_store_key k[10];
 	uint64_t bytes, chunks, damaged;
+
+	setup();
 
 	fill(in, sizeof(in), 3);
 	/* Room for 5 chunks (with headers); eviction goes down to 90%. */
@@ -158,6 +165,7 @@ Test(store, least_recently_used_go_first)
 	cr_assert_leq(chunks, 2);
 	cr_assert_eq(mfs_store_get(s, &k[5], out, sizeof(out)), 0, "the newest went at reopen");
 	mfs_store_close(s);
+	teardown();
 }
 
 Test(store, leftovers_of_a_crash_are_removed)
@@ -165,6 +173,8 @@ Test(store, leftovers_of_a_crash_are_removed)
 	struct mfs_store *s;
 	char path[256];
 	int fd;
+
+	setup();
 
 	cr_assert_eq(mfs_store_open(&s, dir, 0, NULL), 0);
 	mfs_store_close(s);
@@ -186,4 +196,5 @@ Test(store, leftovers_of_a_crash_are_removed)
 	mfs_store_usage(s, &bytes, &chunks, &damaged);
 	cr_assert_eq(chunks, 0);
 	mfs_store_close(s);
+	teardown();
 }
