@@ -16,19 +16,22 @@
 # the link (the veth's counter); then s/token over TOKENS tokens, warm store
 # against local mount. Not a test: it asserts nothing.
 #
-#   tests/bench/remote.sh [--rate RATE] [--rtt MS] [--tokens N] [WORKDIR]
+#   tests/bench/remote.sh [--rate RATE] [--rtt MS] [--tokens N] [--opts OPTS] [WORKDIR]
+# --opts adds mount options to the remote mounts (tuned runs, e.g. workers=16).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rate=100mbit
 rtt=20
 tokens=8
+opts=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rate) rate=$2; shift 2 ;;
 	--rtt) rtt=$2; shift 2 ;;
 	--tokens) tokens=$2; shift 2 ;;
-	-h | --help) sed -n '3,22p' "$0"; exit 0 ;;
+	--opts) opts=,$2; shift 2 ;;
+	-h | --help) sed -n '3,23p' "$0"; exit 0 ;;
 	*) break ;;
 	esac
 done
@@ -120,6 +123,7 @@ mount_at() { # SRC MNT OPTS
 fresh() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
 echo "machine: $(nproc) CPUs; link $rate (tbf), ${rtt} ms round trip (delayproxy.py)"
+[ -z "$opts" ] || echo "remote mounts with${opts/,/ }"
 echo "model: $(stat -c %s "$www/raw/bf16.gguf") bytes BF16, container $(stat -c %s "$www/mfs/bf16.gguf.mfs") bytes"
 echo
 
@@ -147,7 +151,7 @@ t_local=$(since "$t0"); b_local=$(($(rx) - b0))
 rm -rf "$work/store"
 fresh
 b0=$(rx); t0=$(now)
-mount_at "$url" "$work/remote" "store=$work/store,allow_http"
+mount_at "$url" "$work/remote" "store=$work/store,allow_http$opts"
 llm "$work/remote/bf16.gguf" 1 "$work/cold"
 t_cold=$(since "$t0"); b_cold=$(($(rx) - b0))
 umount "$work/remote"
@@ -159,7 +163,7 @@ cmp -s "$work/cold.out" "$work/raw.out" && same_cold=yes || same_cold=NO
 kill "$proxy_pid"
 wait "$proxy_pid" 2>/dev/null || true
 fresh
-mount_at "$url" "$work/remote" "store=$work/store,allow_http"
+mount_at "$url" "$work/remote" "store=$work/store,allow_http$opts"
 llm "$work/remote/bf16.gguf" $((tokens + 1)) "$work/warm"
 fresh
 llm "$work/local/bf16.gguf" $((tokens + 1)) "$work/local-n"
