@@ -39,9 +39,15 @@ echo "modelfs: installing ${missing[*]}" >&2
 quietly "modelfs: apt-get update" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
 quietly "modelfs: apt-get install" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
 	--no-install-recommends "${missing[@]}"
-# nginx is there for the tests, which start their own on loopback: the web
-# server its package starts on port 80 (where systemd runs) is stopped and
-# disabled again.
-if printf '%s\n' "${missing[@]}" | grep -qx nginx-light && [ -d /run/systemd/system ]; then
-	"${sudo[@]}" systemctl disable --now nginx >/dev/null 2>&1 || true
-fi
+# nginx and the registry are there for the tests, which start their own on
+# loopback: the services their packages start (a web server on port 80, a
+# registry on 5000) are stopped and disabled again.
+for svc in nginx:nginx-light docker-registry:docker-registry; do
+	printf '%s\n' "${missing[@]}" | grep -qx "${svc#*:}" || continue
+	if [ -d /run/systemd/system ]; then
+		"${sudo[@]}" systemctl disable --now "${svc%:*}" >/dev/null 2>&1 || true
+	elif [ -x "/etc/init.d/${svc%:*}" ]; then
+		"${sudo[@]}" "/etc/init.d/${svc%:*}" stop >/dev/null 2>&1 || true
+		"${sudo[@]}" update-rc.d "${svc%:*}" disable >/dev/null 2>&1 || true
+	fi
+done
