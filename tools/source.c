@@ -38,6 +38,7 @@
 /* The end of a container fetched at once: its footer and, mostly, all its metadata. */
 #define TAIL_FETCH (64u << 10)
 #define META_PIECE (4u << 20)
+#define META_MAX (1ull << 30)
 
 struct entry {
 	char name[NAME_MAX_LEN + 1];
@@ -265,6 +266,12 @@ static int build_skeleton(struct mfs_http *h, const char *url, uint64_t size, in
 	if (fi.data_end < MFS_HEADER_SIZE || fi.data_end > size - MFS_FOOTER_SIZE) {
 		r = mfs_err_set(err, -EFSCORRUPTED, "%s: footer: data end %" PRIu64 " outside the file",
 				name, fi.data_end);
+		goto out;
+	}
+	/* 48 bytes a chunk: 1 GiB is a model of 5 TB in 256 KiB chunks. */
+	if (size - fi.data_end > META_MAX) {
+		r = mfs_err_set(err, -EFSCORRUPTED, "%s: %" PRIu64 " bytes of metadata, more than any "
+				"model has", name, size - fi.data_end);
 		goto out;
 	}
 	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());

@@ -33,8 +33,24 @@ pass
 expect_exit 1 "$MODELFS" publish "$WORK/orig"
 expect_msg "no containers (X.mfs) to publish"
 
+# Hostile lists: refused with the problem named, nothing mounted.
+bad() { mkdir -p "$www/bad$1" && printf '%s' "$2" >"$www/bad$1/modelfs.json"; }
+bad 1 '{"modelfs": 1, "files": [{"name": "../x.mfs", "size": 1000}]}'
+bad 2 '{"modelfs": 1, "files": [{"name": "x.gguf", "size": 1000}]}'
+bad 3 '{"modelfs": 2, "files": []}'
+bad 4 '{"modelfs": 1, "files": [{"name": "x.mfs"}]}'
+bad 5 '{"modelfs": 1, "files": [{"name": "x.mfs", "size": 1000}'
+bad 6 '{"modelfs": 1, "files": [{"name": "missing.mfs", "size": 100000}]}'
+
 start_nginx "$www"
 url=http://127.0.0.1:$NGINX_PORT/
+for b in "1 not a plain X.mfs name" "2 not a plain X.mfs name" "3 not a modelfs list" \
+	"4 needs a name and a size" "5 modelfs.json" "6 HTTP 404"; do
+	expect_exit 1 "$MODELFS" mount -f -o store="$WORK/badstore" "${url}bad${b%% *}/" "$WORK/badmnt"
+	expect_msg "${b#* }"
+done
+mountpoint -q "$WORK/badmnt" 2>/dev/null && fail "a hostile list got mounted"
+pass
 
 # ---- lazy mount: only what is read comes over the network --------------------
 mnt=$WORK/mnt
