@@ -64,6 +64,7 @@ struct mfs_daemon_opts {
 	bool allow_http;	/* plain http:// beyond loopback */
 	const char *cafile;	/* certificates to trust instead of the system's, or NULL */
 	unsigned int timeout;	/* seconds a remote read may take, retries included; 0: 30 */
+	const char *credentials; /* the credentials file, or NULL: the default one if it exists */
 };
 
 /*

@@ -324,10 +324,35 @@ static bool transient_status(long s)
 	return s == 408 || s == 429 || s >= 500;
 }
 
+/* The credentials for @url's host[:port], or NULL. */
+static const struct mfs_http_cred *cred_for(const struct mfs_http *h, const char *url)
+{
+	const struct mfs_http_cred *found = NULL;
+	CURLU *u;
+	char *host = NULL, *port = NULL, hp[300];
+
+	if (!h->conf.ncreds || !(u = curl_url()))
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		curl_url_get(u, CURLUPART_PORT, &port, 0); /* only when the URL names one */
+		snprintf(hp, sizeof(hp), "%s%s%s", host, port ? ":" : "", port ? port : "");
+		for (size_t i = 0; i < h->conf.ncreds && !found; i++)
+			if (!strcasecmp(h->conf.creds[i].host, hp) ||
+			    (!port && !strcasecmp(h->conf.creds[i].host, host)))
+				found = &h->conf.creds[i];
+	}
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return found;
+}
+
 /* One attempt; 0, -EAGAIN (worth another), or a final -errno. */
 static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms,
 		   struct curl_slist *hdrs, struct mfs_err *err)
 {
+	const struct mfs_http_cred *cred = cred_for(h, req->url);
 	CURL *c = h->curl;
 	struct xfer x = {.req = req};
 	char range[64], show[256];
@@ -357,9 +382,16 @@ static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	if (h->conf.ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->conf.ca_file);
-	if (h->conf.userpwd) {
+	if (cred && cred->userpwd) {
+		curl_easy_setopt(c, CURLOPT_USERPWD, cred->userpwd);
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	} else if (h->conf.userpwd) {
 		curl_easy_setopt(c, CURLOPT_USERPWD, h->conf.userpwd);
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	}
+	if (cred && cred->bearer) {
+		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, cred->bearer);
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
 	}
 	if (hdrs)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);

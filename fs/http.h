@@ -32,6 +32,20 @@ struct mfs_http_conf {
 	const char *ca_file;	 /* PEM bundle to trust instead of the system's, or NULL */
 	const char *userpwd;	 /* "user:password" for basic auth, or NULL */
 	const char *const *headers; /* extra "Name: value" lines, NULL-terminated, or NULL */
+	/* Credentials by host: used only for requests to their host. */
+	const struct mfs_http_cred *creds;
+	size_t ncreds;
+};
+
+/*
+ * Credentials for one host ("host" or "host:port", as in URLs): basic auth
+ * or a bearer token. libcurl sends neither to another host a redirect leads
+ * to (object storage behind a registry).
+ */
+struct mfs_http_cred {
+	char host[256];
+	char *userpwd; /* "user:password", or NULL */
+	char *bearer;  /* a token, or NULL */
 };
 
 /* One request (mfs_http_do). Unset fields are the defaults of a GET. */

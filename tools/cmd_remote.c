@@ -76,7 +76,7 @@ static const char push_usage[] =
 	"The registry is reached over https; over plain http on this machine\n"
 	"(localhost, 127.0.0.1) or with -o allow_http.\n"
 	"\n"
-	"  -o OPTS       cafile=FILE, allow_http, timeout=SECONDS: as for mount\n"
+	"  -o OPTS       cafile=FILE, allow_http, credentials=FILE: as for mount\n"
 	"  -q, --quiet   print nothing but errors\n"
 	"  -h, --help    show this help and exit\n";
 
@@ -115,7 +115,9 @@ int cmd_push(int argc, char **argv)
 	source_opts_from(&so, &d);
 	/* An upload of gigabytes takes as long as it takes: no deadline but progress. */
 	so.http.deadline_ms = so.http.attempt_timeout_ms = 24L * 3600 * 1000;
-	r = oci_push(argv[optind], argv[optind + 1], &so.http, quiet, &err);
+	r = source_load_credentials(&so, &err);
+	if (!r)
+		r = oci_push(argv[optind], argv[optind + 1], &so.http, quiet, &err);
 	if (r) {
 		cli_error(argv[optind + 1], "%s", mfs_err_msg(&err, r));
 		return EXIT_FAIL;
@@ -134,8 +136,8 @@ static const char fetch_usage[] =
 	"stored.\n"
 	"\n"
 	"  -j, --jobs N  requests in flight (default 8)\n"
-	"  -o OPTS       store=DIR, store_size=SIZE, allow_http, cafile=FILE: as for\n"
-	"                'modelfs mount' (see its --help)\n"
+	"  -o OPTS       store=DIR, store_size=SIZE, timeout=SECONDS, cafile=FILE,\n"
+	"                allow_http, credentials=FILE: as for 'modelfs mount'\n"
 	"  -q, --quiet   no progress, only errors\n"
 	"  -h, --help    show this help and exit\n";
 

@@ -19,7 +19,7 @@ static const char *const fstab_only[] = {
 };
 
 /* The trace= value outlives the parsed copy of the list; the process owns it. */
-static char *trace_path, *store_path, *cafile_path;
+static char *trace_path, *store_path, *cafile_path, *cred_path;
 
 static bool is_fstab_only(const char *opt)
 {
@@ -170,6 +170,12 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 						    val ? val : "");
 			else
 				d->timeout = (unsigned int)v;
+		} else if (strcmp(opt, "credentials") == 0) {
+			free(cred_path);
+			cred_path = val && *val ? strdup(val) : NULL;
+			d->credentials = cred_path;
+			if (!d->credentials)
+				r = cli_usage_error(cmd, "credentials needs a file name");
 		} else if (strcmp(opt, "allow_http") == 0 && !val) {
 			d->allow_http = true;
 		} else if (strcmp(opt, "debug") == 0 && !val) {

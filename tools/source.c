@@ -60,11 +60,96 @@ const char *source_default_store(void)
 	return buf;
 }
 
+int source_load_credentials(struct source_opts *so, struct mfs_err *err)
+{
+	static char def[4096];
+	const char *path = so->credentials;
+	struct mfs_http_cred *v = NULL;
+	size_t n = 0, lineno = 0, cap = 0;
+	char *line = NULL;
+	struct stat st;
+	FILE *f;
+	int r = 0;
+
+	if (!path) {
+		const char *cfg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+
+		if (geteuid() == 0)
+			snprintf(def, sizeof(def), "/etc/modelfs/credentials");
+		else if (cfg && *cfg == '/')
+			snprintf(def, sizeof(def), "%s/modelfs/credentials", cfg);
+		else
+			snprintf(def, sizeof(def), "%s/.config/modelfs/credentials", home ? home : "/");
+		if (access(def, F_OK))
+			return 0; /* none: anonymous */
+		path = def;
+	}
+	f = fopen(path, "re");
+	if (!f)
+		return mfs_err_set(err, -errno, "%s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		fclose(f);
+		return mfs_err_set(err, -EPERM, "%s: must belong to you and be readable by no one "
+				   "else (chmod 600)", path);
+	}
+	while (getline(&line, &cap, f) > 0) {
+		char host[256], kind[16], *val, *end;
+		int used = 0;
+
+		lineno++;
+		line[strcspn(line, "\r\n")] = 0;
+		if (line[strspn(line, " \t")] == '#' || !line[strspn(line, " \t")])
+			continue;
+		if (sscanf(line, " %255s %15s %n", host, kind, &used) != 2 || !used) {
+			r = mfs_err_set(err, -EINVAL, "%s:%zu: not HOST basic|bearer VALUE", path, lineno);
+			break;
+		}
+		val = line + used;
+		end = val + strlen(val);
+		while (end > val && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = 0;
+		if (!*val || (strcmp(kind, "basic") && strcmp(kind, "bearer")) ||
+		    (!strcmp(kind, "basic") && !strchr(val, ':'))) {
+			r = mfs_err_set(err, -EINVAL, "%s:%zu: not HOST basic USER:PASSWORD or HOST bearer "
+					"TOKEN", path, lineno);
+			break;
+		}
+		struct mfs_http_cred *nv = realloc(v, (n + 1) * sizeof(*v));
+
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		snprintf(v[n].host, sizeof(v[n].host), "%s", host);
+		if (!(*(strcmp(kind, "basic") ? &v[n].bearer : &v[n].userpwd) = strdup(val))) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	free(line);
+	fclose(f);
+	if (r) {
+		for (size_t i = 0; i < n; i++) {
+			free(v[i].userpwd);
+			free(v[i].bearer);
+		}
+		free(v);
+		return r;
+	}
+	so->http.creds = v; /* the process's, like the options */
+	so->http.ncreds = n;
+	return 0;
+}
+
 void source_opts_from(struct source_opts *so, const struct mfs_daemon_opts *d)
 {
 	long ms = (long)(d->timeout ? d->timeout : 30) * 1000;
 
-	*so = (struct source_opts){.store = d->store, .store_size = d->store_size};
+	*so = (struct source_opts){.store = d->store, .store_size = d->store_size,
+				   .credentials = d->credentials};
 	so->http.allow_http = d->allow_http;
 	so->http.ca_file = d->cafile;
 	so->http.deadline_ms = ms;
@@ -493,9 +578,11 @@ static void file_url(const char *base, const struct entry *e, char *out, size_t 
 		snprintf(out, cap, "%s%s", base, e->name);
 }
 
-int source_prepare(const char *url, const struct source_opts *o, char **dir_out,
+int source_prepare(const char *url, const struct source_opts *opts, char **dir_out,
 		   struct mfs_remote **remote_out, struct mfs_err *err)
 {
+	struct source_opts so = *opts;
+	const struct source_opts *o = opts;
 	const char *store_dir = o->store ? o->store : source_default_store();
 	size_t nfiles = 0;
 	char *base = NULL, *dir = NULL, furl[4096];
@@ -507,6 +594,10 @@ int source_prepare(const char *url, const struct source_opts *o, char **dir_out,
 
 	*dir_out = NULL;
 	*remote_out = NULL;
+	r = source_load_credentials(&so, err);
+	if (r)
+		return r;
+	o = &so;
 	if (asprintf(&dir, "%s/sources/%016" PRIx64 "/files", store_dir,
 		     (uint64_t)XXH3_64bits(url, strlen(url))) < 0) {
 		dir = NULL;

@@ -31,7 +31,20 @@ struct source_opts {
 	uint64_t store_size;	/* its budget; 0: the default */
 	struct mfs_http_conf http;
 	bool quiet;
+	const char *credentials; /* the credentials file; NULL: the default, if it exists */
 };
+
+/*
+ * The credentials file: one line per host,
+ *   HOST basic USER:PASSWORD
+ *   HOST bearer TOKEN
+ * (HOST as in URLs: name or address, ":PORT" where the URL has one; '#'
+ * starts a comment). It must belong to the user and be readable by no one
+ * else. Default: /etc/modelfs/credentials for root, else
+ * ~/.config/modelfs/credentials. Fills so->http.creds (kept for the
+ * process's life). 0, or -errno with @err naming the file and line.
+ */
+int source_load_credentials(struct source_opts *so, struct mfs_err *err);
 
 /* The HTTP settings of the remote options in @d (mountopt.h). */
 struct mfs_daemon_opts;

@@ -137,6 +137,32 @@ expect_exit 1 "$MODELFS" mount -f -o store="$WORK/store" http://192.0.2.1/models
 expect_msg "plain http to a host other than this one"
 stop_nginx
 
+# ---- basic auth from a private credentials file ------------------------------------
+mkdir -p "$www/private"
+cp "$www/base.gguf.mfs" "$www/private/"
+"$MODELFS" publish -q "$www/private"
+printf 'reader:%s\n' "$(openssl passwd -apr1 s3cret)" >"$WORK/htpasswd"
+NGINX_EXTRA="location /private/ { auth_basic modelfs; auth_basic_user_file $WORK/htpasswd; }" \
+	start_nginx "$www"
+purl=http://127.0.0.1:$NGINX_PORT/private/
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/authstore" "$purl" "$mnt"
+expect_msg "HTTP 401"
+printf '# test\n127.0.0.1:%s basic reader:s3cret\n' "$NGINX_PORT" >"$WORK/creds"
+chmod 644 "$WORK/creds"
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/authstore",credentials="$WORK/creds" "$purl" "$mnt"
+expect_msg "readable by no one else"
+chmod 600 "$WORK/creds"
+mount_fg "$purl" "$mnt" -o store="$WORK/authstore",credentials="$WORK/creds"
+same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
+unmount "$mnt"
+printf '127.0.0.1:%s basic reader:wrong\n' "$NGINX_PORT" >"$WORK/creds"
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/authstore2",credentials="$WORK/creds" "$purl" "$mnt"
+expect_msg "HTTP 401"
+printf '127.0.0.1:%s basic no-colon\n' "$NGINX_PORT" >"$WORK/creds"
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/authstore2",credentials="$WORK/creds" "$purl" "$mnt"
+expect_msg "creds:1: not HOST basic USER:PASSWORD"
+stop_nginx
+
 # ---- https with a CA made here -----------------------------------------------------
 tls=$WORK/tls
 mkdir -p "$tls"

@@ -22,8 +22,9 @@ free_port() {
 }
 
 # start_nginx ROOT [CERT KEY]: serves ROOT on 127.0.0.1:$NGINX_PORT (https
-# with CERT and KEY); the access log, one line per request with the body
-# bytes sent, is $NGINX_LOG. NGINX_PID is the master.
+# with CERT and KEY; $NGINX_EXTRA goes into the server block); the access
+# log, one line per request with the body bytes sent, is $NGINX_LOG.
+# NGINX_PID is the master.
 start_nginx() {
 	local root=$1 cert=${2:-} key=${3:-} conf dir listen
 	dir=$(mktemp -d "$LOG/nginx.XXXXXX")
@@ -44,7 +45,7 @@ http {
 	access_log $NGINX_LOG bytes;
 	client_body_temp_path $dir; proxy_temp_path $dir; fastcgi_temp_path $dir;
 	uwsgi_temp_path $dir; scgi_temp_path $dir;
-	server { $listen root $root; }
+	server { $listen root $root; ${NGINX_EXTRA:-} }
 }
 CONF
 	"$NGINX" -c "$conf" -p "$dir" &
