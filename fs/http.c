@@ -22,6 +22,10 @@
 struct mfs_http {
 	CURL *curl;
 	struct mfs_http_conf conf;
+	/* A registry's token (the Bearer challenge), for requests to token_host. */
+	char *token;
+	char token_host[300];
+	bool in_token; /* fetching one: a challenge now is not answered again */
 };
 
 static _Atomic uint64_t n_requests, n_bytes, n_retries;
@@ -66,6 +70,7 @@ void mfs_http_free(struct mfs_http *h)
 	if (!h)
 		return;
 	curl_easy_cleanup(h->curl);
+	free(h->token);
 	free(h);
 }
 
@@ -319,33 +324,48 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static int http_do(struct mfs_http *h, struct mfs_http_req *req, struct mfs_err *err);
+
 static bool transient_status(long s)
 {
 	return s == 408 || s == 429 || s >= 500;
 }
 
-/* The credentials for @url's host[:port], or NULL. */
-static const struct mfs_http_cred *cred_for(const struct mfs_http *h, const char *url)
+/* @url's "host[:port]" (the port only where the URL names one) into @out; false if none. */
+static bool url_hostport(const char *url, char out[300])
 {
-	const struct mfs_http_cred *found = NULL;
-	CURLU *u;
-	char *host = NULL, *port = NULL, hp[300];
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL;
+	bool ok = false;
 
-	if (!h->conf.ncreds || !(u = curl_url()))
-		return NULL;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-		curl_url_get(u, CURLUPART_PORT, &port, 0); /* only when the URL names one */
-		snprintf(hp, sizeof(hp), "%s%s%s", host, port ? ":" : "", port ? port : "");
-		for (size_t i = 0; i < h->conf.ncreds && !found; i++)
-			if (!strcasecmp(h->conf.creds[i].host, hp) ||
-			    (!port && !strcasecmp(h->conf.creds[i].host, host)))
-				found = &h->conf.creds[i];
+		curl_url_get(u, CURLUPART_PORT, &port, 0);
+		snprintf(out, 300, "%s%s%s", host, port ? ":" : "", port ? port : "");
+		ok = true;
 	}
 	curl_free(host);
 	curl_free(port);
 	curl_url_cleanup(u);
-	return found;
+	return ok;
+}
+
+/* The credentials for @url's host[:port], or NULL. */
+static const struct mfs_http_cred *cred_for(const struct mfs_http *h, const char *url)
+{
+	char hp[300];
+
+	if (!h->conf.ncreds || !url_hostport(url, hp))
+		return NULL;
+	for (size_t i = 0; i < h->conf.ncreds; i++) {
+		const char *c = h->conf.creds[i].host;
+
+		/* "host" also matches "host:port" */
+		if (!strcasecmp(c, hp) || (!strchr(c, ':') && !strncasecmp(c, hp, strlen(c)) &&
+					   hp[strlen(c)] == ':'))
+			return &h->conf.creds[i];
+	}
+	return NULL;
 }
 
 /* One attempt; 0, -EAGAIN (worth another), or a final -errno. */
@@ -353,6 +373,8 @@ static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms
 		   struct curl_slist *hdrs, struct mfs_err *err)
 {
 	const struct mfs_http_cred *cred = cred_for(h, req->url);
+	char hp[300];
+	bool token = h->token && url_hostport(req->url, hp) && !strcasecmp(hp, h->token_host);
 	CURL *c = h->curl;
 	struct xfer x = {.req = req};
 	char range[64], show[256];
@@ -382,14 +404,20 @@ static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	if (h->conf.ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->conf.ca_file);
-	if (cred && cred->userpwd) {
+	if (req->userpwd) {
+		curl_easy_setopt(c, CURLOPT_USERPWD, req->userpwd);
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	} else if (token) {
+		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, h->token);
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+	} else if (cred && cred->userpwd) {
 		curl_easy_setopt(c, CURLOPT_USERPWD, cred->userpwd);
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	} else if (h->conf.userpwd) {
 		curl_easy_setopt(c, CURLOPT_USERPWD, h->conf.userpwd);
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	}
-	if (cred && cred->bearer) {
+	if (cred && cred->bearer && !token && !req->userpwd) {
 		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, cred->bearer);
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
 	}
@@ -462,7 +490,129 @@ static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms
 	return 0;
 }
 
+/* The value of @key="..." in a challenge's parameters, into @out; false if absent. */
+static bool challenge_param(const char *ch, const char *key, char *out, size_t cap)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = ch; (p = strcasestr(p, key)); p += kl) {
+		const char *q, *end;
+
+		if ((p != ch && p[-1] != ' ' && p[-1] != ',') || p[kl] != '=' || p[kl + 1] != '"')
+			continue;
+		q = p + kl + 2;
+		end = strchr(q, '"');
+		if (!end || (size_t)(end - q) >= cap)
+			return false;
+		memcpy(out, q, (size_t)(end - q));
+		out[end - q] = 0;
+		return true;
+	}
+	return false;
+}
+
+/* The "token" (or "access_token") string of a token server's JSON answer. */
+static char *token_of(const char *body)
+{
+	static const char *const keys[] = {"\"token\"", "\"access_token\""};
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *p = strstr(body, keys[i]), *q, *end;
+
+		if (!p)
+			continue;
+		p += strlen(keys[i]);
+		p += strspn(p, " \t\r\n");
+		if (*p != ':')
+			continue;
+		p++;
+		p += strspn(p, " \t\r\n");
+		if (*p != '"')
+			continue;
+		q = p + 1;
+		end = q + strcspn(q, "\"\\");
+		if (*end != '"' || end == q)
+			continue;
+		return strndup(q, (size_t)(end - q));
+	}
+	return NULL;
+}
+
+/*
+ * The Bearer challenge of a registry (distribution's token auth): GET the
+ * realm with the service and scope it names - with the credentials of the
+ * registry's host, if any, else anonymously - and keep the token for that
+ * host. 0 or -errno.
+ */
+static int fetch_token(struct mfs_http *h, const struct mfs_http_req *denied,
+		       struct mfs_err *err)
+{
+	const struct mfs_http_cred *cred = cred_for(h, denied->url);
+	char realm[1024], service[256] = "", scope[512] = "", *url = NULL, *body = NULL;
+	char *es = NULL, *esc = NULL;
+	struct mfs_http_req req = {0};
+	size_t len = 0;
+	int r;
+
+	if (!challenge_param(denied->www_authenticate, "realm", realm, sizeof(realm)))
+		return mfs_err_set(err, -EACCES, "the registry's challenge names no realm");
+	challenge_param(denied->www_authenticate, "service", service, sizeof(service));
+	challenge_param(denied->www_authenticate, "scope", scope, sizeof(scope));
+	es = curl_easy_escape(h->curl, service, 0);
+	esc = curl_easy_escape(h->curl, scope, 0);
+	if (!es || !esc ||
+	    asprintf(&url, "%s%sservice=%s%s%s", realm, strchr(realm, '?') ? "&" : "?", es,
+		     *scope ? "&scope=" : "", *scope ? esc : "") < 0) {
+		url = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	req = (struct mfs_http_req){.url = url, .max = 1u << 16, .body = &body, .body_len = &len,
+				    .userpwd = cred ? cred->userpwd : NULL};
+	r = mfs_http_do(h, &req, err);
+	mfs_http_req_release(&req);
+	if (r)
+		mfs_err_prefix(err, r, "a token from the registry's token server%s",
+			       cred ? "" : " (anonymous: no credentials for this host)");
+	if (!r) {
+		char *t = token_of(body);
+
+		if (!t) {
+			r = mfs_err_set(err, -EACCES, "the token server's answer holds no token");
+		} else {
+			free(h->token);
+			h->token = t;
+			url_hostport(denied->url, h->token_host);
+		}
+	}
+out:
+	curl_free(es);
+	curl_free(esc);
+	free(url);
+	free(body);
+	return r;
+}
+
 int mfs_http_do(struct mfs_http *h, struct mfs_http_req *req, struct mfs_err *err)
+{
+	int r = http_do(h, req, err);
+
+	/*
+	 * A registry that wants a token (again: tokens expire): get one and try
+	 * once more. Not for the token request itself.
+	 */
+	if (r == -EACCES && req->status == 401 && !h->in_token && req->www_authenticate &&
+	    !strncasecmp(req->www_authenticate, "Bearer ", 7)) {
+		h->in_token = true;
+		r = fetch_token(h, req, err);
+		h->in_token = false;
+		if (!r)
+			r = http_do(h, req, err);
+	}
+	return r;
+}
+
+static int http_do(struct mfs_http *h, struct mfs_http_req *req, struct mfs_err *err)
 {
 	struct curl_slist *hdrs = NULL;
 	uint64_t start = now_ms();

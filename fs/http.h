@@ -62,6 +62,8 @@ struct mfs_http_req {
 	size_t max;
 	char **body;
 	size_t *body_len;
+	/* Basic auth for this request only (a token server), or NULL. */
+	const char *userpwd;
 	/* What to send (PUT/POST/PATCH), or NULL. */
 	const void *upload;
 	size_t upload_len;
@@ -86,6 +88,8 @@ void mfs_http_free(struct mfs_http *h);
  * Runs @req with retries. Returns 0 on a 2xx answer (for a range: exactly the
  * bytes asked for), or -errno with @err naming the URL and the problem:
  * -ENOENT (404, 410), -EACCES (401, 403; req->www_authenticate is kept),
+ * after a registry's Bearer challenge was answered once with a token (from
+ * its realm, with the host's credentials if any; kept for later requests),
  * -EPERM (plain http refused), -EPROTO (a wrong answer: other bytes than
  * asked, a body over max), -EIO (transient failures to the end), -ENOMEM.
  * Free req's out strings with mfs_http_req_release() either way.

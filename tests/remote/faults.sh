@@ -20,12 +20,14 @@ mnt=$WORK/mnt
 timeout=3
 n=0
 
-# fresh: a new mount with an empty store (the mount's own requests answered well)
+# fresh [TIMEOUT]: a new mount with an empty store (the mount's own requests
+# answered well); reads time out after TIMEOUT s (default $timeout; faults
+# that must end in right bytes get longer, so a loaded machine cannot fail them)
 fresh() {
 	mountpoint -q "$mnt" && unmount "$mnt"
 	n=$((n + 1))
 	fault ok
-	mount_fg "$url" "$mnt" -o store="$WORK/store$n",timeout=$timeout
+	mount_fg "$url" "$mnt" -o store="$WORK/store$n",timeout=${1:-$timeout}
 }
 
 # prefix_right WHAT: a sequential read stops at the first EIO, and what it
@@ -70,10 +72,10 @@ recovers() {
 }
 
 # ---- answers that are wrong but usable ----------------------------------------
-fresh
+fresh 60
 fault norange # 200 with the whole file to every range request
 same_file "$mnt/base.gguf" "$orig"
-fresh
+fresh 60
 fault flaky:3 # two 503s for every good answer: retried
 same_file "$mnt/base.gguf" "$orig"
 
@@ -123,12 +125,29 @@ prefix_right "the store after wrong bytes"
 pass
 
 # ---- the network drops mid-read and comes back ---------------------------------------
-fresh
+fresh 60
 fault status:503
 (sleep 1; fault ok) &
 healer=$!
 same_file "$mnt/base.gguf" "$orig"
 wait "$healer"
+
+# ---- token auth as registries do it (a Bearer challenge, a token server) ---------
+mountpoint -q "$mnt" && unmount "$mnt"
+fault bearer # anonymous tokens, from the first request on
+n=$((n + 1))
+mount_fg "$url" "$mnt" -o store="$WORK/store$n",timeout=60
+fault rotate # tokens that expire: fetched again by the daemon's workers
+same_file "$mnt/base.gguf" "$orig"
+unmount "$mnt"
+fault bearer:puller:pw # the token server wants the registry host's password
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/tok",timeout=$timeout "$url" "$mnt"
+expect_msg "a token from the registry's token server (anonymous: no credentials for this host)"
+printf '127.0.0.1 basic puller:pw\n' >"$WORK/creds"
+chmod 600 "$WORK/creds"
+mount_fg "$url" "$mnt" -o store="$WORK/tok",timeout=60,credentials="$WORK/creds"
+same_file "$mnt/base.gguf" "$orig"
+unmount "$mnt"
 
 # ---- the daemon killed during fetches ---------------------------------------------------
 fresh

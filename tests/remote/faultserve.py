@@ -17,10 +17,16 @@ CONTROL (a missing file is "ok"):
   extra         a 206 with one byte more than asked for
   stall         accept the request and never answer
   slow:BPS      the right bytes at BPS bytes a second
+  bearer[:U:P]  a registry's token auth: 401 with a Bearer challenge unless
+                the request has the current token, which /token hands out
+                (to basic auth U:P only, if given)
+  rotate        bearer, the token changing every 50 requests (expiry)
 
 Every request is logged to LOG as "METHOD PATH RANGE STATUS BYTES".
 """
+import base64
 import http.server
+import json
 import os
 import re
 import socketserver
@@ -31,6 +37,7 @@ import time
 ROOT, PORTFILE, CONTROL, LOG = sys.argv[1:5]
 lock = threading.Lock()
 count = [0]
+generation = [1]
 
 
 def mode():
@@ -75,6 +82,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.plain(int(m.split(":")[1]))
         if m.startswith("flaky:") and n % int(m.split(":")[1]) != 0:
             return self.plain(503)
+        if m.startswith("bearer") or m == "rotate":
+            if self.path.startswith("/token?"):
+                want = m.split(":", 1)[1] if m.startswith("bearer:") else None
+                got = self.headers.get("Authorization", "")
+                if want and got != "Basic " + base64.b64encode(want.encode()).decode():
+                    return self.plain(401)
+                if "service=modelfs-test" not in self.path:
+                    return self.plain(400)
+                return self.plain(200, json.dumps({"token": f"tok-{generation[0]}"}).encode())
+            if m == "rotate" and n % 50 == 0:
+                generation[0] += 1
+            if self.headers.get("Authorization") != f"Bearer tok-{generation[0]}":
+                body = b"token please\n"
+                self.send_response(401)
+                self.send_header("WWW-Authenticate",
+                                 f'Bearer realm="http://127.0.0.1:{PORT}/token",'
+                                 'service="modelfs-test",scope="repository:models:pull,push"')
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return self.log(rng, 401, len(body))
         path = os.path.join(ROOT, self.path.lstrip("/").split("?")[0])
         if ".." in self.path or not os.path.isfile(path):
             return self.plain(404)
@@ -130,6 +158,7 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 srv = Server(("127.0.0.1", 0), Handler)
+PORT = srv.server_address[1]
 with open(PORTFILE + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
 os.rename(PORTFILE + ".tmp", PORTFILE)
