@@ -142,8 +142,11 @@ pass
 [ "$(stat_of bytes_given_back)" -gt 0 ] || fail "no bytes given back"
 pass
 
-# After the hog: the budget comes back.
-for _ in $(seq 50); do
+# After the hog: the budget comes back (within 30 s: the reader still streams
+# through the page cache at the limit, and every pin the kernel takes back
+# restarts the 3 s of calm the budget waits for; on a loaded machine that took
+# more than the 10 s this once allowed).
+for _ in $(seq 150); do
 	[ "$(stat_of pin_budget)" -gt "$low_pin" ] && break
 	sleep 0.2
 done
