@@ -60,6 +60,18 @@ const char *source_default_store(void)
 	return buf;
 }
 
+static struct mfs_http_cred *loaded;
+static size_t nloaded;
+
+static void free_creds(struct mfs_http_cred *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].userpwd);
+		free(v[i].bearer);
+	}
+	free(v);
+}
+
 int source_load_credentials(struct source_opts *so, struct mfs_err *err)
 {
 	static char def[4096];
@@ -132,14 +144,14 @@ int source_load_credentials(struct source_opts *so, struct mfs_err *err)
 	free(line);
 	fclose(f);
 	if (r) {
-		for (size_t i = 0; i < n; i++) {
-			free(v[i].userpwd);
-			free(v[i].bearer);
-		}
-		free(v);
+		free_creds(v, n);
 		return r;
 	}
-	so->http.creds = v; /* the process's, like the options */
+	/* The process's, like the options: kept reachable here for its life. */
+	free_creds(loaded, nloaded);
+	loaded = v;
+	nloaded = n;
+	so->http.creds = v;
 	so->http.ncreds = n;
 	return 0;
 }
