@@ -88,17 +88,36 @@ static void bytes_forward(uint8_t *restrict dst, const uint8_t *restrict src, si
  * how many elements they did, and the scalar loops do the rest.
  */
 #if defined(__SSE2__)
+/* 16 elements of 2 bytes to @o: byte 0 of element j is b0[j], byte 1 b1[j]. */
+static inline void store2(uint8_t *o, __m128i b0, __m128i b1)
+{
+	_mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi8(b0, b1));
+	_mm_storeu_si128((__m128i *)(o + 16), _mm_unpackhi_epi8(b0, b1));
+}
+
+/* 16 elements of 4 bytes to @o, byte k of element j from bk[j]. */
+static inline void store4(uint8_t *o, __m128i b0, __m128i b1, __m128i b2, __m128i b3)
+{
+	__m128i l0 = _mm_unpacklo_epi8(b0, b1), l1 = _mm_unpackhi_epi8(b0, b1);
+	__m128i h0 = _mm_unpacklo_epi8(b2, b3), h1 = _mm_unpackhi_epi8(b2, b3);
+
+	_mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi16(l0, h0));
+	_mm_storeu_si128((__m128i *)(o + 16), _mm_unpackhi_epi16(l0, h0));
+	_mm_storeu_si128((__m128i *)(o + 32), _mm_unpacklo_epi16(l1, h1));
+	_mm_storeu_si128((__m128i *)(o + 48), _mm_unpackhi_epi16(l1, h1));
+}
+
+static inline __m128i load16(const uint8_t *p)
+{
+	return _mm_loadu_si128((const __m128i *)p);
+}
+
 static size_t bytes2_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b, size_t n)
 {
 	size_t i = 0;
 
-	for (; i + 16 <= n; i += 16) {
-		__m128i va = _mm_loadu_si128((const __m128i *)(a + i));
-		__m128i vb = _mm_loadu_si128((const __m128i *)(b + i));
-
-		_mm_storeu_si128((__m128i *)(dst + 2 * i), _mm_unpacklo_epi8(va, vb));
-		_mm_storeu_si128((__m128i *)(dst + 2 * i + 16), _mm_unpackhi_epi8(va, vb));
-	}
+	for (; i + 16 <= n; i += 16)
+		store2(dst + 2 * i, load16(a + i), load16(b + i));
 	return i;
 }
 
@@ -107,20 +126,8 @@ static size_t bytes4_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *
 {
 	size_t i = 0;
 
-	for (; i + 16 <= n; i += 16) {
-		__m128i va = _mm_loadu_si128((const __m128i *)(a + i));
-		__m128i vb = _mm_loadu_si128((const __m128i *)(b + i));
-		__m128i vc = _mm_loadu_si128((const __m128i *)(c + i));
-		__m128i vd = _mm_loadu_si128((const __m128i *)(d + i));
-		__m128i l0 = _mm_unpacklo_epi8(va, vb), l1 = _mm_unpackhi_epi8(va, vb);
-		__m128i h0 = _mm_unpacklo_epi8(vc, vd), h1 = _mm_unpackhi_epi8(vc, vd);
-		uint8_t *o = dst + 4 * i;
-
-		_mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi16(l0, h0));
-		_mm_storeu_si128((__m128i *)(o + 16), _mm_unpackhi_epi16(l0, h0));
-		_mm_storeu_si128((__m128i *)(o + 32), _mm_unpacklo_epi16(l1, h1));
-		_mm_storeu_si128((__m128i *)(o + 48), _mm_unpackhi_epi16(l1, h1));
-	}
+	for (; i + 16 <= n; i += 16)
+		store4(dst + 4 * i, load16(a + i), load16(b + i), load16(c + i), load16(d + i));
 	return i;
 }
 #elif defined(__aarch64__) && defined(__ARM_NEON)
@@ -261,8 +268,7 @@ static size_t bf16_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b,
 		__m128i hi, lo;
 
 		top_bytes(a + i, b + i, &hi, &lo);
-		_mm_storeu_si128((__m128i *)(dst + 2 * i), _mm_unpacklo_epi8(lo, hi));
-		_mm_storeu_si128((__m128i *)(dst + 2 * i + 16), _mm_unpackhi_epi8(lo, hi));
+		store2(dst + 2 * i, lo, hi);
 	}
 	return i;
 }
@@ -273,20 +279,10 @@ static size_t f32_inverse_vec(uint8_t *dst, const uint8_t *a, const uint8_t *b, 
 	size_t i = 0;
 
 	for (; i + 16 <= n; i += 16) {
-		__m128i vc = _mm_loadu_si128((const __m128i *)(c + i));
-		__m128i vd = _mm_loadu_si128((const __m128i *)(d + i));
-		__m128i l0 = _mm_unpacklo_epi8(vd, vc), l1 = _mm_unpackhi_epi8(vd, vc);
-		__m128i b3, b2, h0, h1;
-		uint8_t *o = dst + 4 * i;
+		__m128i b3, b2;
 
 		top_bytes(a + i, b + i, &b3, &b2);
-		h0 = _mm_unpacklo_epi8(b2, b3);
-		h1 = _mm_unpackhi_epi8(b2, b3);
-
-		_mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi16(l0, h0));
-		_mm_storeu_si128((__m128i *)(o + 16), _mm_unpackhi_epi16(l0, h0));
-		_mm_storeu_si128((__m128i *)(o + 32), _mm_unpacklo_epi16(l1, h1));
-		_mm_storeu_si128((__m128i *)(o + 48), _mm_unpackhi_epi16(l1, h1));
+		store4(dst + 4 * i, load16(d + i), load16(c + i), b2, b3);
 	}
 	return i;
 }
