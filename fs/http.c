@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,6 @@ struct mfs_http {
 	bool in_token; /* fetching one: a challenge now is not answered again */
 };
 
-static _Atomic uint64_t n_requests, n_bytes, n_retries;
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
 
@@ -72,13 +70,6 @@ void mfs_http_free(struct mfs_http *h)
 	curl_easy_cleanup(h->curl);
 	free(h->token);
 	free(h);
-}
-
-void mfs_http_counters(uint64_t *requests, uint64_t *bytes, uint64_t *retries)
-{
-	*requests = atomic_load(&n_requests);
-	*bytes = atomic_load(&n_bytes);
-	*retries = atomic_load(&n_retries);
 }
 
 bool mfs_http_is_url(const char *url)
@@ -249,7 +240,6 @@ static size_t on_body(char *data, size_t size, size_t n, void *priv)
 	struct mfs_http_req *req = x->req;
 	size_t len = size * n;
 
-	atomic_fetch_add(&n_bytes, len);
 	if (x->status < 200 || x->status > 299)
 		return len; /* an error page: not ours */
 	if (req->range) {
@@ -413,9 +403,6 @@ static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms
 	} else if (cred && cred->userpwd) {
 		curl_easy_setopt(c, CURLOPT_USERPWD, cred->userpwd);
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	} else if (h->conf.userpwd) {
-		curl_easy_setopt(c, CURLOPT_USERPWD, h->conf.userpwd);
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	}
 	if (cred && cred->bearer && !token && !req->userpwd) {
 		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, cred->bearer);
@@ -441,7 +428,6 @@ static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms
 		if (req->method)
 			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	}
-	atomic_fetch_add(&n_requests, 1);
 	rc = curl_easy_perform(c);
 	req->status = x.status;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &req->status);
@@ -624,9 +610,6 @@ static int http_do(struct mfs_http *h, struct mfs_http_req *req, struct mfs_err 
 	r = check_url(h, req->url, err);
 	if (r)
 		return r;
-	for (const char *const *p = h->conf.headers; p && *p; p++)
-		if (!(hdrs = curl_slist_append(hdrs, *p)))
-			return -ENOMEM;
 	for (const char *const *p = req->headers; p && *p; p++)
 		if (!(hdrs = curl_slist_append(hdrs, *p)))
 			return -ENOMEM;
@@ -641,7 +624,6 @@ static int http_do(struct mfs_http *h, struct mfs_http_req *req, struct mfs_err 
 		r = -EIO;
 		if (i + 1 >= h->conf.attempts || now_ms() - start + delay >= (uint64_t)h->conf.deadline_ms)
 			break;
-		atomic_fetch_add(&n_retries, 1);
 		nanosleep(&(struct timespec){.tv_sec = delay / 1000, .tv_nsec = delay % 1000 * 1000000L},
 			  NULL);
 		delay = delay < 3200 ? delay * 2 : delay;

@@ -30,8 +30,6 @@ struct mfs_http_conf {
 	unsigned int attempts;	 /* 0: 5 */
 	bool allow_http;	 /* plain http:// to any host */
 	const char *ca_file;	 /* PEM bundle to trust instead of the system's, or NULL */
-	const char *userpwd;	 /* "user:password" for basic auth, or NULL */
-	const char *const *headers; /* extra "Name: value" lines, NULL-terminated, or NULL */
 	/* Credentials by host: used only for requests to their host. */
 	const struct mfs_http_cred *creds;
 	size_t ncreds;
@@ -103,8 +101,5 @@ int mfs_http_range(struct mfs_http *h, const char *url, uint64_t off, size_t len
 
 /* Is @url http:// or https:// (what a remote source looks like)? */
 bool mfs_http_is_url(const char *url);
-
-/* The number of requests and bytes received by all clients of this process. */
-void mfs_http_counters(uint64_t *requests, uint64_t *bytes, uint64_t *retries);
 
 #endif

@@ -27,8 +27,8 @@ struct mfs_remote;
 
 /*
  * A remote source whose containers are at @base + their path (for an OCI
- * registry, @map gives each path's blob URL). @store (owned from here on),
- * @http: how to reach it (copied).
+ * registry, mfs_remote_map() gives each path's blob URL). @store (owned
+ * from here on), @http: how to reach it (copied).
  */
 int mfs_remote_new(struct mfs_remote **out, const char *base, struct mfs_store *store,
 		   const struct mfs_http_conf *http, struct mfs_err *err);

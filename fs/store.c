@@ -22,7 +22,9 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "io.h"
 #include "le.h"
+#include "writer.h"
 
 #define HDR 16u
 static const uint8_t magic[4] = {'M', 'F', 'S', 'C'};
@@ -269,27 +271,6 @@ static void clean_tmp(struct mfs_store *s)
 	closedir(dir);
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int mfs_store_open(struct mfs_store **out, const char *dir, uint64_t budget, struct mfs_err *err)
 {
 	struct mfs_store *s = calloc(1, sizeof(*s));
@@ -301,7 +282,7 @@ int mfs_store_open(struct mfs_store **out, const char *dir, uint64_t budget, str
 	s->dfd = -1;
 	s->budget = budget;
 	pthread_mutex_init(&s->lock, NULL);
-	r = mkdir_p(dir);
+	r = mfs_mkdir_p(dir, 0700);
 	if (!r) {
 		s->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		r = s->dfd < 0 ? -errno : 0;
@@ -351,16 +332,6 @@ static void drop(struct mfs_store *s, const struct mfs_store_key *k, const char 
 	pthread_mutex_unlock(&s->lock);
 }
 
-int mfs_store_has(struct mfs_store *s, const struct mfs_store_key *key)
-{
-	int r;
-
-	pthread_mutex_lock(&s->lock);
-	r = find(s, key) != NULL;
-	pthread_mutex_unlock(&s->lock);
-	return r;
-}
-
 int mfs_store_get(struct mfs_store *s, const struct mfs_store_key *key, void *buf, size_t len)
 {
 	char path[64];
@@ -393,23 +364,6 @@ int mfs_store_get(struct mfs_store *s, const struct mfs_store_key *key, void *bu
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int mfs_store_put(struct mfs_store *s, const struct mfs_store_key *key, const void *buf,
 		  size_t len, struct mfs_err *err)
 {
@@ -432,9 +386,9 @@ int mfs_store_put(struct mfs_store *s, const struct mfs_store_key *key, const vo
 	fd = openat(s->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return mfs_err_set(err, -errno, "chunk store: %s: %s", tmp, strerror(errno));
-	r = write_all(fd, hdr, HDR);
+	r = mfs_write_all(fd, hdr, HDR);
 	if (!r)
-		r = write_all(fd, buf, len);
+		r = mfs_write_all(fd, buf, len);
 	if (close(fd) && !r)
 		r = -errno;
 	if (!r && renameat(s->dfd, tmp, s->dfd, path))

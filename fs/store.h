@@ -52,9 +52,6 @@ struct mfs_store_key mfs_store_key(const struct mfs_chunk *c);
  */
 int mfs_store_get(struct mfs_store *s, const struct mfs_store_key *key, void *buf, size_t len);
 
-/* Does the store hold @key (without reading it)? */
-int mfs_store_has(struct mfs_store *s, const struct mfs_store_key *key);
-
 /* Stores @len verified bytes under @key, evicting the oldest over the budget. 0 or -errno. */
 int mfs_store_put(struct mfs_store *s, const struct mfs_store_key *key, const void *buf,
 		  size_t len, struct mfs_err *err);

@@ -3,6 +3,7 @@
  * cli.c - shared command-line helpers (see cli.h).
  */
 #include "cli.h"
+#include "io.h"
 
 #include "simd.h"
 #include "err.h"
@@ -265,23 +266,7 @@ void cli_json_str(FILE *f, const char *s)
 
 int cli_mkdir_p(const char *path)
 {
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return mfs_mkdir_p(path, 0755);
 }
 
 void cli_version(void)

@@ -31,6 +31,7 @@
 #include "oci.h"
 #include "remote.h"
 #include "store.h"
+#include "writer.h"
 
 #define MANIFEST_MAX (16u << 20)
 #define FILES_MAX 4096u
@@ -299,22 +300,10 @@ bad:
 
 /* ---- skeletons ------------------------------------------------------------- */
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+/* @len bytes at @off (mfs_write_all() there). */
+static int write_at(int fd, const void *buf, size_t len, uint64_t off)
 {
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	return lseek(fd, (off_t)off, SEEK_SET) < 0 ? -errno : mfs_write_all(fd, buf, len);
 }
 
 /*
@@ -377,8 +366,8 @@ static int build_skeleton(struct mfs_http *h, const char *url, uint64_t size, in
 		r = mfs_err_set(err, -errno, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (ftruncate(fd, (off_t)size) || pwrite_all(fd, hdr, sizeof(hdr), 0) ||
-	    pwrite_all(fd, buf, tail_len, tail_off)) {
+	if (ftruncate(fd, (off_t)size) || write_at(fd, hdr, sizeof(hdr), 0) ||
+	    write_at(fd, buf, tail_len, tail_off)) {
 		r = mfs_err_set(err, -EIO, "%s: cannot write the skeleton", name);
 		goto out;
 	}
@@ -389,7 +378,7 @@ static int build_skeleton(struct mfs_http *h, const char *url, uint64_t size, in
 		r = mfs_http_range(h, url, off, n, buf, NULL, err);
 		if (r)
 			goto out;
-		if (pwrite_all(fd, buf, n, off)) {
+		if (write_at(fd, buf, n, off)) {
 			r = mfs_err_set(err, -EIO, "%s: cannot write the skeleton", name);
 			goto out;
 		}
@@ -424,7 +413,7 @@ static int write_file_at(int dirfd, const char *name, const void *buf, size_t le
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	r = pwrite_all(fd, buf, len, 0);
+	r = mfs_write_all(fd, buf, len);
 	if (close(fd) && !r)
 		r = -errno;
 	if (!r && renameat(dirfd, tmp, dirfd, name))
