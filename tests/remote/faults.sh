@@ -76,7 +76,7 @@ fresh 60
 fault norange # 200 with the whole file to every range request
 same_file "$mnt/base.gguf" "$orig"
 fresh 60
-fault flaky:3 # two 503s for every good answer: retried
+fault flaky:3 # two 503s for every request before a good answer: retried
 same_file "$mnt/base.gguf" "$orig"
 
 # ---- answers that are errors: EIO in bounded time, then recovery -----------------

@@ -11,7 +11,9 @@ CONTROL (a missing file is "ok"):
   ok            serve as a web server does: 206 for a Range, 200 otherwise
   norange       ignore Range: 200 with the whole file
   status:N      answer HTTP N (500, 503, 404, ...) with a short body
-  flaky:K       503 for K-1 requests out of every K, then one good answer
+  flaky:K       503 for the first K-1 requests of each (path, range), then
+                good answers (per request, not a global count: with
+                requests in parallel that would starve some of them)
   truncate      promise the range, send half of it, close the connection
   flip          the right headers, one byte of the body wrong
   extra         a 206 with one byte more than asked for
@@ -38,6 +40,7 @@ ROOT, PORTFILE, CONTROL, LOG = sys.argv[1:5]
 lock = threading.Lock()
 count = [0]
 generation = [1]
+seen = {}
 
 
 def mode():
@@ -80,8 +83,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if m.startswith("status:"):
             return self.plain(int(m.split(":")[1]))
-        if m.startswith("flaky:") and n % int(m.split(":")[1]) != 0:
-            return self.plain(503)
+        if m.startswith("flaky:"):
+            with lock:
+                key = (self.path, rng)
+                seen[key] = seen.get(key, 0) + 1
+                tries = seen[key]
+            if tries < int(m.split(":")[1]):
+                return self.plain(503)
         if m.startswith("bearer") or m == "rotate":
             if self.path.startswith("/token?"):
                 want = m.split(":", 1)[1] if m.startswith("bearer:") else None
