@@ -118,7 +118,7 @@ static ssize_t remote_pread(void *priv, void *buf, size_t len, uint64_t off)
 	/* Only whole chunks are read from the data area (archive.c). */
 	if (i < 0 || mfs_archive_chunk(b->ar, (uint32_t)i)->plen != len)
 		return -EINVAL;
-	r = mfs_remote_chunk(b->remote, b->url, b->ar, (uint32_t)i, buf, &fetched, &err);
+	r = mfs_remote_read(b->rfile, (uint32_t)i, buf, &fetched, &err);
 	if (r) {
 		mfs_log(MFS_LOG_ERR, "%s: %s", b->path, mfs_err_msg(&err, r));
 		return r;
@@ -126,12 +126,33 @@ static ssize_t remote_pread(void *priv, void *buf, size_t len, uint64_t off)
 	return (ssize_t)len;
 }
 
+/* The prefetch plan's chunks are fetched ahead, several in one request. */
+static void remote_will_need(struct mfs_backing_src *b, uint64_t off, uint64_t len)
+{
+	int64_t i = chunk_at(b->ar, off);
+
+	(void)len;
+	if (i >= 0)
+		mfs_remote_want(b->rfile, (uint32_t)i);
+}
+
+static void remote_urgent(struct mfs_backing_src *b, uint64_t off, uint64_t len)
+{
+	int64_t i = chunk_at(b->ar, off);
+
+	(void)len;
+	if (i >= 0)
+		mfs_remote_urgent(b->rfile, (uint32_t)i);
+}
+
 static void remote_close(struct mfs_backing_src *b)
 {
-	free(b->url);
+	mfs_remote_close(b->rfile);
 }
 
 static const struct mfs_backing_ops remote_ops = {
+    .will_need = remote_will_need,
+    .urgent = remote_urgent,
     .close = remote_close,
 };
 
@@ -139,11 +160,13 @@ int mfs_backing_open_remote(struct mfs_backing_src *b, struct mfs_remote *remote
 			    const char *path, const struct mfs_archive *ar,
 			    const struct mfs_src *meta)
 {
-	*b = (struct mfs_backing_src){.fd = -1, .meta = meta, .dfd = -1, .remote = remote,
-				      .ar = ar, .path = path, .ops = &remote_ops};
-	b->url = strdup(mfs_remote_url(remote, path));
-	if (!b->url)
-		return -ENOMEM;
+	int r;
+
+	*b = (struct mfs_backing_src){.fd = -1, .meta = meta, .dfd = -1, .ar = ar, .path = path};
+	r = mfs_remote_open(remote, path, ar, &b->rfile);
+	if (r)
+		return r;
+	b->ops = &remote_ops;
 	b->src = (struct mfs_src){.pread = remote_pread, .priv = b, .size = meta->size};
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include "io.h"
 
 struct mfs_remote;
+struct mfs_remote_file;
 
 struct mfs_backing_src;
 
@@ -29,6 +30,8 @@ struct mfs_backing_ops {
 	int (*open)(struct mfs_backing_src *b);
 	/* Stored bytes [@off, +@len) will be read soon. */
 	void (*will_need)(struct mfs_backing_src *b, uint64_t off, uint64_t len);
+	/* A reader waits for stored bytes [@off, +@len) now (they were will_need). */
+	void (*urgent)(struct mfs_backing_src *b, uint64_t off, uint64_t len);
 	/* Stored bytes [@off, +@len) were read and decoded. */
 	void (*done)(struct mfs_backing_src *b, uint64_t off, uint64_t len);
 	void (*close)(struct mfs_backing_src *b);
@@ -42,9 +45,8 @@ struct mfs_backing_src {
 	int dfd;		    /* direct: the O_DIRECT descriptor, or -1 */
 	const char *fallback;	    /* why this is not what was asked for, or NULL */
 	/* remote: where the chunks are, and the archive that says which is where */
-	struct mfs_remote *remote;
+	struct mfs_remote_file *rfile;
 	const struct mfs_archive *ar;
-	char *url;
 	const char *path; /* for messages */
 };
 
@@ -59,6 +61,12 @@ static inline void mfs_backing_will_need(struct mfs_backing_src *b, uint64_t off
 {
 	if (b->ops->will_need)
 		b->ops->will_need(b, off, len);
+}
+
+static inline void mfs_backing_urgent(struct mfs_backing_src *b, uint64_t off, uint64_t len)
+{
+	if (b->ops->urgent)
+		b->ops->urgent(b, off, len);
 }
 
 static inline void mfs_backing_done(struct mfs_backing_src *b, uint64_t off, uint64_t len)

@@ -309,6 +309,8 @@ static struct mfs_centry *acquire(struct mfs_cfile *cf, uint32_t idx, unsigned i
 			mfs_cache_complete(cache, e, r); /* waiters see the error */
 	} else if (e && (got & MFS_CACHE_INFLIGHT)) {
 		mfs_pool_promote(cf->fs->pool, mfs_centry_tag(e));
+		if (!(flags & MFS_CACHE_PREFETCH))
+			mfs_backing_urgent(&cf->backing, c->poff, c->plen);
 	}
 	return e;
 }

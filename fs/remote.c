@@ -1,11 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * remote.c - chunks from a remote source through the local store (see remote.h).
+ *
+ * Fetch-ahead: the chunks readers will need soon (mfs_remote_want(), from the
+ * prefetch plan) go into a queue that AHEAD_THREADS threads of their own
+ * fetch into the store, each request a range over the adjacent queued chunks
+ * (at most AHEAD_SPAN bytes). So the bytes in flight are several spans
+ * whatever the number of decode workers, and a request carries far more than
+ * one round trip's worth. Each chunk of a file has a state under r->lock:
+ * NONE, QUEUED (waiting for a fetcher), BUSY (being fetched by a fetcher or
+ * read by a worker) or URGENT (queued, and a reader now waits for it: the
+ * worker that decodes it fetches it at once, alone). A worker that reads a
+ * QUEUED or BUSY chunk waits for the fetcher, then reads the store; whatever
+ * a fetcher could not fetch or verify, the worker fetches again itself, with
+ * the retries and the error it reports.
  */
 #include "remote.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +29,26 @@
 
 /* Fetches of one chunk whose bytes fail their checksum before it is EIO. */
 #define BAD_FETCHES_MAX 3
+
+#define AHEAD_THREADS 4
+#define AHEAD_SPAN (1u << 20) /* bytes one fetch-ahead request asks for, at most */
+#define AHEAD_QUEUE 4096u     /* chunks waiting for a fetcher, at most (more hints are dropped) */
+
+enum { CH_NONE, CH_QUEUED, CH_BUSY, CH_URGENT };
+
+struct mfs_remote_file {
+	struct mfs_remote *r;
+	char *url;
+	const struct mfs_archive *ar;
+	uint32_t nchunks;
+	uint8_t *state;	   /* per chunk, CH_*, under r->lock */
+	unsigned int busy; /* chunks of this file a fetcher holds */
+};
+
+struct qent {
+	struct mfs_remote_file *f; /* NULL: dropped (its file closed) */
+	uint32_t idx;
+};
 
 struct url_map {
 	char *path, *url;
@@ -27,6 +61,14 @@ struct mfs_remote {
 	struct url_map *map;
 	size_t nmap;
 	pthread_key_t tls;
+	/* fetch-ahead: the queue (a ring), its threads */
+	pthread_mutex_t lock;
+	pthread_cond_t work, done;
+	struct qent q[AHEAD_QUEUE];
+	uint32_t qhead, qlen;
+	pthread_t threads[AHEAD_THREADS];
+	unsigned int nthreads;
+	bool started, stop;
 	_Atomic uint64_t store_hits, fetched, fetched_bytes, bad_fetches, store_errors;
 };
 
@@ -94,6 +136,9 @@ int mfs_remote_new(struct mfs_remote **out, const char *base, struct mfs_store *
 	r->store = store;
 	if (http)
 		r->http = *http;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->work, NULL);
+	pthread_cond_init(&r->done, NULL);
 	*out = r;
 	return 0;
 }
@@ -104,6 +149,15 @@ void mfs_remote_free(struct mfs_remote *r)
 
 	if (!r)
 		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_cond_broadcast(&r->work);
+	pthread_mutex_unlock(&r->lock);
+	for (unsigned int i = 0; i < r->nthreads; i++)
+		pthread_join(r->threads[i], NULL);
+	pthread_cond_destroy(&r->work);
+	pthread_cond_destroy(&r->done);
+	pthread_mutex_destroy(&r->lock);
 	t = pthread_getspecific(r->tls);
 	if (t) {
 		pthread_setspecific(r->tls, NULL);
@@ -149,8 +203,9 @@ const char *mfs_remote_url(struct mfs_remote *r, const char *path)
 	return buf;
 }
 
-int mfs_remote_chunk(struct mfs_remote *r, const char *url, const struct mfs_archive *ar,
-		     uint32_t i, void *buf, bool *fetched, struct mfs_err *err)
+/* mfs_remote_chunk(); a chunk found in the store counts as a hit if @hit. */
+static int get_chunk(struct mfs_remote *r, const char *url, const struct mfs_archive *ar,
+		     uint32_t i, void *buf, bool *fetched, bool hit, struct mfs_err *err)
 {
 	const struct mfs_chunk *c = mfs_archive_chunk(ar, i);
 	struct mfs_store_key key = mfs_store_key(c);
@@ -159,7 +214,8 @@ int mfs_remote_chunk(struct mfs_remote *r, const char *url, const struct mfs_arc
 
 	*fetched = false;
 	if (mfs_store_get(r->store, &key, buf, c->plen) == 0) {
-		atomic_fetch_add(&r->store_hits, 1);
+		if (hit)
+			atomic_fetch_add(&r->store_hits, 1);
 		return 0;
 	}
 	t = thread_state(r, c->llen ? c->llen : 1);
@@ -186,6 +242,281 @@ int mfs_remote_chunk(struct mfs_remote *r, const char *url, const struct mfs_arc
 	if (mfs_store_put(r->store, &key, buf, c->plen, err))
 		atomic_fetch_add(&r->store_errors, 1); /* served all the same */
 	return 0;
+}
+
+int mfs_remote_chunk(struct mfs_remote *r, const char *url, const struct mfs_archive *ar,
+		     uint32_t i, void *buf, bool *fetched, struct mfs_err *err)
+{
+	return get_chunk(r, url, ar, i, buf, fetched, true, err);
+}
+
+/* ---- fetch-ahead --------------------------------------------------------------------------- */
+
+struct fetcher {
+	struct mfs_remote *r;
+	struct mfs_http *http;
+	struct mfs_dctx *dctx;
+	uint8_t *span, *scratch;
+	size_t span_cap, scratch_cap;
+};
+
+static int grow(uint8_t **b, size_t *cap, size_t need)
+{
+	uint8_t *n;
+
+	if (*cap >= need)
+		return 0;
+	n = realloc(*b, need);
+	if (!n)
+		return -ENOMEM;
+	*b = n;
+	*cap = need;
+	return 0;
+}
+
+/*
+ * Takes the first chunk still queued and the queued chunks right after it in
+ * the file, AHEAD_SPAN bytes at most, and marks them BUSY. r->lock is held.
+ */
+static bool take_span(struct mfs_remote *r, struct mfs_remote_file **fout, uint32_t *first,
+		      uint32_t *n)
+{
+	while (r->qlen) {
+		struct qent e = r->q[r->qhead];
+		const struct mfs_chunk *c;
+		uint64_t end;
+		uint32_t k;
+
+		r->qhead = (r->qhead + 1) % AHEAD_QUEUE;
+		r->qlen--;
+		if (!e.f || e.f->state[e.idx] != CH_QUEUED)
+			continue; /* taken since, by a span or a reader */
+		c = mfs_archive_chunk(e.f->ar, e.idx);
+		end = c->poff + c->plen;
+		e.f->state[e.idx] = CH_BUSY;
+		for (k = e.idx + 1; k < e.f->nchunks && e.f->state[k] == CH_QUEUED; k++) {
+			const struct mfs_chunk *d = mfs_archive_chunk(e.f->ar, k);
+
+			if (d->poff != end || end + d->plen - c->poff > AHEAD_SPAN)
+				break;
+			e.f->state[k] = CH_BUSY;
+			end += d->plen;
+		}
+		e.f->busy++;
+		*fout = e.f;
+		*first = e.idx;
+		*n = k - e.idx;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Fetches chunks [@first, +@n) of @f in one request and stores those that
+ * decode to their xxh3. What fails is left to the readers, who fetch it
+ * again themselves and report the error.
+ */
+static void fetch_span(struct fetcher *ft, struct mfs_remote_file *f, uint32_t first, uint32_t n)
+{
+	struct mfs_remote *r = ft->r;
+	const struct mfs_chunk *c0 = mfs_archive_chunk(f->ar, first);
+	const struct mfs_chunk *cl = mfs_archive_chunk(f->ar, first + n - 1);
+	size_t len = (size_t)(cl->poff + cl->plen - c0->poff), need = 1;
+	struct mfs_err err = {{0}};
+
+	for (uint32_t k = 0; k < n; k++) {
+		const struct mfs_chunk *c = mfs_archive_chunk(f->ar, first + k);
+
+		need = c->llen > need ? c->llen : need;
+	}
+	if (ft->http && ft->dctx && !grow(&ft->span, &ft->span_cap, len) &&
+	    !grow(&ft->scratch, &ft->scratch_cap, need) &&
+	    mfs_http_range(ft->http, f->url, c0->poff, len, ft->span, NULL, &err) == 0) {
+		atomic_fetch_add(&r->fetched, n);
+		atomic_fetch_add(&r->fetched_bytes, len);
+		for (uint32_t k = 0; k < n; k++) {
+			const struct mfs_chunk *c = mfs_archive_chunk(f->ar, first + k);
+			const uint8_t *p = ft->span + (c->poff - c0->poff);
+			struct mfs_store_key key = mfs_store_key(c);
+			int rc = mfs_archive_decode_stored(f->ar, first + k, p, ft->scratch,
+							   ft->scratch_cap, ft->dctx, &err);
+
+			if (rc == -EFSCORRUPTED)
+				atomic_fetch_add(&r->bad_fetches, 1);
+			else if (rc == 0 && mfs_store_put(r->store, &key, p, c->plen, &err))
+				atomic_fetch_add(&r->store_errors, 1);
+		}
+	}
+	pthread_mutex_lock(&r->lock);
+	for (uint32_t k = 0; k < n; k++)
+		f->state[first + k] = CH_NONE;
+	f->busy--;
+	pthread_cond_broadcast(&r->done);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void *fetcher_main(void *arg)
+{
+	struct fetcher ft = {.r = arg};
+	struct mfs_remote *r = ft.r;
+	struct mfs_remote_file *f;
+	uint32_t first, n;
+
+	ft.http = mfs_http_new(&r->http);
+	ft.dctx = mfs_dctx_new();
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop) {
+		if (take_span(r, &f, &first, &n)) {
+			pthread_mutex_unlock(&r->lock);
+			fetch_span(&ft, f, first, n);
+			pthread_mutex_lock(&r->lock);
+			continue;
+		}
+		/* Idle: no buffers held (a device short of memory pays for them). */
+		if (ft.span_cap || ft.scratch_cap) {
+			pthread_mutex_unlock(&r->lock);
+			free(ft.span);
+			free(ft.scratch);
+			ft.span = ft.scratch = NULL;
+			ft.span_cap = ft.scratch_cap = 0;
+			pthread_mutex_lock(&r->lock);
+			continue;
+		}
+		pthread_cond_wait(&r->work, &r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	free(ft.span);
+	free(ft.scratch);
+	mfs_dctx_free(ft.dctx);
+	mfs_http_free(ft.http);
+	return NULL;
+}
+
+int mfs_remote_open(struct mfs_remote *r, const char *path, const struct mfs_archive *ar,
+		    struct mfs_remote_file **out)
+{
+	struct mfs_remote_file *f = calloc(1, sizeof(*f));
+
+	*out = NULL;
+	if (!f)
+		return -ENOMEM;
+	f->r = r;
+	f->ar = ar;
+	f->nchunks = mfs_archive_nchunks(ar);
+	f->url = strdup(mfs_remote_url(r, path));
+	f->state = calloc(f->nchunks ? f->nchunks : 1, 1);
+	if (!f->url || !f->state) {
+		free(f->url);
+		free(f->state);
+		free(f);
+		return -ENOMEM;
+	}
+	*out = f;
+	return 0;
+}
+
+void mfs_remote_close(struct mfs_remote_file *f)
+{
+	struct mfs_remote *r;
+
+	if (!f)
+		return;
+	r = f->r;
+	pthread_mutex_lock(&r->lock);
+	for (uint32_t k = 0; k < r->qlen; k++) {
+		struct qent *e = &r->q[(r->qhead + k) % AHEAD_QUEUE];
+
+		if (e->f == f)
+			e->f = NULL;
+	}
+	while (f->busy)
+		pthread_cond_wait(&r->done, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+	free(f->state);
+	free(f->url);
+	free(f);
+}
+
+const char *mfs_remote_file_url(const struct mfs_remote_file *f)
+{
+	return f->url;
+}
+
+/* Starts the fetchers, the first time chunks are wanted. r->lock is held. */
+static void start(struct mfs_remote *r)
+{
+	sigset_t all, old;
+
+	r->started = true;
+	/* Signals stay with the threads that handle them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (; r->nthreads < AHEAD_THREADS; r->nthreads++)
+		if (pthread_create(&r->threads[r->nthreads], NULL, fetcher_main, r))
+			break;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void mfs_remote_want(struct mfs_remote_file *f, uint32_t i)
+{
+	struct mfs_remote *r = f->r;
+	const struct mfs_chunk *c;
+	struct mfs_store_key key;
+	uint8_t st;
+
+	if (i >= f->nchunks)
+		return;
+	c = mfs_archive_chunk(f->ar, i);
+	pthread_mutex_lock(&r->lock);
+	st = f->state[i];
+	pthread_mutex_unlock(&r->lock);
+	key = mfs_store_key(c);
+	if (st != CH_NONE || !c->plen || mfs_store_has(r->store, &key, c->plen))
+		return;
+	pthread_mutex_lock(&r->lock);
+	if (!r->started)
+		start(r);
+	if (r->nthreads && f->state[i] == CH_NONE && r->qlen < AHEAD_QUEUE) {
+		r->q[(r->qhead + r->qlen++) % AHEAD_QUEUE] = (struct qent){.f = f, .idx = i};
+		f->state[i] = CH_QUEUED;
+		pthread_cond_signal(&r->work);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void mfs_remote_urgent(struct mfs_remote_file *f, uint32_t i)
+{
+	struct mfs_remote *r = f->r;
+
+	pthread_mutex_lock(&r->lock);
+	if (i < f->nchunks && f->state[i] == CH_QUEUED) {
+		f->state[i] = CH_URGENT;
+		pthread_cond_broadcast(&r->done);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetched,
+		    struct mfs_err *err)
+{
+	struct mfs_remote *r = f->r;
+	bool waited = false;
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	while (f->state[i] == CH_QUEUED || f->state[i] == CH_BUSY) {
+		waited = true;
+		pthread_cond_wait(&r->done, &r->lock);
+	}
+	f->state[i] = CH_BUSY; /* a queue entry for it is skipped */
+	pthread_mutex_unlock(&r->lock);
+	/* A chunk a fetcher just stored for this read is not a hit of the store. */
+	rc = get_chunk(r, f->url, f->ar, i, buf, fetched, !waited, err);
+	pthread_mutex_lock(&r->lock);
+	f->state[i] = CH_NONE;
+	pthread_cond_broadcast(&r->done);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
 }
 
 void mfs_remote_stats(struct mfs_remote *r, struct mfs_remote_stats *st)

@@ -48,6 +48,30 @@ const char *mfs_remote_url(struct mfs_remote *r, const char *path);
 int mfs_remote_chunk(struct mfs_remote *r, const char *url, const struct mfs_archive *ar,
 		     uint32_t i, void *buf, bool *fetched, struct mfs_err *err);
 
+/*
+ * One container of the source while it is open: @path's URL and archive @ar
+ * (which outlives it). Its reads wait for the fetch-ahead of the same chunks
+ * rather than fetching them twice.
+ */
+struct mfs_remote_file;
+int mfs_remote_open(struct mfs_remote *r, const char *path, const struct mfs_archive *ar,
+		    struct mfs_remote_file **out);
+/* Drops its queued fetch-ahead and waits for its fetches in flight. */
+void mfs_remote_close(struct mfs_remote_file *f);
+const char *mfs_remote_file_url(const struct mfs_remote_file *f);
+
+/*
+ * Chunk @i will be read soon (the prefetch plan): fetch it ahead into the
+ * store, with its neighbours in the file in one request. A hint: dropped if
+ * the chunk is stored or the queue is full.
+ */
+void mfs_remote_want(struct mfs_remote_file *f, uint32_t i);
+/* A reader waits for chunk @i now: if it is still queued, its reader fetches it at once. */
+void mfs_remote_urgent(struct mfs_remote_file *f, uint32_t i);
+/* mfs_remote_chunk() for chunk @i of @f, after the fetch-ahead of it if there is one. */
+int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetched,
+		    struct mfs_err *err);
+
 /* Counters for stats: chunks served from the store, fetched, refetched after bad bytes. */
 struct mfs_remote_stats {
 	uint64_t store_hits, fetched, fetched_bytes, bad_fetches, store_errors;

@@ -332,6 +332,16 @@ static void drop(struct mfs_store *s, const struct mfs_store_key *k, const char 
 	pthread_mutex_unlock(&s->lock);
 }
 
+bool mfs_store_has(struct mfs_store *s, const struct mfs_store_key *key, size_t len)
+{
+	char path[64];
+	struct stat st;
+
+	key_path(key, path);
+	return !fstatat(s->dfd, path, &st, AT_SYMLINK_NOFOLLOW) && S_ISREG(st.st_mode) &&
+	       (uint64_t)st.st_size == len + HDR;
+}
+
 int mfs_store_get(struct mfs_store *s, const struct mfs_store_key *key, void *buf, size_t len)
 {
 	char path[64];

@@ -27,6 +27,7 @@
 #ifndef MFS_STORE_H
 #define MFS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,9 @@ struct mfs_store_key mfs_store_key(const struct mfs_chunk *c);
  * and intact: 0, or -ENOENT (not there, or damaged and now deleted).
  */
 int mfs_store_get(struct mfs_store *s, const struct mfs_store_key *key, void *buf, size_t len);
+
+/* Is @key stored with @len bytes? (A hint: only mfs_store_get() checks the bytes.) */
+bool mfs_store_has(struct mfs_store *s, const struct mfs_store_key *key, size_t len);
 
 /* Stores @len verified bytes under @key, evicting the oldest over the budget. 0 or -errno. */
 int mfs_store_put(struct mfs_store *s, const struct mfs_store_key *key, const void *buf,

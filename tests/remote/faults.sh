@@ -20,14 +20,14 @@ mnt=$WORK/mnt
 timeout=3
 n=0
 
-# fresh [TIMEOUT]: a new mount with an empty store (the mount's own requests
+# fresh [TIMEOUT [OPTS]]: a new mount with an empty store (the mount's own requests
 # answered well); reads time out after TIMEOUT s (default $timeout; faults
 # that must end in right bytes get longer, so a loaded machine cannot fail them)
 fresh() {
 	mountpoint -q "$mnt" && unmount "$mnt"
 	n=$((n + 1))
 	fault ok
-	mount_fg "$url" "$mnt" -o store="$WORK/store$n",timeout=${1:-$timeout}
+	mount_fg "$url" "$mnt" -o store="$WORK/store$n",timeout=${1:-$timeout}${2:+,$2}
 }
 
 # prefix_right WHAT: a sequential read stops at the first EIO, and what it
@@ -107,8 +107,9 @@ prefix_right truncate
 fails_within $((timeout * 3 + 5)) truncate
 recovers truncate
 # A half-fetched file, then wrong bytes for the rest: the store keeps only
-# the good half, and serves exactly that with the server gone.
-fresh
+# the good half, and serves exactly that with the server gone. (No prefetch:
+# it would fetch the second half ahead while the first is read.)
+fresh "$timeout" prefetch=off
 half=$(($(stat -c %s "$orig") / 2))
 head -c "$half" "$mnt/base.gguf" | cmp -s - <(head -c "$half" "$orig") || fail "first half"
 pass

@@ -68,6 +68,14 @@ pass
 same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
 base_bytes=$(served_bytes 'base.gguf.mfs')
 base_stored=$(stat -c %s "$www/base.gguf.mfs")
+# Read in order, the chunks are fetched ahead, adjacent ones in one request.
+base_requests=$(grep -c 'base.gguf.mfs' "$NGINX_LOG")
+base_chunks=$("$MODELFS" inspect --json "$www/base.gguf.mfs" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["chunks"])')
+echo "base: $base_requests requests for $base_chunks chunks"
+[ "$((base_requests * 4))" -le "$((base_chunks * 3))" ] ||
+	fail "base: $base_requests requests for $base_chunks chunks: not coalesced"
+pass
 # Every chunk once (prefetch included), plus the skeleton's metadata.
 [ "$base_bytes" -le $((base_stored + base_stored / 20)) ] ||
 	fail "base: $base_bytes bytes fetched for a $base_stored-byte container"
@@ -133,6 +141,13 @@ mount_fg "${url}base.gguf.mfs" "$mnt" -o store="$WORK/store"
 [ "$(ls "$mnt")" = base.gguf ] || fail "single container: $(ls "$mnt")"
 same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
 unmount "$mnt"
+# mount.modelfs (mount -t modelfs, fstab) takes a URL as its source, with fstab's options.
+"$MOUNT_MODELFS" "$url" "$mnt" -o defaults,_netdev,nofail,noatime,store="$WORK/store",timeout=10 ||
+	fail "mount.modelfs with a URL"
+grep -q "^modelfs:$url $mnt fuse.modelfs" /proc/mounts || fail "mount.modelfs: $(grep " $mnt " /proc/mounts)"
+same_file "$mnt/tuned.gguf" "$WORK/orig/tuned.gguf"
+umount "$mnt"
+pass
 expect_exit 1 "$MODELFS" mount -f -o store="$WORK/store" http://192.0.2.1/models/ "$mnt"
 expect_msg "plain http to a host other than this one"
 stop_nginx
