@@ -358,17 +358,33 @@ static const struct mfs_http_cred *cred_for(const struct mfs_http *h, const char
 	return NULL;
 }
 
-/* One attempt; 0, -EAGAIN (worth another), or a final -errno. */
-static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms,
-		   struct curl_slist *hdrs, struct mfs_err *err)
+#define REDIRECTED 1
+
+/* Is @a's host[:port] @b's? */
+static bool same_host(const char *a, const char *b)
 {
-	const struct mfs_http_cred *cred = cred_for(h, req->url);
+	char ha[300], hb[300];
+
+	return url_hostport(a, ha) && url_hostport(b, hb) && !strcasecmp(ha, hb);
+}
+
+/*
+ * One request of an attempt, to @url (req->url or where it redirected to),
+ * with @url's host's credentials only: 0, REDIRECTED (*@next: where to),
+ * -EAGAIN (worth another attempt), or a final -errno.
+ */
+static int request(struct mfs_http *h, struct mfs_http_req *req, const char *url,
+		   long timeout_ms, struct curl_slist *hdrs, char **next, struct mfs_err *err)
+{
+	const struct mfs_http_cred *cred = cred_for(h, url);
 	char hp[300];
-	bool token = h->token && url_hostport(req->url, hp) && !strcasecmp(hp, h->token_host);
+	bool token = h->token && url_hostport(url, hp) && !strcasecmp(hp, h->token_host);
+	bool follow = !req->method || !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
 	CURL *c = h->curl;
 	struct xfer x = {.req = req};
+	struct curl_slist *own = NULL;
 	char range[64], show[256];
-	bool https = !strncasecmp(req->url, "https://", 8);
+	char *loc = NULL;
 	CURLcode rc;
 
 	if (req->body) {
@@ -377,14 +393,24 @@ static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms
 		if (req->body_len)
 			*req->body_len = 0;
 	}
+	/* This host's header lines beside the request's. */
+	if (cred && cred->nheaders) {
+		for (const struct curl_slist *l = hdrs; l; l = l->next)
+			if (!(own = curl_slist_append(own, l->data)))
+				return -ENOMEM;
+		for (size_t i = 0; i < cred->nheaders; i++)
+			if (!(own = curl_slist_append(own, cred->headers[i]))) {
+				curl_slist_free_all(own);
+				return -ENOMEM;
+			}
+		hdrs = own;
+	}
 	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 8L);
-	/* Redirects stay on http(s), and an https request never goes on in the clear. */
+	/* Redirects are followed by attempt(), each hop with its own host's credentials. */
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->conf.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "modelfs");
@@ -394,7 +420,7 @@ static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	if (h->conf.ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->conf.ca_file);
-	if (req->userpwd) {
+	if (req->userpwd && same_host(url, req->url)) {
 		curl_easy_setopt(c, CURLOPT_USERPWD, req->userpwd);
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	} else if (token) {
@@ -429,18 +455,26 @@ static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms
 			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	}
 	rc = curl_easy_perform(c);
+	curl_slist_free_all(own);
 	req->status = x.status;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &req->status);
+	if (rc == CURLE_OK && follow &&
+	    (req->status == 301 || req->status == 302 || req->status == 303 ||
+	     req->status == 307 || req->status == 308) &&
+	    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc) {
+		*next = strdup(loc);
+		return *next ? REDIRECTED : -ENOMEM;
+	}
 	if (x.fail == -ENOMEM)
 		return -ENOMEM;
 	if (x.fail == -EPROTO)
 		return mfs_err_set(err, -EPROTO, "%s %s: %s", req->method ? req->method : "GET",
-				   shown(req->url, show, sizeof(show)),
+				   shown(url, show, sizeof(show)),
 				   req->range ? "the server sent other bytes than the range asked for"
 					      : "the answer is larger than expected");
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x.done_early)) {
 		mfs_err_set(err, -EIO, "%s %s: %s", req->method ? req->method : "GET",
-			    shown(req->url, show, sizeof(show)), curl_easy_strerror(rc));
+			    shown(url, show, sizeof(show)), curl_easy_strerror(rc));
 		/* Certificates and URLs do not get better by trying again. */
 		return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
 				       rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL ||
@@ -455,13 +489,13 @@ static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms
 								  : -EIO;
 
 		mfs_err_set(err, r == -EAGAIN ? -EIO : r, "%s %s: HTTP %ld",
-			    req->method ? req->method : "GET", shown(req->url, show, sizeof(show)),
+			    req->method ? req->method : "GET", shown(url, show, sizeof(show)),
 			    req->status);
 		return r;
 	}
 	if (req->range && x.got != req->len) {
 		mfs_err_set(err, -EIO, "GET %s: the body ended after %zu of %zu bytes",
-			    shown(req->url, show, sizeof(show)), x.got, req->len);
+			    shown(url, show, sizeof(show)), x.got, req->len);
 		return -EAGAIN;
 	}
 	if (req->body && !*req->body) {
@@ -474,6 +508,47 @@ static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms
 		*req->body_len = x.got;
 	req->size = x.have_range && x.cr_total ? x.cr_total : x.status == 200 ? x.clen : 0;
 	return 0;
+}
+
+/* Redirects followed, at most this many. */
+#define MAX_REDIRECTS 8
+
+/*
+ * One attempt: the request, and the requests its redirects lead to (GET and
+ * HEAD only; an https request never goes on in the clear, nor plain http to
+ * where check_url() forbids it). 0, -EAGAIN (worth another), or a final -errno.
+ */
+static int attempt(struct mfs_http *h, struct mfs_http_req *req, long timeout_ms,
+		   struct curl_slist *hdrs, struct mfs_err *err)
+{
+	bool https = !strncasecmp(req->url, "https://", 8);
+	const char *url = req->url;
+	char *owned = NULL, *next = NULL, show[256], to[256];
+	int r;
+
+	for (unsigned int hops = 0;; hops++) {
+		r = request(h, req, url, timeout_ms, hdrs, &next, err);
+		if (r != REDIRECTED)
+			break;
+		free(owned);
+		url = owned = next;
+		next = NULL;
+		if (hops + 1 > MAX_REDIRECTS) {
+			r = mfs_err_set(err, -EIO, "GET %s: more than %d redirects",
+					shown(req->url, show, sizeof(show)), MAX_REDIRECTS);
+			break;
+		}
+		if (https && strncasecmp(url, "https://", 8)) {
+			r = mfs_err_set(err, -EIO, "GET %s: redirected to %s, not https",
+					shown(req->url, show, sizeof(show)), shown(url, to, sizeof(to)));
+			break;
+		}
+		r = check_url(h, url, err);
+		if (r)
+			break;
+	}
+	free(owned);
+	return r;
 }
 
 /* The value of @key="..." in a challenge's parameters, into @out; false if absent. */

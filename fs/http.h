@@ -37,13 +37,16 @@ struct mfs_http_conf {
 
 /*
  * Credentials for one host ("host" or "host:port", as in URLs): basic auth
- * or a bearer token. libcurl sends neither to another host a redirect leads
- * to (object storage behind a registry).
+ * or a bearer token, and more header lines (an API key). None of it goes to
+ * another host a redirect leads to (object storage behind a registry):
+ * redirects are followed here, each request with its own host's credentials.
  */
 struct mfs_http_cred {
 	char host[256];
-	char *userpwd; /* "user:password", or NULL */
-	char *bearer;  /* a token, or NULL */
+	char *userpwd;	 /* "user:password", or NULL */
+	char *bearer;	 /* a token, or NULL */
+	char **headers;	 /* "Name: value" lines */
+	size_t nheaders;
 };
 
 /* One request (mfs_http_do). Unset fields are the defaults of a GET. */

@@ -69,8 +69,68 @@ static void free_creds(struct mfs_http_cred *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].userpwd);
 		free(v[i].bearer);
+		for (size_t k = 0; k < v[i].nheaders; k++)
+			free(v[i].headers[k]);
+		free(v[i].headers);
 	}
 	free(v);
+}
+
+/* A header line "Name: value": a token of letters, digits and '-', then ':'. */
+static bool header_line(const char *v)
+{
+	size_t name = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-");
+
+	return name && v[name] == ':' && !strpbrk(v, "\r\n");
+}
+
+/*
+ * Adds one credentials line to the entry of @host (made if new): -EINVAL (a
+ * bad line), -EEXIST (a second basic or bearer for the host), -ENOMEM.
+ */
+static int add_cred(struct mfs_http_cred **v, size_t *n, const char *host, const char *kind,
+		    const char *val)
+{
+	struct mfs_http_cred *c = NULL;
+	char **slot, *copy;
+
+	if (!*val || (!strcmp(kind, "basic") && !strchr(val, ':')) ||
+	    (!strcmp(kind, "header") && !header_line(val)) ||
+	    (strcmp(kind, "basic") && strcmp(kind, "bearer") && strcmp(kind, "header")))
+		return -EINVAL;
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*v)[i].host, host))
+			c = &(*v)[i];
+	if (!c) {
+		struct mfs_http_cred *nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		c = &nv[(*n)++];
+		memset(c, 0, sizeof(*c));
+		snprintf(c->host, sizeof(c->host), "%s", host);
+	}
+	if (!strcmp(kind, "header")) {
+		char **h = realloc(c->headers, (c->nheaders + 1) * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		c->headers = h;
+		slot = &h[c->nheaders];
+		*slot = NULL;
+	} else {
+		slot = !strcmp(kind, "basic") ? &c->userpwd : &c->bearer;
+		if (c->userpwd || c->bearer)
+			return -EEXIST; /* one way to log in per host */
+	}
+	copy = strdup(val);
+	if (!copy)
+		return -ENOMEM;
+	*slot = copy;
+	if (!strcmp(kind, "header"))
+		c->nheaders++;
+	return 0;
 }
 
 int source_load_credentials(struct source_opts *so, struct mfs_err *err)
@@ -114,33 +174,22 @@ int source_load_credentials(struct source_opts *so, struct mfs_err *err)
 		if (line[strspn(line, " \t")] == '#' || !line[strspn(line, " \t")])
 			continue;
 		if (sscanf(line, " %255s %15s %n", host, kind, &used) != 2 || !used) {
-			r = mfs_err_set(err, -EINVAL, "%s:%zu: not HOST basic|bearer VALUE", path, lineno);
+			r = mfs_err_set(err, -EINVAL, "%s:%zu: not HOST basic|bearer|header VALUE", path,
+					lineno);
 			break;
 		}
 		val = line + used;
 		end = val + strlen(val);
 		while (end > val && (end[-1] == ' ' || end[-1] == '\t'))
 			*--end = 0;
-		if (!*val || (strcmp(kind, "basic") && strcmp(kind, "bearer")) ||
-		    (!strcmp(kind, "basic") && !strchr(val, ':'))) {
-			r = mfs_err_set(err, -EINVAL, "%s:%zu: not HOST basic USER:PASSWORD or HOST bearer "
-					"TOKEN", path, lineno);
+		r = add_cred(&v, &n, host, kind, val);
+		if (r == -EINVAL)
+			mfs_err_set(err, r, "%s:%zu: not HOST basic USER:PASSWORD, HOST bearer TOKEN or "
+					"HOST header 'NAME: VALUE'", path, lineno);
+		else if (r == -EEXIST)
+			mfs_err_set(err, -EINVAL, "%s:%zu: a second %s for %s", path, lineno, kind, host);
+		if (r)
 			break;
-		}
-		struct mfs_http_cred *nv = realloc(v, (n + 1) * sizeof(*v));
-
-		if (!nv) {
-			r = -ENOMEM;
-			break;
-		}
-		v = nv;
-		memset(&v[n], 0, sizeof(v[n]));
-		snprintf(v[n].host, sizeof(v[n].host), "%s", host);
-		if (!(*(strcmp(kind, "basic") ? &v[n].bearer : &v[n].userpwd) = strdup(val))) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
 	}
 	free(line);
 	fclose(f);

@@ -178,6 +178,34 @@ expect_exit 1 "$MODELFS" mount -f -o store="$WORK/authstore2",credentials="$WORK
 expect_msg "creds:1: not HOST basic USER:PASSWORD"
 stop_nginx
 
+# ---- a header (an API key) for one host; a redirect to another host gets none -------
+mkdir -p "$www/keyed"
+cp "$www/base.gguf.mfs" "$www/keyed/"
+"$MODELFS" publish -q "$www/keyed"
+NGINX_EXTRA="location /keyed/ { if (\$http_x_api_key != k3y) { return 401; }
+	rewrite ^/keyed/(.*[.]mfs)\$ http://localhost:\$server_port/open/\$1 redirect; }
+	location /open/ { alias $www/keyed/; }" start_nginx "$www"
+kurl=http://127.0.0.1:$NGINX_PORT/keyed/
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/keystore" "$kurl" "$mnt"
+expect_msg "HTTP 401"
+printf '127.0.0.1:%s header X-Api-Key: k3y\n' "$NGINX_PORT" >"$WORK/creds"
+chmod 600 "$WORK/creds"
+mount_fg "$kurl" "$mnt" -o store="$WORK/keystore",credentials="$WORK/creds"
+same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
+unmount "$mnt"
+grep -q "^/keyed/modelfs.json 200 .* key=k3y$" "$NGINX_LOG" || fail "the list was not fetched with the key"
+grep -q "^/open/base.gguf.mfs 206 .* localhost:$NGINX_PORT key=-$" "$NGINX_LOG" ||
+	fail "no chunk read through the redirect: $(tail -3 "$NGINX_LOG")"
+! grep -q "^/open/.* key=k3y$" "$NGINX_LOG" || fail "the key went along a redirect to another host"
+pass
+printf '127.0.0.1:%s header X-Api-Key k3y\n' "$NGINX_PORT" >"$WORK/creds"
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/keystore",credentials="$WORK/creds" "$kurl" "$mnt"
+expect_msg "creds:1: not HOST basic USER:PASSWORD, HOST bearer TOKEN or HOST header 'NAME: VALUE'"
+printf '127.0.0.1:%s basic a:b\n127.0.0.1:%s bearer t\n' "$NGINX_PORT" "$NGINX_PORT" >"$WORK/creds"
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/keystore",credentials="$WORK/creds" "$kurl" "$mnt"
+expect_msg "creds:2: a second bearer for 127.0.0.1:$NGINX_PORT"
+stop_nginx
+
 # ---- https with a CA made here -----------------------------------------------------
 tls=$WORK/tls
 mkdir -p "$tls"

@@ -23,7 +23,8 @@ free_port() {
 
 # start_nginx ROOT [CERT KEY]: serves ROOT on 127.0.0.1:$NGINX_PORT (https
 # with CERT and KEY; $NGINX_EXTRA goes into the server block); the access
-# log, one line per request with the body bytes sent, is $NGINX_LOG.
+# log, one line per request (URI, status, body bytes sent, Host, key=X-Api-Key),
+# is $NGINX_LOG.
 # NGINX_PID is the master.
 start_nginx() {
 	local root=$1 cert=${2:-} key=${3:-} conf dir listen
@@ -41,7 +42,7 @@ pid $dir/nginx.pid;
 error_log $dir/error.log;
 events { worker_connections 256; }
 http {
-	log_format bytes '\$request_uri \$status \$body_bytes_sent';
+	log_format bytes '\$request_uri \$status \$body_bytes_sent \$http_host key=\$http_x_api_key';
 	access_log $NGINX_LOG bytes;
 	client_body_temp_path $dir; proxy_temp_path $dir; fastcgi_temp_path $dir;
 	uwsgi_temp_path $dir; scgi_temp_path $dir;
