@@ -180,7 +180,14 @@ void mfs_prefetch_read(struct mfs_prefetcher *pf, uint32_t first, uint32_t last,
 		else if (near && !seq)
 			pf->follow_file = false;
 	}
-	if (p == MFS_PLAN_NONE || pf->follow_file) {
+	if (p != MFS_PLAN_NONE && pf->plan->sparse[p] && seq && pf->ra_streak >= 1 &&
+	    !pf->follow_file) {
+		/*
+		 * Rows one after the other, three reads in a row: a scan of the
+		 * embeddings (loading with MADV_WILLNEED, a copy), not inference.
+		 */
+		prefetch_sequential(pf, first, last, env);
+	} else if (p == MFS_PLAN_NONE || pf->follow_file) {
 		prefetch_sequential(pf, first, last, env);
 		pf->pl_last = p;
 		pf->pl_next = MFS_PLAN_NONE;

@@ -10,7 +10,9 @@
  *
  * With a plan (plan.h), a read of a chunk in it schedules the chunks that
  * follow in the plan: across tensor and layer boundaries, past sparse runs
- * (embeddings), around to the first layer. Reads of chunks outside the plan,
+ * (embeddings), around to the first layer. A read of a sparse run's row
+ * schedules nothing, unless it is the third of rows read one after the
+ * other in the file: a scan (loading, a copy) is prefetched in file order. Reads of chunks outside the plan,
  * and every read without a plan, use the file order: reads that start in or
  * right after the chunk the previous read ended in are sequential. Within a
  * tensor the file and the plan agree; where they part, the reader shows which

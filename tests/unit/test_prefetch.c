@@ -3,7 +3,8 @@
  * test_prefetch.c - the prefetch policy without FUSE, cache or workers: a
  * list of reads in, the chunks it asks for out. File order with a growing
  * window, a jump that starts over, the plan across layers and around its
- * cycle, a reader that follows the file where file and plan part, the cap,
+ * cycle, rows of the embeddings and a scan of them, a reader that follows
+ * the file where file and plan part, the cap,
  * and a hostile plan whose reads stay bounded.
  */
 #include <criterion/criterion.h>
@@ -132,6 +133,31 @@ Test(prefetch, the_plan_across_layers_and_around_the_cycle)
 		}
 	}
 	cr_assert(wrapped, "reads past layer 0 never prefetched layer 0 again");
+	mfs_prefetch_destroy(&pf);
+	mfs_plan_order_release(&o);
+}
+
+Test(prefetch, rows_of_the_embeddings_alone_but_a_scan_of_them_in_file_order)
+{
+	struct rec r = {.len = 256 * K};
+	struct mfs_plan_order o;
+	struct mfs_prefetcher pf;
+	bool ahead = false;
+
+	layered_plan(&o);
+	mfs_prefetch_init(&pf, 40, &o, &ops, &r);
+	/* Inference: a row here and there asks for nothing. */
+	read_(&pf, &r, 12, 12);
+	cr_assert_eq(read_(&pf, &r, 7, 7), 0, "a row read asked for %u chunks", r.n);
+	cr_assert_eq(read_(&pf, &r, 4, 4), 0, "a row read asked for %u chunks", r.n);
+	cr_assert_eq(read_(&pf, &r, 5, 5), 0, "two rows in a row are no scan yet");
+	/* A scan: the third row in a row asks for what follows in the file. */
+	read_(&pf, &r, 6, 6);
+	for (uint32_t k = 0; k < r.n; k++) {
+		cr_assert_gt(r.issued[k], 6, "a scan at 6 asked for chunk %u behind it", r.issued[k]);
+		ahead |= r.issued[k] == 7;
+	}
+	cr_assert(ahead, "a scan of the embeddings at row 6 did not ask for row 7");
 	mfs_prefetch_destroy(&pf);
 	mfs_plan_order_release(&o);
 }
