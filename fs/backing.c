@@ -138,11 +138,14 @@ static void remote_will_need(struct mfs_backing_src *b, uint64_t off, uint64_t l
 
 static void remote_urgent(struct mfs_backing_src *b, uint64_t off, uint64_t len)
 {
-	int64_t i = chunk_at(b->ar, off);
+	int64_t i = chunk_at(b->ar, off), j = i;
+	uint32_t n = mfs_archive_nchunks(b->ar);
 
-	(void)len;
-	if (i >= 0)
-		mfs_remote_urgent(b->rfile, (uint32_t)i);
+	if (i < 0)
+		return;
+	while ((uint32_t)j + 1 < n && mfs_archive_chunk(b->ar, (uint32_t)j + 1)->poff < off + len)
+		j++;
+	mfs_remote_urgent(b->rfile, (uint32_t)i, (uint32_t)j);
 }
 
 static void remote_close(struct mfs_backing_src *b)

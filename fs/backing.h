@@ -30,7 +30,10 @@ struct mfs_backing_ops {
 	int (*open)(struct mfs_backing_src *b);
 	/* Stored bytes [@off, +@len) will be read soon. */
 	void (*will_need)(struct mfs_backing_src *b, uint64_t off, uint64_t len);
-	/* A reader waits for stored bytes [@off, +@len) now (they were will_need). */
+	/*
+	 * A reader waits for stored bytes [@off, +@len) now: chunks prefetch
+	 * asked for (will_need), or the chunks of a read that needs several.
+	 */
 	void (*urgent)(struct mfs_backing_src *b, uint64_t off, uint64_t len);
 	/* Stored bytes [@off, +@len) were read and decoded. */
 	void (*done)(struct mfs_backing_src *b, uint64_t off, uint64_t len);

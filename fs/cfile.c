@@ -438,6 +438,13 @@ int mfs_cfile_read(struct mfs_cfile *cf, size_t size, uint64_t off, struct mfs_c
 			goto fail;
 		}
 	}
+	/* Several chunks at once (readahead, loading): the backing may fetch them together. */
+	if (n > 1) {
+		const struct mfs_chunk *a = mfs_archive_chunk(cf->ar, first);
+		const struct mfs_chunk *b = mfs_archive_chunk(cf->ar, last);
+
+		mfs_backing_urgent(&cf->backing, a->poff, b->poff + b->plen - a->poff);
+	}
 	for (; rd->nents < n; rd->nents++) {
 		rd->ents[rd->nents] = acquire(cf, first + rd->nents, 0);
 		if (!rd->ents[rd->nents]) {

@@ -9,11 +9,14 @@
  * whatever the number of decode workers, and a request carries far more than
  * one round trip's worth. Each chunk of a file has a state under r->lock:
  * NONE, QUEUED (waiting for a fetcher), BUSY (being fetched by a fetcher or
- * read by a worker) or URGENT (queued, and a reader now waits for it: the
- * worker that decodes it fetches it at once, alone). A worker that reads a
- * QUEUED or BUSY chunk waits for the fetcher, then reads the store; whatever
- * a fetcher could not fetch or verify, the worker fetches again itself, with
- * the retries and the error it reports.
+ * read by a worker) or URGENT (queued, a reader waits for it and the queue
+ * is full: the worker that decodes it fetches it at once, alone). The chunks
+ * a reader waits for go to the head of the queue: those prefetch queued
+ * already, and all of a read that needs more than one (readahead, loading):
+ * a fetcher takes them in one request. A worker that reads a
+ * QUEUED or BUSY chunk waits for the fetcher, then reads the store; a chunk
+ * whose bytes a fetcher could not verify the worker fetches again itself; a
+ * request that failed to the end (FAILED) fails the reads that waited for it.
  */
 #include "remote.h"
 
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec.h"
 
@@ -32,9 +36,25 @@
 
 #define AHEAD_THREADS 4
 #define AHEAD_SPAN (1u << 20) /* bytes one fetch-ahead request asks for, at most */
-#define AHEAD_QUEUE 4096u     /* chunks waiting for a fetcher, at most (more hints are dropped) */
+#define AHEAD_QUEUE 4096u
+/* A chunk whose fetch-ahead failed fails its reads this long after, without asking again. */
+#define FAILED_FRESH_NS 1000000000ull     /* chunks waiting for a fetcher, at most (more hints are dropped) */
 
-enum { CH_NONE, CH_QUEUED, CH_BUSY, CH_URGENT };
+enum { CH_NONE, CH_QUEUED, CH_BUSY, CH_URGENT, CH_FAILED };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Nobody fetches or reads it (FAILED: the last fetch-ahead of it failed). */
+static bool idle(uint8_t st)
+{
+	return st == CH_NONE || st == CH_FAILED;
+}
 
 struct mfs_remote_file {
 	struct mfs_remote *r;
@@ -43,6 +63,8 @@ struct mfs_remote_file {
 	uint32_t nchunks;
 	uint8_t *state;	   /* per chunk, CH_*, under r->lock */
 	unsigned int busy; /* chunks of this file a fetcher holds */
+	struct mfs_err failed; /* why the last fetch-ahead failed, under r->lock */
+	uint64_t failed_ns;    /* and when */
 };
 
 struct qent {
@@ -275,8 +297,9 @@ static int grow(uint8_t **b, size_t *cap, size_t need)
 }
 
 /*
- * Takes the first chunk still queued and the queued chunks right after it in
- * the file, AHEAD_SPAN bytes at most, and marks them BUSY. r->lock is held.
+ * Takes the first chunk still queued and the queued chunks beside it in the
+ * file (half a span before it at most, a span in all), and marks them BUSY.
+ * r->lock is held.
  */
 static bool take_span(struct mfs_remote *r, struct mfs_remote_file **fout, uint32_t *first,
 		      uint32_t *n)
@@ -284,28 +307,38 @@ static bool take_span(struct mfs_remote *r, struct mfs_remote_file **fout, uint3
 	while (r->qlen) {
 		struct qent e = r->q[r->qhead];
 		const struct mfs_chunk *c;
-		uint64_t end;
-		uint32_t k;
+		uint64_t start, end;
+		uint32_t j, k;
 
 		r->qhead = (r->qhead + 1) % AHEAD_QUEUE;
 		r->qlen--;
 		if (!e.f || e.f->state[e.idx] != CH_QUEUED)
 			continue; /* taken since, by a span or a reader */
 		c = mfs_archive_chunk(e.f->ar, e.idx);
+		start = c->poff;
 		end = c->poff + c->plen;
 		e.f->state[e.idx] = CH_BUSY;
+		/* The plan and the file part within a layer: neighbours either side. */
+		for (j = e.idx; j > 0 && e.f->state[j - 1] == CH_QUEUED; j--) {
+			const struct mfs_chunk *d = mfs_archive_chunk(e.f->ar, j - 1);
+
+			if (d->poff + d->plen != start || end - d->poff > AHEAD_SPAN / 2)
+				break;
+			e.f->state[j - 1] = CH_BUSY;
+			start = d->poff;
+		}
 		for (k = e.idx + 1; k < e.f->nchunks && e.f->state[k] == CH_QUEUED; k++) {
 			const struct mfs_chunk *d = mfs_archive_chunk(e.f->ar, k);
 
-			if (d->poff != end || end + d->plen - c->poff > AHEAD_SPAN)
+			if (d->poff != end || end + d->plen - start > AHEAD_SPAN)
 				break;
 			e.f->state[k] = CH_BUSY;
 			end += d->plen;
 		}
 		e.f->busy++;
 		*fout = e.f;
-		*first = e.idx;
-		*n = k - e.idx;
+		*first = j;
+		*n = k - j;
 		return true;
 	}
 	return false;
@@ -313,8 +346,10 @@ static bool take_span(struct mfs_remote *r, struct mfs_remote_file **fout, uint3
 
 /*
  * Fetches chunks [@first, +@n) of @f in one request and stores those that
- * decode to their xxh3. What fails is left to the readers, who fetch it
- * again themselves and report the error.
+ * decode to their xxh3. Chunks whose bytes fail their checksum are left to
+ * the readers, who fetch them again themselves; if the request fails (after
+ * its retries, to the timeout), so do the reads waiting for them or for
+ * chunks of the file still queued, at once.
  */
 static void fetch_span(struct fetcher *ft, struct mfs_remote_file *f, uint32_t first, uint32_t n)
 {
@@ -323,6 +358,8 @@ static void fetch_span(struct fetcher *ft, struct mfs_remote_file *f, uint32_t f
 	const struct mfs_chunk *cl = mfs_archive_chunk(f->ar, first + n - 1);
 	size_t len = (size_t)(cl->poff + cl->plen - c0->poff), need = 1;
 	struct mfs_err err = {{0}};
+	uint8_t after = CH_NONE;
+	int rc = -ENOMEM;
 
 	for (uint32_t k = 0; k < n; k++) {
 		const struct mfs_chunk *c = mfs_archive_chunk(f->ar, first + k);
@@ -330,26 +367,41 @@ static void fetch_span(struct fetcher *ft, struct mfs_remote_file *f, uint32_t f
 		need = c->llen > need ? c->llen : need;
 	}
 	if (ft->http && ft->dctx && !grow(&ft->span, &ft->span_cap, len) &&
-	    !grow(&ft->scratch, &ft->scratch_cap, need) &&
-	    mfs_http_range(ft->http, f->url, c0->poff, len, ft->span, NULL, &err) == 0) {
+	    !grow(&ft->scratch, &ft->scratch_cap, need))
+		rc = mfs_http_range(ft->http, f->url, c0->poff, len, ft->span, NULL, &err);
+	if (rc && rc != -ENOMEM)
+		after = CH_FAILED;
+	if (rc == 0) {
 		atomic_fetch_add(&r->fetched, n);
 		atomic_fetch_add(&r->fetched_bytes, len);
 		for (uint32_t k = 0; k < n; k++) {
 			const struct mfs_chunk *c = mfs_archive_chunk(f->ar, first + k);
 			const uint8_t *p = ft->span + (c->poff - c0->poff);
 			struct mfs_store_key key = mfs_store_key(c);
-			int rc = mfs_archive_decode_stored(f->ar, first + k, p, ft->scratch,
+			int dr = mfs_archive_decode_stored(f->ar, first + k, p, ft->scratch,
 							   ft->scratch_cap, ft->dctx, &err);
 
-			if (rc == -EFSCORRUPTED)
+			if (dr == -EFSCORRUPTED)
 				atomic_fetch_add(&r->bad_fetches, 1);
-			else if (rc == 0 && mfs_store_put(r->store, &key, p, c->plen, &err))
+			else if (dr == 0 && mfs_store_put(r->store, &key, p, c->plen, &err))
 				atomic_fetch_add(&r->store_errors, 1);
 		}
 	}
 	pthread_mutex_lock(&r->lock);
 	for (uint32_t k = 0; k < n; k++)
-		f->state[first + k] = CH_NONE;
+		f->state[first + k] = after;
+	if (after == CH_FAILED) {
+		/*
+		 * The server did not answer for a whole timeout: what is queued
+		 * behind would wait for that again, one round per fetcher. Its
+		 * readers fail now; the next reads ask again.
+		 */
+		for (uint32_t k = 0; k < f->nchunks; k++)
+			if (f->state[k] == CH_QUEUED || f->state[k] == CH_URGENT)
+				f->state[k] = CH_FAILED;
+		f->failed = err;
+		f->failed_ns = mono_ns();
+	}
 	f->busy--;
 	pthread_cond_broadcast(&r->done);
 	pthread_mutex_unlock(&r->lock);
@@ -457,7 +509,11 @@ static void start(struct mfs_remote *r)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-void mfs_remote_want(struct mfs_remote_file *f, uint32_t i)
+/*
+ * Queues chunk @i of @f, at the head of the queue if @first (a reader waits
+ * for it): unless it is stored, being fetched or read, or the queue is full.
+ */
+static void enqueue(struct mfs_remote_file *f, uint32_t i, bool first)
 {
 	struct mfs_remote *r = f->r;
 	const struct mfs_chunk *c;
@@ -470,30 +526,43 @@ void mfs_remote_want(struct mfs_remote_file *f, uint32_t i)
 	pthread_mutex_lock(&r->lock);
 	st = f->state[i];
 	pthread_mutex_unlock(&r->lock);
+	if (!c->plen || (!idle(st) && !(first && st == CH_QUEUED)))
+		return;
 	key = mfs_store_key(c);
-	if (st != CH_NONE || !c->plen || mfs_store_has(r->store, &key, c->plen))
+	if (idle(st) && mfs_store_has(r->store, &key, c->plen))
 		return;
 	pthread_mutex_lock(&r->lock);
 	if (!r->started)
 		start(r);
-	if (r->nthreads && f->state[i] == CH_NONE && r->qlen < AHEAD_QUEUE) {
-		r->q[(r->qhead + r->qlen++) % AHEAD_QUEUE] = (struct qent){.f = f, .idx = i};
-		f->state[i] = CH_QUEUED;
-		pthread_cond_signal(&r->work);
+	st = f->state[i];
+	if (r->nthreads && (idle(st) || (first && st == CH_QUEUED))) {
+		if (r->qlen < AHEAD_QUEUE) {
+			/* A queued chunk moved to the head leaves a stale entry behind. */
+			if (first)
+				r->qhead = (r->qhead + AHEAD_QUEUE - 1) % AHEAD_QUEUE;
+			r->q[first ? r->qhead : (r->qhead + r->qlen) % AHEAD_QUEUE] =
+			    (struct qent){.f = f, .idx = i};
+			r->qlen++;
+			f->state[i] = CH_QUEUED;
+			pthread_cond_signal(&r->work);
+		} else if (st == CH_QUEUED) {
+			f->state[i] = CH_URGENT; /* its reader fetches it */
+			pthread_cond_broadcast(&r->done);
+		}
 	}
 	pthread_mutex_unlock(&r->lock);
 }
 
-void mfs_remote_urgent(struct mfs_remote_file *f, uint32_t i)
+void mfs_remote_want(struct mfs_remote_file *f, uint32_t i)
 {
-	struct mfs_remote *r = f->r;
+	enqueue(f, i, false);
+}
 
-	pthread_mutex_lock(&r->lock);
-	if (i < f->nchunks && f->state[i] == CH_QUEUED) {
-		f->state[i] = CH_URGENT;
-		pthread_cond_broadcast(&r->done);
-	}
-	pthread_mutex_unlock(&r->lock);
+void mfs_remote_urgent(struct mfs_remote_file *f, uint32_t first, uint32_t last)
+{
+	/* The last first: the first chunk ends up at the head, the others behind it. */
+	for (uint32_t i = last + 1; i-- > first;)
+		enqueue(f, i, true);
 }
 
 int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetched,
@@ -507,6 +576,17 @@ int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetc
 	while (f->state[i] == CH_QUEUED || f->state[i] == CH_BUSY) {
 		waited = true;
 		pthread_cond_wait(&r->done, &r->lock);
+	}
+	if (f->state[i] == CH_FAILED && (waited || mono_ns() - f->failed_ns < FAILED_FRESH_NS)) {
+		/*
+		 * The server did not answer the fetch-ahead, retries and all: nor
+		 * this read, which waited for it or comes right after it (a read
+		 * of many chunks, started as workers free up). Later ones ask again.
+		 */
+		*err = f->failed;
+		f->state[i] = CH_NONE;
+		pthread_mutex_unlock(&r->lock);
+		return mfs_err_prefix(err, -EIO, "chunk %u", i);
 	}
 	f->state[i] = CH_BUSY; /* a queue entry for it is skipped */
 	pthread_mutex_unlock(&r->lock);

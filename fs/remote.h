@@ -66,8 +66,8 @@ const char *mfs_remote_file_url(const struct mfs_remote_file *f);
  * the chunk is stored or the queue is full.
  */
 void mfs_remote_want(struct mfs_remote_file *f, uint32_t i);
-/* A reader waits for chunk @i now: if it is still queued, its reader fetches it at once. */
-void mfs_remote_urgent(struct mfs_remote_file *f, uint32_t i);
+/* A reader waits for chunks [@first, @last] now: those not stored are fetched next. */
+void mfs_remote_urgent(struct mfs_remote_file *f, uint32_t first, uint32_t last);
 /* mfs_remote_chunk() for chunk @i of @f, after the fetch-ahead of it if there is one. */
 int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetched,
 		    struct mfs_err *err);

@@ -58,6 +58,7 @@ fails_within() {
 	fi
 	grep -q "Input/output error" "$LOG/dd" || fail "$2: not EIO: $(cat "$LOG/dd")"
 	t1=$(date +%s.%N)
+	echo "$2: EIO after $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s (at most $1)"
 	awk -v a="$t0" -v b="$t1" -v m="$1" 'BEGIN { exit !(b - a <= m) }' ||
 		fail "$2: the read took $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s, more than $1"
 	pass
