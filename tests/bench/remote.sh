@@ -87,7 +87,8 @@ pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log;
 events { worker_connections 256; }
 http {
-	access_log $work/nginx/access.log;
+	log_format ranges '\$status \$body_bytes_sent \$http_range';
+	access_log $work/nginx/access.log ranges;
 	sendfile on;
 	client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
 	uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
@@ -151,9 +152,13 @@ t_local=$(since "$t0"); b_local=$(($(rx) - b0))
 rm -rf "$work/store"
 fresh
 b0=$(rx); t0=$(now)
+log0=$(wc -l <"$work/nginx/access.log")
 mount_at "$url" "$work/remote" "store=$work/store,allow_http$opts"
 llm "$work/remote/bf16.gguf" 1 "$work/cold"
 t_cold=$(since "$t0"); b_cold=$(($(rx) - b0))
+# range requests of the cold run, and their median size
+reqs=$(tail -n +$((log0 + 1)) "$work/nginx/access.log" | awk '$3 != "-" { print $2 }' | sort -n |
+	awk '{ v[NR] = $1 } END { printf "%d requests, median %d KB", NR, NR ? v[int((NR + 1) / 2)] / 1000 : 0 }')
 umount "$work/remote"
 cmp -s "$work/cold.out" "$work/raw.out" && same_cold=yes || same_cold=NO
 
@@ -179,7 +184,7 @@ printf "$fmt" download-mount "$t_local s" "$(awk -v b=$b_local 'BEGIN { printf "
 	"$(awk -v a=$t_local -v b=$t_raw 'BEGIN { printf "%.2f", a / b }')" "download $dl_mfs s"
 printf "$fmt" remote-cold "$t_cold s" "$(awk -v b=$b_cold 'BEGIN { printf "%.1f", b / 1e6 }')" \
 	"$(awk -v a=$t_cold -v b=$t_raw 'BEGIN { printf "%.2f", a / b }')" \
-	"raw/received $(awk -v a=$b_raw -v b=$b_cold 'BEGIN { printf "%.2f", a / b }'); same tokens: $same_cold"
+	"raw/received $(awk -v a=$b_raw -v b=$b_cold 'BEGIN { printf "%.2f", a / b }'); same tokens: $same_cold; $reqs"
 echo
 echo "s/token over $tokens tokens: remote, warm store, server gone $(s_per_token "$work/warm");" \
 	"local mount $(s_per_token "$work/local-n"); same tokens: $same_warm"
