@@ -34,7 +34,8 @@
 /* Fetches of one chunk whose bytes fail their checksum before it is EIO. */
 #define BAD_FETCHES_MAX 3
 
-#define AHEAD_THREADS 4
+#define AHEAD_THREADS 4	/* fetchers by default */
+#define AHEAD_THREADS_MAX 64
 #define AHEAD_SPAN (1u << 20) /* bytes one fetch-ahead request asks for, at most */
 #define AHEAD_QUEUE 4096u
 /* A chunk whose fetch-ahead failed fails its reads this long after, without asking again. */
@@ -88,8 +89,8 @@ struct mfs_remote {
 	pthread_cond_t work, done;
 	struct qent q[AHEAD_QUEUE];
 	uint32_t qhead, qlen;
-	pthread_t threads[AHEAD_THREADS];
-	unsigned int nthreads;
+	pthread_t threads[AHEAD_THREADS_MAX];
+	unsigned int nthreads, want_threads;
 	bool started, stop;
 	_Atomic uint64_t store_hits, fetched, fetched_bytes, bad_fetches, store_errors;
 };
@@ -158,6 +159,7 @@ int mfs_remote_new(struct mfs_remote **out, const char *base, struct mfs_store *
 	r->store = store;
 	if (http)
 		r->http = *http;
+	r->want_threads = AHEAD_THREADS;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->work, NULL);
 	pthread_cond_init(&r->done, NULL);
@@ -196,6 +198,14 @@ void mfs_remote_free(struct mfs_remote *r)
 	free(r);
 }
 
+void mfs_remote_set_fetchers(struct mfs_remote *r, unsigned int n)
+{
+	pthread_mutex_lock(&r->lock);
+	if (!r->started)
+		r->want_threads = n < 1 ? 1 : n > AHEAD_THREADS_MAX ? AHEAD_THREADS_MAX : n;
+	pthread_mutex_unlock(&r->lock);
+}
+
 int mfs_remote_map(struct mfs_remote *r, const char *path, const char *url)
 {
 	struct url_map *m = realloc(r->map, (r->nmap + 1) * sizeof(*m));
@@ -225,7 +235,10 @@ const char *mfs_remote_url(struct mfs_remote *r, const char *path)
 	return buf;
 }
 
-/* mfs_remote_chunk(); a chunk found in the store counts as a hit if @hit. */
+/*
+ * mfs_remote_chunk(); a chunk found in the store counts as a hit if @hit,
+ * else it was fetched ahead for this read (*@fetched).
+ */
 static int get_chunk(struct mfs_remote *r, const char *url, const struct mfs_archive *ar,
 		     uint32_t i, void *buf, bool *fetched, bool hit, struct mfs_err *err)
 {
@@ -238,6 +251,7 @@ static int get_chunk(struct mfs_remote *r, const char *url, const struct mfs_arc
 	if (mfs_store_get(r->store, &key, buf, c->plen) == 0) {
 		if (hit)
 			atomic_fetch_add(&r->store_hits, 1);
+		*fetched = !hit; /* a fetcher got it for this read */
 		return 0;
 	}
 	t = thread_state(r, c->llen ? c->llen : 1);
@@ -503,7 +517,7 @@ static void start(struct mfs_remote *r)
 	/* Signals stay with the threads that handle them. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (; r->nthreads < AHEAD_THREADS; r->nthreads++)
+	for (; r->nthreads < r->want_threads; r->nthreads++)
 		if (pthread_create(&r->threads[r->nthreads], NULL, fetcher_main, r))
 			break;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -34,6 +34,9 @@ int mfs_remote_new(struct mfs_remote **out, const char *base, struct mfs_store *
 		   const struct mfs_http_conf *http, struct mfs_err *err);
 void mfs_remote_free(struct mfs_remote *r);
 
+/* @n fetch-ahead threads (requests in flight) instead of 4; before the first mfs_remote_want(). */
+void mfs_remote_set_fetchers(struct mfs_remote *r, unsigned int n);
+
 /* Maps the container at @path to @url (an OCI blob), instead of base + path. */
 int mfs_remote_map(struct mfs_remote *r, const char *path, const char *url);
 
@@ -68,7 +71,10 @@ const char *mfs_remote_file_url(const struct mfs_remote_file *f);
 void mfs_remote_want(struct mfs_remote_file *f, uint32_t i);
 /* A reader waits for chunks [@first, @last] now: those not stored are fetched next. */
 void mfs_remote_urgent(struct mfs_remote_file *f, uint32_t first, uint32_t last);
-/* mfs_remote_chunk() for chunk @i of @f, after the fetch-ahead of it if there is one. */
+/*
+ * mfs_remote_chunk() for chunk @i of @f, after the fetch-ahead of it if there
+ * is one (*@fetched: it came over the network for this read, either way).
+ */
 int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetched,
 		    struct mfs_err *err);
 

@@ -135,7 +135,8 @@ static const char fetch_usage[] =
 	"fetched again; every chunk is checked against its checksum before it is\n"
 	"stored.\n"
 	"\n"
-	"  -j, --jobs N  requests in flight (default 8)\n"
+	"  -j, --jobs N  requests in flight, each over many adjacent chunks\n"
+	"                (default 8)\n"
 	"  -o OPTS       store=DIR, store_size=SIZE, timeout=SECONDS, cafile=FILE,\n"
 	"                allow_http, credentials=FILE: as for 'modelfs mount'\n"
 	"  -q, --quiet   no progress, only errors\n"
@@ -145,10 +146,14 @@ struct fetch_file {
 	struct mfs_archive *ar;
 	int fd;
 	struct mfs_src src;
-	char *url;
+	struct mfs_remote_file *rf;
 	uint32_t *order; /* chunks in plan order, then the rest */
 	uint32_t n;
+	uint32_t wanted; /* order[] up to here went to the fetch-ahead */
 };
+
+/* Chunks handed to the fetch-ahead before their reader waits for them. */
+#define FETCH_WINDOW 512u
 
 struct fetch_ctx {
 	struct mfs_remote *remote;
@@ -186,6 +191,9 @@ static void *fetch_worker(void *priv)
 		}
 		f = &x->files[x->file];
 		idx = f->order[x->pos++];
+		/* The fetchers take what is queued beside each other in one request. */
+		for (; f->wanted < f->n && f->wanted < x->pos + FETCH_WINDOW; f->wanted++)
+			mfs_remote_want(f->rf, f->order[f->wanted]);
 		pthread_mutex_unlock(&x->lock);
 
 		const struct mfs_chunk *c = mfs_archive_chunk(f->ar, idx);
@@ -200,7 +208,7 @@ static void *fetch_worker(void *priv)
 			buf = b;
 			cap = c->plen;
 		}
-		r = mfs_remote_chunk(x->remote, f->url, f->ar, idx, buf, &fetched, &err);
+		r = mfs_remote_read(f->rf, idx, buf, &fetched, &err);
 		if (r)
 			goto fail;
 		atomic_fetch_add(&x->done, c->plen);
@@ -328,7 +336,7 @@ int cmd_fetch(int argc, char **argv)
 		f->fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (f->fd < 0 || mfs_src_init_fd(&f->src, f->fd, &err) ||
 		    mfs_archive_open(&f->ar, &f->src, &err) || plan_order(f) ||
-		    !(f->url = strdup(mfs_remote_url(x.remote, de->d_name)))) {
+		    mfs_remote_open(x.remote, de->d_name, f->ar, &f->rf)) {
 			cli_error(path, "%s", err.msg[0] ? err.msg : "cannot open");
 			if (f->fd >= 0)
 				close(f->fd);
@@ -340,6 +348,8 @@ int cmd_fetch(int argc, char **argv)
 		atomic_fetch_add(&x.total, mfs_archive_info(f->ar)->stored_bytes);
 	}
 	cli_progress_start(&prog, "fetch", so.quiet);
+	mfs_remote_set_fetchers(x.remote, (unsigned int)jobs);
+	/* Readers wait for the fetchers: as many as there are requests in flight. */
 	for (; started < jobs; started++)
 		if (pthread_create(&th[started], NULL, fetch_worker, &x))
 			break;
@@ -375,10 +385,10 @@ out:
 	if (dd)
 		closedir(dd);
 	for (size_t i = 0; i < x.nfiles; i++) {
+		mfs_remote_close(x.files[i].rf);
 		mfs_archive_close(x.files[i].ar);
 		close(x.files[i].fd);
 		free(x.files[i].order);
-		free(x.files[i].url);
 	}
 	free(x.files);
 	mfs_remote_free(x.remote);

@@ -118,6 +118,13 @@ pass
 start_nginx "$www"
 url=http://127.0.0.1:$NGINX_PORT/
 expect_exit 0 "$MODELFS" fetch -q -o store="$WORK/fetched" "$url"
+fetch_requests=$(grep -c '[.]mfs ' "$NGINX_LOG")
+tuned_chunks=$("$MODELFS" inspect --json "$www/tuned.gguf.mfs" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["chunks"])')
+echo "fetch: $fetch_requests requests for $((base_chunks + tuned_chunks)) chunks"
+[ "$((fetch_requests * 2))" -le "$((base_chunks + tuned_chunks))" ] ||
+	fail "fetch: $fetch_requests requests for $((base_chunks + tuned_chunks)) chunks: not coalesced"
+pass
 stop_nginx
 mount_fg "$url" "$mnt" -o store="$WORK/fetched"
 same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
