@@ -65,6 +65,7 @@ struct mfs_daemon_opts {
 	const char *cafile;	/* certificates to trust instead of the system's, or NULL */
 	unsigned int timeout;	/* seconds a remote read may take, retries included; 0: 30 */
 	const char *credentials; /* the credentials file, or NULL: the default one if it exists */
+	unsigned int requests;	 /* fetch-ahead range requests in flight; 0: 4 */
 };
 
 /*

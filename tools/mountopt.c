@@ -170,6 +170,11 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 						    val ? val : "");
 			else
 				d->timeout = (unsigned int)v;
+		} else if (strcmp(opt, "requests") == 0) {
+			if (!val || !cli_parse_uint(val, 64, &v) || v == 0)
+				r = cli_usage_error(cmd, "requests '%s' is not 1 to 64", val ? val : "");
+			else
+				d->requests = (unsigned int)v;
 		} else if (strcmp(opt, "credentials") == 0) {
 			free(cred_path);
 			cred_path = val && *val ? strdup(val) : NULL;

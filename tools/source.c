@@ -211,7 +211,7 @@ void source_opts_from(struct source_opts *so, const struct mfs_daemon_opts *d)
 	long ms = (long)(d->timeout ? d->timeout : 30) * 1000;
 
 	*so = (struct source_opts){.store = d->store, .store_size = d->store_size,
-				   .credentials = d->credentials};
+				   .credentials = d->credentials, .requests = d->requests};
 	so->http.allow_http = d->allow_http;
 	so->http.ca_file = d->cafile;
 	so->http.deadline_ms = ms;
@@ -690,6 +690,8 @@ int source_prepare(const char *url, const struct source_opts *opts, char **dir_o
 	if (r)
 		goto out;
 	r = mfs_remote_new(remote_out, base, store, &o->http, err);
+	if (!r && o->requests)
+		mfs_remote_set_fetchers(*remote_out, o->requests);
 	for (size_t i = 0; !r && i < nfiles; i++) {
 		if (!*files[i].digest)
 			continue;

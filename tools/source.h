@@ -32,12 +32,14 @@ struct source_opts {
 	struct mfs_http_conf http;
 	bool quiet;
 	const char *credentials; /* the credentials file; NULL: the default, if it exists */
+	unsigned int requests;	 /* fetch-ahead requests in flight; 0: the default */
 };
 
 /*
  * The credentials file: one line per host,
  *   HOST basic USER:PASSWORD
  *   HOST bearer TOKEN
+ *   HOST header NAME: VALUE      (as many as needed)
  * (HOST as in URLs: name or address, ":PORT" where the URL has one; '#'
  * starts a comment). It must belong to the user and be readable by no one
  * else. Default: /etc/modelfs/credentials for root, else
