@@ -8,7 +8,8 @@
 # builds again with AddressSanitizer and UndefinedBehaviorSanitizer and runs
 # everything again, and with ThreadSanitizer for the tests of the threaded
 # parts (cache, worker pool, prefetch, the daemon under FUSE and under load;
-# Criterion itself cannot run under TSan), and finally cross-builds for arm64
+# Criterion itself cannot run under TSan; the remote sources' fetch-ahead and
+# workers), and finally cross-builds for arm64
 # and runs what can run under qemu-user (tests/arm64.sh; MFS_SKIP_ARM64=1
 # skips it).
 # The FUSE and llama.cpp tests need root and /dev/fuse; without them they
@@ -67,7 +68,7 @@ if ! $quick; then
 	build "$root/build-tsan" -Dbuildtype=debugoptimized -Db_sanitize=thread
 	export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 	MFS_STRESS_SECONDS=10 run_tests "$root/build-tsan" "threaded tests under TSan" \
-		--suite fuse --suite stress
+		--suite fuse --suite stress --suite remote
 	if [ "${MFS_SKIP_ARM64:-}" != 1 ]; then
 		echo "== arm64: cross build, tests under qemu-user =="
 		"$root/tests/arm64.sh" "$root/build"

@@ -11,8 +11,10 @@ command -v curl >/dev/null || fail "curl is not installed"
 mkdir -p "$WORK/a" "$WORK/b" "$WORK/orig"
 "$MODELFS_GEN" -q -p small -o "$WORK/orig/base.gguf"
 "$MODELFS_GEN" -q -p small --reseed-from 2 -o "$WORK/orig/tuned.gguf"
-"$MODELFS" pack -q -o "$WORK/a" "$WORK/orig/base.gguf"
-"$MODELFS" pack -q -o "$WORK/b" "$WORK/orig/base.gguf" "$WORK/orig/tuned.gguf"
+# --min-decode 1: the same bytes in both packs whatever this machine's speed
+# (packing measures decode speed), so the second push finds base's blob there.
+"$MODELFS" pack -q --min-decode 1 -o "$WORK/a" "$WORK/orig/base.gguf"
+"$MODELFS" pack -q --min-decode 1 -o "$WORK/b" "$WORK/orig/base.gguf" "$WORK/orig/tuned.gguf"
 start_registry
 reg=127.0.0.1:$REGISTRY_PORT
 puts() { grep -c '"PUT /v2/models/llama/blobs/uploads/' "$REGISTRY_LOG" || true; }
