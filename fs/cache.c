@@ -232,9 +232,14 @@ static void unhash(struct mfs_cache *c, struct shard *s, struct mfs_centry *e, u
 	}
 }
 
-/* Evict least recently used idle entries but @keep until @need more bytes fit. */
-static void make_room_but(struct mfs_cache *c, struct shard *s, size_t need,
-			  const struct mfs_centry *keep)
+/*
+ * Evict least recently used idle entries but @keep until @need more bytes
+ * fit. If @take has no buffer, the first evicted buffer of @len to 5/4 @len
+ * bytes goes there instead of back to the system (uncounted: the caller's
+ * new entry counts it again).
+ */
+static void make_room_take(struct mfs_cache *c, struct shard *s, size_t need,
+			   const struct mfs_centry *keep, struct spare *take, size_t len)
 {
 	struct mfs_centry *e = s->lru.prev;
 
@@ -250,12 +255,26 @@ static void make_room_but(struct mfs_cache *c, struct shard *s, size_t need,
 		if (e->refs == 0 && e->state == READY && e != keep) {
 			if (e->spec)
 				mfs_stat_add(&c->stats->prefetch_waste, 1);
-			/* Evicted for room: a spare would keep the bytes it frees. */
+			/*
+			 * Evicted for room: a spare would keep the bytes it frees,
+			 * but the caller's new entry may take its buffer.
+			 */
+			if (take && !take->buf && e->cap >= len && e->cap <= len + len / 4) {
+				take->buf = e->data;
+				take->cap = e->cap;
+				e->data = NULL;
+			}
 			unhash(c, s, e, hash_key(e->file, e->chunk), false);
 			mfs_stat_add(&c->stats->cache_evictions, 1);
 		}
 		e = prev;
 	}
+}
+
+static void make_room_but(struct mfs_cache *c, struct shard *s, size_t need,
+			  const struct mfs_centry *keep)
+{
+	make_room_take(c, s, need, keep, NULL, 0);
 }
 
 static void make_room(struct mfs_cache *c, struct shard *s, size_t need)
@@ -302,6 +321,12 @@ struct mfs_centry *mfs_cache_get(struct mfs_cache *c, uint64_t file, uint32_t ch
 		}
 	}
 	sp = take_spare(s, len);
+	/*
+	 * A full cache (a long read) would free an old buffer and fault in a
+	 * new one for every chunk: the new entry takes the evicted one's.
+	 */
+	if (!sp.buf)
+		make_room_take(c, s, len + ENTRY_OVERHEAD, NULL, &sp, len);
 	pthread_mutex_unlock(&s->lock);
 
 	/* Allocate outside the lock; a racing thread may insert the key meanwhile. */

