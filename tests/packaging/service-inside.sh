@@ -10,7 +10,9 @@
 # - SIGKILL: systemd restarts it (Restart=on-failure), the new daemon detaches
 #   the dead mount, says so at warning priority, and serves again;
 # - `systemctl stop` unmounts and leaves the unit inactive, not failed;
-# - mnt-models.mount mounts through /sbin/mount.modelfs and unmounts.
+# - mnt-models.mount mounts through /sbin/mount.modelfs and unmounts;
+# - modelfs-remote@mnt-remote (/etc/modelfs/mnt-remote.conf: nginx on the
+#   host's loopback) starts, serves the model, runs as hardened, stops.
 # Ends the container with `systemctl exit`: 0 when all passed.
 set -u
 unit=modelfs@mnt-models.service
@@ -109,6 +111,21 @@ cmp /out/m.gguf "$mnt/m.gguf" || fail "the model read through mnt-models.mount d
 systemctl stop mnt-models.mount || fail "systemctl stop mnt-models.mount"
 mountpoint -q "$mnt" && fail "$mnt still mounted after stopping mnt-models.mount"
 ok "mnt-models.mount mounted through mount.modelfs, read back, unmounted"
+
+# The remote unit: internet sockets allowed, the rest of the hardening kept.
+runit=modelfs-remote@mnt-remote.service
+systemctl start "$runit" || fail "systemctl start $runit: $(journalctl -q -u "$runit" -o cat | tail -5)"
+mountpoint -q /mnt/remote || fail "$runit is started but /mnt/remote is not a mount point"
+grep -q "^modelfs:http://127.0.0.1:[0-9]*/ /mnt/remote fuse.modelfs" /proc/self/mounts ||
+	fail "the remote mount's source is not its URL: $(grep " /mnt/remote " /proc/self/mounts)"
+cmp /out/m.gguf /mnt/remote/m.gguf || fail "the model read through $runit differs"
+rpid=$(systemctl show -p MainPID --value "$runit")
+grep -q '^CapEff:[[:space:]]*0000000000200000$' "/proc/$rpid/status" ||
+	fail "the remote daemon's capabilities are not CAP_SYS_ADMIN alone"
+grep -q '^Seccomp:[[:space:]]*2$' "/proc/$rpid/status" || fail "no seccomp filter on the remote daemon"
+systemctl stop "$runit" || fail "systemctl stop $runit"
+mountpoint -q /mnt/remote && fail "/mnt/remote is still mounted after stop"
+ok "$runit: mounted http://127.0.0.1/ after the network, read back, hardened, stopped"
 
 echo "PASS: $checks checks"
 finish 0

@@ -7,12 +7,15 @@
 # binaries, and runs service-inside.sh there as a unit of its own; the
 # container's exit status is that script's verdict. What it checks is listed in
 # service-inside.sh: readiness, the hardened daemon's privileges, journald
-# priorities, restart after SIGKILL, stop, and the .mount unit.
+# priorities, restart after SIGKILL, stop, the .mount unit, and
+# modelfs-remote@.service reading the model from nginx on this machine's
+# loopback (the container shares the host's network).
 #
 #   service.sh               the units from the source tree, this build's binaries
 #   service.sh --installed   the units and binaries the Debian package installed
 #                            (tests/packaging/deb.sh; MODELFS=/usr/bin/modelfs)
 . "$(dirname "$0")/../fuse/lib.sh"
+. "$(dirname "$0")/../remote/servers.sh"
 installed=false
 [ "${1:-}" = --installed ] && installed=true
 
@@ -44,6 +47,8 @@ if $installed; then
 	# The container's /usr is the host's: the packaged unit, /usr/bin/modelfs
 	# and /sbin/mount.modelfs are there already; the .mount unit ships as an example.
 	[ -f /lib/systemd/system/modelfs@.service ] || fail "modelfs@.service is not installed"
+	[ -f /lib/systemd/system/modelfs-remote@.service ] ||
+		fail "modelfs-remote@.service is not installed"
 	cp /usr/share/doc/modelfs/examples/mnt-models.mount "$WORK/units/" ||
 		fail "the package has no mnt-models.mount example"
 else
@@ -51,9 +56,17 @@ else
 	binds=(--bind-ro="$bin")
 	cp "$MOUNT_MODELFS" "$WORK/out/"
 	sh "$units/make-unit.sh" local "$bin" "$units/modelfs@.service.in" "$WORK/units/modelfs@.service"
+	sh "$units/make-unit.sh" remote "$bin" "$units/modelfs@.service.in" \
+		"$WORK/units/modelfs-remote@.service"
 	cp "$units/mnt-models.mount" "$WORK/units/"
 fi
 printf 'SRC=/out/src\nOPTIONS=cache_size=16M\n' >"$WORK/conf/mnt-models.conf"
+# The remote instance's source: the same container and its list, from nginx.
+mkdir -p "$WORK/www"
+cp "$WORK/out/src/m.gguf.mfs" "$WORK/www/"
+"$MODELFS" publish -q "$WORK/www"
+start_nginx "$WORK/www"
+printf 'SRC=http://127.0.0.1:%s/\nOPTIONS=cache_size=16M\n' "$NGINX_PORT" >"$WORK/conf/mnt-remote.conf"
 cat >"$WORK/units/modelfs-test.service" <<EOF
 [Unit]
 Description=modelfs service test
