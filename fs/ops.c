@@ -420,6 +420,7 @@ static int do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 		mfs_remote_stats(fs->opts.remote, &rs);
 		g.remote_fetched_chunks = rs.fetched;
 		g.remote_fetched_bytes = rs.fetched_bytes;
+		g.remote_requests = rs.requests;
 		g.remote_store_hits = rs.store_hits;
 		g.remote_bad_fetches = rs.bad_fetches;
 		mfs_store_usage(mfs_remote_store(fs->opts.remote), &g.store_bytes, &chunks, &damaged);

@@ -92,7 +92,7 @@ struct mfs_remote {
 	pthread_t threads[AHEAD_THREADS_MAX];
 	unsigned int nthreads, want_threads;
 	bool started, stop;
-	_Atomic uint64_t store_hits, fetched, fetched_bytes, bad_fetches, store_errors;
+	_Atomic uint64_t store_hits, fetched, fetched_bytes, requests, bad_fetches, store_errors;
 };
 
 /* Per thread: a client (keep-alive) and a decoder for checking fetched chunks. */
@@ -263,6 +263,7 @@ static int get_chunk(struct mfs_remote *r, const char *url, const struct mfs_arc
 			return mfs_err_prefix(err, rc == -ENOMEM ? rc : -EIO, "chunk %u", i);
 		atomic_fetch_add(&r->fetched, 1);
 		atomic_fetch_add(&r->fetched_bytes, c->plen);
+		atomic_fetch_add(&r->requests, 1);
 		*fetched = true;
 		/* Checked before it is kept or served: the reader decodes it again. */
 		rc = mfs_archive_decode_stored(ar, i, buf, t->buf, t->cap, t->dctx, err);
@@ -388,6 +389,7 @@ static void fetch_span(struct fetcher *ft, struct mfs_remote_file *f, uint32_t f
 	if (rc == 0) {
 		atomic_fetch_add(&r->fetched, n);
 		atomic_fetch_add(&r->fetched_bytes, len);
+		atomic_fetch_add(&r->requests, 1);
 		for (uint32_t k = 0; k < n; k++) {
 			const struct mfs_chunk *c = mfs_archive_chunk(f->ar, first + k);
 			const uint8_t *p = ft->span + (c->poff - c0->poff);
@@ -618,6 +620,7 @@ void mfs_remote_stats(struct mfs_remote *r, struct mfs_remote_stats *st)
 	st->store_hits = atomic_load(&r->store_hits);
 	st->fetched = atomic_load(&r->fetched);
 	st->fetched_bytes = atomic_load(&r->fetched_bytes);
+	st->requests = atomic_load(&r->requests);
 	st->bad_fetches = atomic_load(&r->bad_fetches);
 	st->store_errors = atomic_load(&r->store_errors);
 }

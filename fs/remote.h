@@ -78,9 +78,9 @@ void mfs_remote_urgent(struct mfs_remote_file *f, uint32_t first, uint32_t last)
 int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetched,
 		    struct mfs_err *err);
 
-/* Counters for stats: chunks served from the store, fetched, refetched after bad bytes. */
+/* Counters for stats: chunks served from the store, fetched (in requests), refetched after bad bytes. */
 struct mfs_remote_stats {
-	uint64_t store_hits, fetched, fetched_bytes, bad_fetches, store_errors;
+	uint64_t store_hits, fetched, fetched_bytes, requests, bad_fetches, store_errors;
 };
 void mfs_remote_stats(struct mfs_remote *r, struct mfs_remote_stats *st);
 struct mfs_store *mfs_remote_store(struct mfs_remote *r);

@@ -80,6 +80,8 @@
 	  "Chunks fetched from the remote source since mount (0 for a local one)")                \
 	G(remote_fetched_bytes, "remote_fetched_bytes",                                           \
 	  "Stored bytes of those chunks: what came over the network")                             \
+	G(remote_requests, "remote_requests",                                                     \
+	  "Range requests for chunks (a fetch-ahead request carries many adjacent chunks)")      \
 	G(remote_store_hits, "remote_store_hits",                                                 \
 	  "Chunks of the remote source read from the local chunk store instead")                  \
 	G(remote_bad_fetches, "remote_bad_fetches",                                               \

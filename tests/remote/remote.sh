@@ -79,6 +79,9 @@ echo "base: $base_requests requests for $base_chunks chunks"
 [ "$((base_requests * 4))" -le "$((base_chunks * 3))" ] ||
 	fail "base: $base_requests requests for $base_chunks chunks: not coalesced"
 pass
+[ "$(stat_json "$mnt" remote_requests)" -lt "$(stat_json "$mnt" remote_fetched_chunks)" ] ||
+	fail "stats: $(stat_json "$mnt" remote_requests) requests for $(stat_json "$mnt" remote_fetched_chunks) chunks"
+pass
 # Every chunk once (prefetch included), plus the skeleton's metadata.
 [ "$base_bytes" -le $((base_stored + base_stored / 20)) ] ||
 	fail "base: $base_bytes bytes fetched for a $base_stored-byte container"
