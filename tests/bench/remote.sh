@@ -9,6 +9,8 @@
 #   download-run   curl the raw .gguf, then run it
 #   download-mount curl the container, mount it locally, run
 #   remote-cold    modelfs mount http://... with an empty chunk store, run
+#   fetch          modelfs fetch of the source into an empty store (time and
+#                  bytes only, against the container's download)
 #   remote-warm    the same with the store filled by that run and the server
 #                  gone, against the local mount of download-mount
 # Times to the first generated token (process start to exit of a run that
@@ -162,6 +164,13 @@ reqs=$(tail -n +$((log0 + 1)) "$work/nginx/access.log" | awk '$3 != "-" { print 
 umount "$work/remote"
 cmp -s "$work/cold.out" "$work/raw.out" && same_cold=yes || same_cold=NO
 
+# 3b. modelfs fetch into an empty store (a device that must work offline)
+rm -rf "$work/store-fetch"
+b0=$(rx); t0=$(now)
+"$modelfs" fetch -q -o "store=$work/store-fetch,allow_http$opts" "$url"
+t_fetch=$(since "$t0"); b_fetch=$(($(rx) - b0))
+rm -rf "$work/store-fetch"
+
 # 4. the server gone (the proxy stopped: connections refused; a link set down
 # would send the requests to the default route): the warm store against the
 # local mount, TOKENS tokens
@@ -185,6 +194,8 @@ printf "$fmt" download-mount "$t_local s" "$(awk -v b=$b_local 'BEGIN { printf "
 printf "$fmt" remote-cold "$t_cold s" "$(awk -v b=$b_cold 'BEGIN { printf "%.1f", b / 1e6 }')" \
 	"$(awk -v a=$t_cold -v b=$t_raw 'BEGIN { printf "%.2f", a / b }')" \
 	"raw/received $(awk -v a=$b_raw -v b=$b_cold 'BEGIN { printf "%.2f", a / b }'); same tokens: $same_cold; $reqs"
+printf "$fmt" fetch "$t_fetch s" "$(awk -v b=$b_fetch 'BEGIN { printf "%.1f", b / 1e6 }')" "" \
+	"modelfs fetch into an empty store: $(awk -v a=$t_fetch -v b=$dl_mfs 'BEGIN { printf "%.2f", a / b }')x the container's download"
 echo
 echo "s/token over $tokens tokens: remote, warm store, server gone $(s_per_token "$work/warm");" \
 	"local mount $(s_per_token "$work/local-n"); same tokens: $same_warm"
