@@ -333,6 +333,29 @@ static int do_read_model(fuse_req_t req, fuse_ino_t ino, struct mfs_cfile *cf, s
 	return 0;
 }
 
+/* A plain file of a remote source (remote.h): its bytes from the store or the server. */
+static int do_read_plain(fuse_req_t req, struct mfs_fs *fs, struct mfs_node *n,
+			 const struct mfs_remote_plain *p, size_t size, uint64_t off)
+{
+	struct mfs_err err = {{0}};
+	uint8_t *buf = malloc(size ? size : 1);
+	ssize_t got;
+
+	if (!buf)
+		return -ENOMEM;
+	got = mfs_remote_plain_read(fs->opts.remote, p, off, size, buf, &err);
+	if (got < 0) {
+		mfs_stat_add(&fs->stats.read_errors, 1);
+		mfs_log(MFS_LOG_ERR, "%s: %s", n->path, mfs_err_msg(&err, (int)got));
+		free(buf);
+		return got == -ENOMEM ? -ENOMEM : -EIO;
+	}
+	mfs_stat_add(&fs->stats.passthrough_bytes, (uint64_t)got);
+	fuse_reply_buf(req, (const char *)buf, (size_t)got);
+	free(buf);
+	return 0;
+}
+
 static int do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
@@ -345,6 +368,12 @@ static int do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (n->kind == MFS_NODE_MODEL)
 		return do_read_model(req, ino, (struct mfs_cfile *)(uintptr_t)fi->fh, size,
 				     (uint64_t)off);
+	if (fs->opts.remote) {
+		const struct mfs_remote_plain *p = mfs_remote_plain(fs->opts.remote, n->path);
+
+		if (p)
+			return do_read_plain(req, fs, n, p, size, (uint64_t)off);
+	}
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	bv.buf[0].fd = (int)fi->fh;
 	bv.buf[0].pos = off;

@@ -34,6 +34,9 @@
 /* Fetches of one chunk whose bytes fail their checksum before it is EIO. */
 #define BAD_FETCHES_MAX 3
 
+/* A plain file is fetched and stored in blocks of this size (its last one shorter). */
+#define PLAIN_BLOCK (1u << 20)
+
 #define AHEAD_THREADS 4	/* fetchers by default */
 #define AHEAD_THREADS_MAX 64
 #define AHEAD_SPAN (1u << 20) /* bytes one fetch-ahead request asks for, at most */
@@ -77,12 +80,20 @@ struct url_map {
 	char *path, *url;
 };
 
+/* A plain file (an OCI layer that is a .gguf or .safetensors): served as it is. */
+struct mfs_remote_plain {
+	char *path, *url, *digest;
+	uint64_t size;
+};
+
 struct mfs_remote {
 	char *base;
 	struct mfs_store *store;
 	struct mfs_http_conf http;
 	struct url_map *map;
 	size_t nmap;
+	struct mfs_remote_plain *plain;
+	size_t nplain;
 	pthread_key_t tls;
 	/* fetch-ahead: the queue (a ring), its threads */
 	pthread_mutex_t lock;
@@ -193,6 +204,12 @@ void mfs_remote_free(struct mfs_remote *r)
 		free(r->map[i].url);
 	}
 	free(r->map);
+	for (size_t i = 0; i < r->nplain; i++) {
+		free(r->plain[i].path);
+		free(r->plain[i].url);
+		free(r->plain[i].digest);
+	}
+	free(r->plain);
 	mfs_store_close(r->store);
 	free(r->base);
 	free(r);
@@ -222,6 +239,93 @@ int mfs_remote_map(struct mfs_remote *r, const char *path, const char *url)
 	}
 	r->nmap++;
 	return 0;
+}
+
+int mfs_remote_map_plain(struct mfs_remote *r, const char *path, const char *url,
+			 const char *digest, uint64_t size)
+{
+	struct mfs_remote_plain *v = realloc(r->plain, (r->nplain + 1) * sizeof(*v)), *p;
+
+	if (!v)
+		return -ENOMEM;
+	r->plain = v;
+	p = &v[r->nplain];
+	*p = (struct mfs_remote_plain){.path = strdup(path), .url = strdup(url),
+				       .digest = strdup(digest), .size = size};
+	if (!p->path || !p->url || !p->digest) {
+		free(p->path);
+		free(p->url);
+		free(p->digest);
+		return -ENOMEM;
+	}
+	r->nplain++;
+	return 0;
+}
+
+const struct mfs_remote_plain *mfs_remote_plain(struct mfs_remote *r, const char *path)
+{
+	for (size_t i = 0; i < r->nplain; i++)
+		if (!strcmp(r->plain[i].path, path))
+			return &r->plain[i];
+	return NULL;
+}
+
+uint64_t mfs_remote_plain_size(const struct mfs_remote_plain *p)
+{
+	return p->size;
+}
+
+const char *mfs_remote_plain_digest(const struct mfs_remote_plain *p)
+{
+	return p->digest;
+}
+
+void mfs_remote_plain_forget(struct mfs_remote *r, const struct mfs_remote_plain *p)
+{
+	for (uint64_t off = 0; off < p->size; off += PLAIN_BLOCK) {
+		uint32_t blen = (uint32_t)(p->size - off < PLAIN_BLOCK ? p->size - off : PLAIN_BLOCK);
+		struct mfs_store_key key = mfs_store_key_block(p->digest, off, blen);
+
+		mfs_store_remove(r->store, &key);
+	}
+}
+
+ssize_t mfs_remote_plain_read(struct mfs_remote *r, const struct mfs_remote_plain *p,
+			      uint64_t off, size_t len, void *buf, struct mfs_err *err)
+{
+	struct thread_state *t = thread_state(r, PLAIN_BLOCK);
+	uint8_t *out = buf;
+	size_t done = 0;
+
+	if (!t)
+		return -ENOMEM;
+	if (off >= p->size)
+		return 0;
+	if (len > p->size - off)
+		len = (size_t)(p->size - off);
+	while (done < len) {
+		uint64_t pos = off + done, boff = pos - pos % PLAIN_BLOCK;
+		uint32_t blen = (uint32_t)(p->size - boff < PLAIN_BLOCK ? p->size - boff : PLAIN_BLOCK);
+		struct mfs_store_key key = mfs_store_key_block(p->digest, boff, blen);
+		size_t in = (size_t)(pos - boff), n = blen - in < len - done ? blen - in : len - done;
+		int rc;
+
+		if (mfs_store_get(r->store, &key, t->buf, blen) == 0) {
+			atomic_fetch_add(&r->store_hits, 1);
+		} else {
+			rc = mfs_http_range(t->http, p->url, boff, blen, t->buf, NULL, err);
+			if (rc)
+				return mfs_err_prefix(err, rc == -ENOMEM ? rc : -EIO, "%s", p->path);
+			atomic_fetch_add(&r->fetched, 1);
+			atomic_fetch_add(&r->fetched_bytes, blen);
+			atomic_fetch_add(&r->requests, 1);
+			if (mfs_store_put(r->store, &key, t->buf, blen, err))
+				atomic_fetch_add(&r->store_errors, 1); /* served all the same */
+		}
+		memcpy(out + done, t->buf + in, n);
+		done += n;
+	}
+	return (ssize_t)done;
 }
 
 const char *mfs_remote_url(struct mfs_remote *r, const char *path)

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "archive.h"
 #include "err.h"
@@ -36,6 +37,28 @@ void mfs_remote_free(struct mfs_remote *r);
 
 /* @n fetch-ahead threads (requests in flight) instead of 4; before the first mfs_remote_want(). */
 void mfs_remote_set_fetchers(struct mfs_remote *r, unsigned int n);
+
+/*
+ * A plain file at @path (an OCI layer that is a .gguf or .safetensors, not a
+ * container): blob @url, @size bytes, content named @digest. Served as it is,
+ * fetched in 1 MiB blocks kept in the store. Its bytes cannot be checked as a
+ * container's are: no checksum covers less than the whole blob.
+ */
+struct mfs_remote_plain;
+int mfs_remote_map_plain(struct mfs_remote *r, const char *path, const char *url,
+			 const char *digest, uint64_t size);
+/* The plain file at @path, or NULL. */
+const struct mfs_remote_plain *mfs_remote_plain(struct mfs_remote *r, const char *path);
+uint64_t mfs_remote_plain_size(const struct mfs_remote_plain *p);
+const char *mfs_remote_plain_digest(const struct mfs_remote_plain *p);
+/* Drops every stored block of @p (its bytes failed their digest). */
+void mfs_remote_plain_forget(struct mfs_remote *r, const struct mfs_remote_plain *p);
+/*
+ * Bytes [@off, +@len) of plain file @p into @buf, from the store or fetched
+ * and stored: how many (fewer only at its end), or -errno. Thread-safe.
+ */
+ssize_t mfs_remote_plain_read(struct mfs_remote *r, const struct mfs_remote_plain *p,
+			      uint64_t off, size_t len, void *buf, struct mfs_err *err);
 
 /* Maps the container at @path to @url (an OCI blob), instead of base + path. */
 int mfs_remote_map(struct mfs_remote *r, const char *path, const char *url);

@@ -55,6 +55,23 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+struct mfs_store_key mfs_store_key_block(const char *blob, uint64_t off, uint32_t len)
+{
+	struct mfs_store_key k;
+	uint8_t id[16 + 256];
+	size_t n = strnlen(blob, 256);
+	XXH128_hash_t h;
+
+	put_le64(id, off);
+	put_le32(id + 8, len);
+	put_le32(id + 12, 0x4d465042); /* a block of a plain file, not a chunk */
+	memcpy(id + 16, blob, n);
+	h = XXH3_128bits(id, 16 + n);
+	put_le64(k.b, h.low64);
+	put_le64(k.b + 8, h.high64);
+	return k;
+}
+
 struct mfs_store_key mfs_store_key(const struct mfs_chunk *c)
 {
 	uint8_t id[32];
@@ -329,6 +346,20 @@ static void drop(struct mfs_store *s, const struct mfs_store_key *k, const char 
 	if (e)
 		forget(s, e);
 	s->damaged++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void mfs_store_remove(struct mfs_store *s, const struct mfs_store_key *key)
+{
+	char path[64];
+	struct slot *e;
+
+	key_path(key, path);
+	unlinkat(s->dfd, path, 0);
+	pthread_mutex_lock(&s->lock);
+	e = find(s, key);
+	if (e)
+		forget(s, e);
 	pthread_mutex_unlock(&s->lock);
 }
 

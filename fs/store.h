@@ -48,10 +48,20 @@ void mfs_store_close(struct mfs_store *s);
 struct mfs_store_key mfs_store_key(const struct mfs_chunk *c);
 
 /*
+ * The key of bytes [@off, +@len) of a plain file (not a container) whose
+ * content is named @blob (an OCI digest: the same blob in two sources is
+ * stored once).
+ */
+struct mfs_store_key mfs_store_key_block(const char *blob, uint64_t off, uint32_t len);
+
+/*
  * Reads the chunk @key into @buf if it is stored with exactly @len bytes
  * and intact: 0, or -ENOENT (not there, or damaged and now deleted).
  */
 int mfs_store_get(struct mfs_store *s, const struct mfs_store_key *key, void *buf, size_t len);
+
+/* Removes @key, if stored. */
+void mfs_store_remove(struct mfs_store *s, const struct mfs_store_key *key);
 
 /* Is @key stored with @len bytes? (A hint: only mfs_store_get() checks the bytes.) */
 bool mfs_store_has(struct mfs_store *s, const struct mfs_store_key *key, size_t len);

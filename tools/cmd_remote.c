@@ -159,6 +159,9 @@ struct fetch_ctx {
 	struct mfs_remote *remote;
 	struct fetch_file *files;
 	size_t nfiles;
+	const struct mfs_remote_plain **plain; /* plain layers, fetched after the containers */
+	size_t nplain;
+	struct cli_progress *prog;
 	pthread_mutex_t lock;
 	size_t file; /* next chunk to hand out: files[file].order[pos] */
 	uint32_t pos;
@@ -226,6 +229,15 @@ fail:
 	}
 	free(buf);
 	return NULL;
+}
+
+static void plain_tick(void *ctx, uint64_t bytes)
+{
+	struct fetch_ctx *x = ctx;
+
+	atomic_fetch_add(&x->done, bytes);
+	cli_progress_update(x->prog, atomic_load(&x->done), atomic_load(&x->total),
+			    atomic_load(&x->fetched));
 }
 
 /* Chunks in the order of the container's plan, then those it does not name. */
@@ -324,6 +336,20 @@ int cmd_fetch(int argc, char **argv)
 		struct fetch_file *f, *nf;
 		char path[4096];
 
+		if (de->d_name[0] != '.') {
+			const struct mfs_remote_plain *p = mfs_remote_plain(x.remote, de->d_name);
+			const struct mfs_remote_plain **np;
+
+			if (p) {
+				np = realloc(x.plain, (x.nplain + 1) * sizeof(*np));
+				if (!np)
+					goto out;
+				x.plain = np;
+				x.plain[x.nplain++] = p;
+				atomic_fetch_add(&x.total, mfs_remote_plain_size(p));
+				continue;
+			}
+		}
 		if (l < 5 || de->d_name[0] == '.' || strcmp(de->d_name + l - 4, ".mfs"))
 			continue;
 		nf = realloc(x.files, (x.nfiles + 1) * sizeof(*nf));
@@ -368,6 +394,18 @@ int cmd_fetch(int argc, char **argv)
 	}
 	for (unsigned int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
+	/* Plain layers, one after the other: each is checked against its digest whole. */
+	x.prog = &prog;
+	for (size_t i = 0; i < x.nplain && !x.error; i++) {
+		struct mfs_remote_stats before, after;
+
+		mfs_remote_stats(x.remote, &before);
+		r = oci_fetch_plain(x.remote, x.plain[i], plain_tick, &x, &x.err);
+		mfs_remote_stats(x.remote, &after);
+		atomic_fetch_add(&x.fetched, after.fetched_bytes - before.fetched_bytes);
+		if (r)
+			x.error = r;
+	}
 	cli_progress_end(&prog);
 	if (x.error) {
 		cli_error(argv[optind], "%s", mfs_err_msg(&x.err, x.error));
@@ -376,8 +414,8 @@ int cmd_fetch(int argc, char **argv)
 	if (!so.quiet) {
 		char a[32], b[32];
 
-		fprintf(stderr, "modelfs: %zu containers, %s of chunks stored, %s of them fetched now\n",
-			x.nfiles, cli_size(a, sizeof(a), atomic_load(&x.done)),
+		fprintf(stderr, "modelfs: %zu containers, %zu plain files, %s stored, %s of it "
+			"fetched now\n", x.nfiles, x.nplain, cli_size(a, sizeof(a), atomic_load(&x.done)),
 			cli_size(b, sizeof(b), atomic_load(&x.fetched)));
 	}
 	rc = EXIT_OK;
@@ -391,6 +429,7 @@ out:
 		free(x.files[i].order);
 	}
 	free(x.files);
+	free(x.plain);
 	mfs_remote_free(x.remote);
 	free(dir);
 	pthread_mutex_destroy(&x.lock);

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "json_i.h"
+#include "remote.h"
 #include "source.h"
 
 #define MANIFEST_MAX (4u << 20)
@@ -106,10 +107,50 @@ static bool digest_ok(const char *d)
 }
 
 /* One layer object; *@keep says whether it is a container. */
+/*
+ * Layers that are a model file as it is: Docker Model Runner's GGUF and
+ * safetensors layers, ModelPack's raw weights (named by their title).
+ */
+static const char *plain_suffix(const char *media_type, const char *title, size_t tl)
+{
+	static const struct {
+		const char *type, *suffix;
+	} known[] = {
+	    {"application/vnd.docker.ai.gguf.v3", ".gguf"},
+	    {"application/vnd.docker.ai.model.file.v1+gguf", ".gguf"},
+	    {"application/vnd.docker.ai.safetensors", ".safetensors"},
+	};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(media_type, known[i].type))
+			return known[i].suffix;
+	if (!strcmp(media_type, "application/vnd.cncf.model.weight.v1.raw") && tl > 5) {
+		if (!strcmp(title + tl - 5, ".gguf"))
+			return ".gguf";
+		if (tl > 12 && !strcmp(title + tl - 12, ".safetensors"))
+			return ".safetensors";
+	}
+	return NULL;
+}
+
+/* A name for a plain layer: its title if it is a plain file name with the right suffix. */
+static bool plain_name_ok(const char *s, size_t n, const char *suffix)
+{
+	size_t sl = strlen(suffix);
+
+	if (n <= sl || n > 200 || strcmp(s + n - sl, suffix) || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] >= 127 || strchr("/\\?#%\"", s[i]))
+			return false;
+	return true;
+}
+
 static int parse_layer(struct json *j, struct oci_layer *l, bool *keep)
 {
-	char k[64];
+	char k[64], media[128] = "";
 	size_t kl, nl = 0;
+	const char *suffix;
 	int more = json_open(j, '{', '}');
 
 	*keep = false;
@@ -121,6 +162,9 @@ static int parse_layer(struct json *j, struct oci_layer *l, bool *keep)
 			return -EFSCORRUPTED;
 		if (!strcmp(k, "digest")) {
 			if (json_string(j, l->digest, sizeof(l->digest), &kl, "digest") < 0)
+				return -EFSCORRUPTED;
+		} else if (!strcmp(k, "mediaType")) {
+			if (json_string(j, media, sizeof(media), &kl, "mediaType") < 0)
 				return -EFSCORRUPTED;
 		} else if (!strcmp(k, "size")) {
 			if (json_uint(j, &l->size, "size") < 0)
@@ -154,6 +198,14 @@ static int parse_layer(struct json *j, struct oci_layer *l, bool *keep)
 		more = !more;
 	}
 	*keep = nl && source_name_ok(l->name, nl);
+	suffix = *keep ? NULL : plain_suffix(media, l->name, nl);
+	if (suffix) {
+		/* Untitled, or titled oddly: named by its digest. */
+		if (!plain_name_ok(l->name, nl, suffix))
+			snprintf(l->name, sizeof(l->name), "%.12s%s",
+				 strchr(l->digest, ':') ? strchr(l->digest, ':') + 1 : l->digest, suffix);
+		l->plain = *keep = true;
+	}
 	if (*keep && !digest_ok(l->digest))
 		return json_fail(j, "a layer's digest");
 	return 0;
@@ -215,8 +267,8 @@ int oci_layers(const char *buf, size_t len, const char *what, struct oci_layer *
 	}
 	if (!count) {
 		free(v);
-		return mfs_err_set(err, -ENOENT, "%s: no layer is a modelfs container (titled X.mfs)",
-				   what);
+		return mfs_err_set(err, -ENOENT, "%s: no layer is a modelfs container (titled X.mfs) "
+				   "or a .gguf or .safetensors file", what);
 	}
 	*out = v;
 	*n = count;
@@ -224,6 +276,50 @@ int oci_layers(const char *buf, size_t len, const char *what, struct oci_layer *
 bad:
 	free(v);
 	return mfs_err_prefix(err, -EFSCORRUPTED, "%s", what);
+}
+
+/* ---- a plain layer, fetched whole and checked ---------------------------------- */
+
+int oci_fetch_plain(struct mfs_remote *r, const struct mfs_remote_plain *p,
+		    void (*tick)(void *ctx, uint64_t bytes), void *ctx, struct mfs_err *err)
+{
+	static uint8_t buf[1 << 20];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char sum[32];
+	unsigned int sl = 0;
+	char hex[72];
+	uint64_t off = 0, size = mfs_remote_plain_size(p);
+	int rc = 0;
+
+	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(md);
+		return -ENOMEM;
+	}
+	while (off < size) {
+		ssize_t got = mfs_remote_plain_read(r, p, off, sizeof(buf), buf, err);
+
+		if (got <= 0) {
+			rc = got < 0 ? (int)got : mfs_err_set(err, -EIO, "a short plain layer");
+			break;
+		}
+		EVP_DigestUpdate(md, buf, (size_t)got);
+		off += (uint64_t)got;
+		tick(ctx, (uint64_t)got);
+	}
+	EVP_DigestFinal_ex(md, sum, &sl);
+	EVP_MD_CTX_free(md);
+	if (rc)
+		return rc;
+	strcpy(hex, "sha256:");
+	for (int i = 0; i < 32; i++)
+		sprintf(hex + 7 + 2 * i, "%02x", sum[i]);
+	if (strcmp(hex, mfs_remote_plain_digest(p))) {
+		/* Wrong somewhere, and no way to tell where: none of it is kept. */
+		mfs_remote_plain_forget(r, p);
+		return mfs_err_set(err, -EFSCORRUPTED, "the layer's bytes are not its digest %s "
+				   "(the stored copy is dropped)", mfs_remote_plain_digest(p));
+	}
+	return 0;
 }
 
 /* ---- push ------------------------------------------------------------------- */

@@ -34,7 +34,18 @@ struct oci_layer {
 	char name[256];
 	char digest[80];
 	uint64_t size;
+	bool plain; /* a .gguf or .safetensors as it is, not a container */
 };
+
+struct mfs_remote;
+struct mfs_remote_plain;
+/*
+ * Fetches every byte of plain layer @p into the store (1 MiB at a time;
+ * @tick is told of each piece) and checks the whole against its digest: on
+ * a mismatch the stored blocks are dropped and it is -EFSCORRUPTED.
+ */
+int oci_fetch_plain(struct mfs_remote *r, const struct mfs_remote_plain *p,
+		    void (*tick)(void *ctx, uint64_t bytes), void *ctx, struct mfs_err *err);
 
 /* Is @url oci://...? */
 bool oci_is_url(const char *url);

@@ -45,6 +45,7 @@ struct entry {
 	char name[NAME_MAX_LEN + 1];
 	uint64_t size;
 	char digest[80]; /* OCI: the blob's digest */
+	bool plain;	 /* OCI: a .gguf or .safetensors layer as it is */
 };
 
 const char *source_default_store(void)
@@ -473,6 +474,33 @@ static int write_file_at(int dirfd, const char *name, const void *buf, size_t le
 }
 
 /* Removes skeletons of containers no longer listed. */
+/*
+ * A plain layer's skeleton: a sparse file of its size, which the daemon
+ * serves from the remote source (its reads never see these zeros).
+ */
+static int plain_skeleton(int dirfd, const char *name, uint64_t size, struct mfs_err *err)
+{
+	char tmp[NAME_MAX_LEN + 32];
+	struct stat st;
+	int fd, r = 0;
+
+	if (!fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size == size)
+		return 0;
+	if (size > (uint64_t)INT64_MAX)
+		return mfs_err_set(err, -EFSCORRUPTED, "%s: a size of %" PRIu64 " bytes", name, size);
+	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
+	fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return mfs_err_set(err, -errno, "%s: %s", name, strerror(errno));
+	if (ftruncate(fd, (off_t)size) || renameat(dirfd, tmp, dirfd, name))
+		r = mfs_err_set(err, -errno, "%s: %s", name, strerror(errno));
+	close(fd);
+	if (r)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
 static void prune(int dirfd, const struct entry *v, size_t n)
 {
 	int fd = dup(dirfd);
@@ -492,7 +520,9 @@ static void prune(int dirfd, const struct entry *v, size_t n)
 			unlinkat(dirfd, de->d_name, 0); /* a skeleton cut short by a crash */
 			continue;
 		}
-		if (l < 5 || strcmp(de->d_name + l - 4, ".mfs"))
+		if ((l < 5 || strcmp(de->d_name + l - 4, ".mfs")) &&
+		    (l < 6 || strcmp(de->d_name + l - 5, ".gguf")) &&
+		    (l < 13 || strcmp(de->d_name + l - 12, ".safetensors")))
 			continue;
 		for (size_t i = 0; i < n && !listed; i++)
 			listed = !strcmp(v[i].name, de->d_name);
@@ -604,6 +634,7 @@ static int get_list(struct mfs_http *h, const char *url, const struct source_opt
 			snprintf((*files)[i].name, sizeof((*files)[i].name), "%s", l[i].name);
 			snprintf((*files)[i].digest, sizeof((*files)[i].digest), "%s", l[i].digest);
 			(*files)[i].size = l[i].size;
+			(*files)[i].plain = l[i].plain;
 		}
 		*nfiles = r ? 0 : n;
 		free(l);
@@ -671,6 +702,12 @@ int source_prepare(const char *url, const struct source_opts *opts, char **dir_o
 		goto out;
 	for (size_t i = 0; i < nfiles && !offline; i++) {
 		file_url(base, &files[i], furl, sizeof(furl));
+		if (files[i].plain) {
+			r = plain_skeleton(dirfd, files[i].name, files[i].size, err);
+			if (r)
+				goto out;
+			continue;
+		}
 		r = build_skeleton(h, furl, files[i].size, dirfd, files[i].name, err);
 		if (r == -EIO && nfiles == 1 && !*files[i].digest &&
 		    !faccessat(dirfd, files[i].name, F_OK, 0)) {
@@ -696,7 +733,9 @@ int source_prepare(const char *url, const struct source_opts *opts, char **dir_o
 		if (!*files[i].digest)
 			continue;
 		file_url(base, &files[i], furl, sizeof(furl));
-		r = mfs_remote_map(*remote_out, files[i].name, furl);
+		r = files[i].plain ? mfs_remote_map_plain(*remote_out, files[i].name, furl,
+							 files[i].digest, files[i].size)
+				   : mfs_remote_map(*remote_out, files[i].name, furl);
 	}
 	if (r) {
 		mfs_remote_free(*remote_out);

@@ -4,7 +4,9 @@
 # loopback. `modelfs push` uploads a directory of containers as an artifact
 # (blobs the registry has are not sent again), `modelfs mount oci://...`
 # serves it lazily with every byte compared, and a second artifact sharing
-# blobs and tensors costs only what differs.
+# blobs and tensors costs only what differs. An artifact whose layer is a
+# plain .gguf (Docker Model Runner's media type) is served as it is, lazily,
+# and from the store with the registry gone.
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || fail "curl is not installed"
@@ -67,12 +69,74 @@ same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
 	fail "$(stat_json "$mnt" remote_fetched_chunks) chunks fetched again for a stored model"
 pass
 unmount "$mnt"
+# ---- a plain GGUF layer, as Docker Model Runner publishes models ---------------------
+# Pushed here with the registry API: a config blob, the .gguf as it is (no
+# title annotation), the manifest. Mounted lazily: served as it is.
+python3 - "$reg" "$WORK/orig/base.gguf" <<'PY' || fail "could not push a plain GGUF artifact"
+import hashlib, http.client, json, sys
+reg, path = sys.argv[1], sys.argv[2]
+def put_blob(data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    c = http.client.HTTPConnection(reg)
+    c.request("POST", "/v2/models/dmr/blobs/uploads/")
+    r = c.getresponse(); r.read()
+    assert r.status == 202, r.status
+    loc = r.getheader("Location")
+    loc = loc[loc.index("/v2/"):] if "://" in loc else loc
+    c.request("PUT", loc + ("&" if "?" in loc else "?") + "digest=" + d, body=data,
+              headers={"Content-Type": "application/octet-stream"})
+    r = c.getresponse(); r.read()
+    assert r.status == 201, r.status
+    return {"digest": d, "size": len(data)}
+cfg = put_blob(json.dumps({"config": {"format": "gguf"}}).encode())
+gguf = put_blob(open(path, "rb").read())
+m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+     "config": dict(cfg, mediaType="application/vnd.docker.ai.model.config.v0.1+json"),
+     "layers": [dict(gguf, mediaType="application/vnd.docker.ai.gguf.v3")]}
+c = http.client.HTTPConnection(reg)
+c.request("PUT", "/v2/models/dmr/manifests/latest", body=json.dumps(m),
+          headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+r = c.getresponse(); r.read()
+assert r.status == 201, r.status
+print(gguf["digest"][7:19] + ".gguf")
+PY
+plain=$(sha256sum "$WORK/orig/base.gguf" | cut -c1-12).gguf
+mount_fg "oci://$reg/models/dmr" "$mnt" -o store="$WORK/pstore"
+[ "$(ls "$mnt")" = "$plain" ] || fail "plain layer listing: $(ls "$mnt"), expected $plain"
+pass
+[ "$(stat_json "$mnt" remote_fetched_bytes)" = 0 ] || fail "the mount fetched the plain layer's bytes before a read"
+pass
+"$MFS_READCHECK" random "$WORK/orig/base.gguf" "$mnt/$plain" 200 7 || fail "random reads of the plain layer"
+pass
+same_file "$mnt/$plain" "$WORK/orig/base.gguf"
+unmount "$mnt"
+# modelfs fetch reads a plain layer whole and checks it against its digest.
+expect_exit 0 "$MODELFS" fetch -o store="$WORK/fstore" "oci://$reg/models/dmr"
+expect_msg "1 plain files"
+# Its bytes damaged in the registry's storage: the fetch fails and keeps none
+# of it. (A lazy mount cannot tell: no checksum covers less than the blob.)
+blob=$(find "$REGISTRY_DATA" -path "*/blobs/sha256/*/$(sha256sum "$WORK/orig/base.gguf" | cut -d' ' -f1)/data")
+[ -f "$blob" ] || fail "the plain layer's blob is not in the registry's storage"
+flip "$blob" 5000
+expect_exit 1 "$MODELFS" fetch -q -o store="$WORK/fstore2" "oci://$reg/models/dmr"
+expect_msg "the layer's bytes are not its digest"
+[ "$(find "$WORK/fstore2/chunks" -type f | wc -l)" = 0 ] || fail "blocks of a damaged layer were kept"
+pass
+flip "$blob" 5000
+
 # Unknown tags and repositories: a clear error.
 expect_exit 1 "$MODELFS" mount -f -o store="$WORK/store" "oci://$reg/models/llama:nope" "$mnt"
 expect_msg "HTTP 404"
-# With the registry gone, the stored artifact is served.
+# With the registry gone, the stored artifacts are served.
 kill "$REGISTRY_PID"
 mount_fg "oci://$reg/models/llama:both" "$mnt" -o store="$WORK/store"
 same_file "$mnt/tuned.gguf" "$WORK/orig/tuned.gguf"
 unmount "$mnt"
+for st in pstore fstore; do
+	mount_fg "oci://$reg/models/dmr" "$mnt" -o store="$WORK/$st"
+	same_file "$mnt/$plain" "$WORK/orig/base.gguf"
+	[ "$(stat_json "$mnt" remote_fetched_bytes)" = 0 ] || fail "plain layer fetched with the registry gone?"
+	pass
+	unmount "$mnt"
+done
 done_ok

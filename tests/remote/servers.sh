@@ -89,7 +89,7 @@ fault() { echo "$1" >"$FAULT_MODE"; }
 
 # start_registry: the CNCF distribution registry (Debian's docker-registry)
 # with filesystem storage under LOG, on 127.0.0.1:$REGISTRY_PORT; its log,
-# one line per request, is $REGISTRY_LOG.
+# one line per request, is $REGISTRY_LOG; its storage $REGISTRY_DATA.
 start_registry() {
 	local dir
 	command -v docker-registry >/dev/null ||
@@ -97,6 +97,7 @@ start_registry() {
 	dir=$(mktemp -d "$LOG/registry.XXXXXX")
 	REGISTRY_PORT=$(free_port)
 	REGISTRY_LOG=$dir/log
+	REGISTRY_DATA=$dir/data
 	cat >"$dir/config.yml" <<CONF
 version: 0.1
 log:
