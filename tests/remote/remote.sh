@@ -10,6 +10,7 @@
 
 www=$WORK/www
 mkdir -p "$www" "$WORK/orig"
+chunks_of() { "$MODELFS" inspect --json "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["chunks"])'; }
 # Two models sharing their embeddings, output and first two of four layers.
 "$MODELFS_GEN" -q -p small -o "$WORK/orig/base.gguf"
 "$MODELFS_GEN" -q -p small --reseed-from 2 -o "$WORK/orig/tuned.gguf"
@@ -73,8 +74,7 @@ base_bytes=$(served_bytes 'base.gguf.mfs')
 base_stored=$(stat -c %s "$www/base.gguf.mfs")
 # Read in order, the chunks are fetched ahead, adjacent ones in one request.
 base_requests=$(grep -c 'base.gguf.mfs' "$NGINX_LOG")
-base_chunks=$("$MODELFS" inspect --json "$www/base.gguf.mfs" |
-	python3 -c 'import json, sys; print(json.load(sys.stdin)["chunks"])')
+base_chunks=$(chunks_of "$www/base.gguf.mfs")
 echo "base: $base_requests requests for $base_chunks chunks"
 [ "$((base_requests * 4))" -le "$((base_chunks * 3))" ] ||
 	fail "base: $base_requests requests for $base_chunks chunks: not coalesced"
@@ -125,8 +125,7 @@ start_nginx "$www"
 url=http://127.0.0.1:$NGINX_PORT/
 expect_exit 0 "$MODELFS" fetch -q -o store="$WORK/fetched" "$url"
 fetch_requests=$(grep -c '[.]mfs ' "$NGINX_LOG")
-tuned_chunks=$("$MODELFS" inspect --json "$www/tuned.gguf.mfs" |
-	python3 -c 'import json, sys; print(json.load(sys.stdin)["chunks"])')
+tuned_chunks=$(chunks_of "$www/tuned.gguf.mfs")
 echo "fetch: $fetch_requests requests for $((base_chunks + tuned_chunks)) chunks"
 [ "$((fetch_requests * 2))" -le "$((base_chunks + tuned_chunks))" ] ||
 	fail "fetch: $fetch_requests requests for $((base_chunks + tuned_chunks)) chunks: not coalesced"
