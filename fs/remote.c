@@ -40,9 +40,9 @@
 #define AHEAD_THREADS 4	/* fetchers by default */
 #define AHEAD_THREADS_MAX 64
 #define AHEAD_SPAN (1u << 20) /* bytes one fetch-ahead request asks for, at most */
-#define AHEAD_QUEUE 4096u
+#define AHEAD_QUEUE 4096u     /* chunks waiting for a fetcher, at most (more hints are dropped) */
 /* A chunk whose fetch-ahead failed fails its reads this long after, without asking again. */
-#define FAILED_FRESH_NS 1000000000ull     /* chunks waiting for a fetcher, at most (more hints are dropped) */
+#define FAILED_FRESH_NS 1000000000ull
 
 enum { CH_NONE, CH_QUEUED, CH_BUSY, CH_URGENT, CH_FAILED };
 
@@ -328,7 +328,8 @@ ssize_t mfs_remote_plain_read(struct mfs_remote *r, const struct mfs_remote_plai
 	return (ssize_t)done;
 }
 
-const char *mfs_remote_url(struct mfs_remote *r, const char *path)
+/* The URL of the container at @path (static per thread until the next call). */
+static const char *remote_url(struct mfs_remote *r, const char *path)
 {
 	static _Thread_local char buf[4096 + 1024];
 
@@ -340,8 +341,9 @@ const char *mfs_remote_url(struct mfs_remote *r, const char *path)
 }
 
 /*
- * mfs_remote_chunk(); a chunk found in the store counts as a hit if @hit,
- * else it was fetched ahead for this read (*@fetched).
+ * Chunk @i of @ar (at @url): from the store, else fetched, verified and
+ * stored. A chunk found in the store counts as a hit if @hit, else it was
+ * fetched ahead for this read (*@fetched).
  */
 static int get_chunk(struct mfs_remote *r, const char *url, const struct mfs_archive *ar,
 		     uint32_t i, void *buf, bool *fetched, bool hit, struct mfs_err *err)
@@ -383,12 +385,6 @@ static int get_chunk(struct mfs_remote *r, const char *url, const struct mfs_arc
 	if (mfs_store_put(r->store, &key, buf, c->plen, err))
 		atomic_fetch_add(&r->store_errors, 1); /* served all the same */
 	return 0;
-}
-
-int mfs_remote_chunk(struct mfs_remote *r, const char *url, const struct mfs_archive *ar,
-		     uint32_t i, void *buf, bool *fetched, struct mfs_err *err)
-{
-	return get_chunk(r, url, ar, i, buf, fetched, true, err);
 }
 
 /* ---- fetch-ahead --------------------------------------------------------------------------- */
@@ -575,7 +571,7 @@ int mfs_remote_open(struct mfs_remote *r, const char *path, const struct mfs_arc
 	f->r = r;
 	f->ar = ar;
 	f->nchunks = mfs_archive_nchunks(ar);
-	f->url = strdup(mfs_remote_url(r, path));
+	f->url = strdup(remote_url(r, path));
 	f->state = calloc(f->nchunks ? f->nchunks : 1, 1);
 	if (!f->url || !f->state) {
 		free(f->url);
@@ -607,11 +603,6 @@ void mfs_remote_close(struct mfs_remote_file *f)
 	free(f->state);
 	free(f->url);
 	free(f);
-}
-
-const char *mfs_remote_file_url(const struct mfs_remote_file *f)
-{
-	return f->url;
 }
 
 /* Starts the fetchers, the first time chunks are wanted. r->lock is held. */

@@ -7,7 +7,7 @@
  * container's header and metadata, at their offsets in a sparse file of the
  * container's size (tools/source.c writes them). The chunk data is never in
  * the skeleton: the backing of such a file (backing.h, "remote") reads each
- * chunk with mfs_remote_chunk() - from the store if it is there and intact,
+ * chunk with mfs_remote_read() - from the store if it is there and intact,
  * else with a range request, decoded and checked against the chunk's xxh3
  * before it is stored or returned. A wrong byte from the network is fetched
  * again and never kept; after the retries it is EIO.
@@ -63,17 +63,6 @@ ssize_t mfs_remote_plain_read(struct mfs_remote *r, const struct mfs_remote_plai
 /* Maps the container at @path to @url (an OCI blob), instead of base + path. */
 int mfs_remote_map(struct mfs_remote *r, const char *path, const char *url);
 
-/* The URL of the container at @path (static per thread until the next call). */
-const char *mfs_remote_url(struct mfs_remote *r, const char *path);
-
-/*
- * Chunk @i of @ar (the container at @url) into @buf (c->plen bytes): from the
- * store, or fetched, verified and stored. *@fetched says which. 0, or -errno.
- * Thread-safe (one HTTP client and decoder per thread).
- */
-int mfs_remote_chunk(struct mfs_remote *r, const char *url, const struct mfs_archive *ar,
-		     uint32_t i, void *buf, bool *fetched, struct mfs_err *err);
-
 /*
  * One container of the source while it is open: @path's URL and archive @ar
  * (which outlives it). Its reads wait for the fetch-ahead of the same chunks
@@ -84,7 +73,6 @@ int mfs_remote_open(struct mfs_remote *r, const char *path, const struct mfs_arc
 		    struct mfs_remote_file **out);
 /* Drops its queued fetch-ahead and waits for its fetches in flight. */
 void mfs_remote_close(struct mfs_remote_file *f);
-const char *mfs_remote_file_url(const struct mfs_remote_file *f);
 
 /*
  * Chunk @i will be read soon (the prefetch plan): fetch it ahead into the
@@ -95,8 +83,10 @@ void mfs_remote_want(struct mfs_remote_file *f, uint32_t i);
 /* A reader waits for chunks [@first, @last] now: those not stored are fetched next. */
 void mfs_remote_urgent(struct mfs_remote_file *f, uint32_t first, uint32_t last);
 /*
- * mfs_remote_chunk() for chunk @i of @f, after the fetch-ahead of it if there
- * is one (*@fetched: it came over the network for this read, either way).
+ * Chunk @i of @f into @buf (its stored bytes): from the store, or fetched,
+ * verified and stored - after the fetch-ahead of it if there is one.
+ * *@fetched: it came over the network for this read. 0, or -errno.
+ * Thread-safe (one HTTP client and decoder per thread).
  */
 int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetched,
 		    struct mfs_err *err);
