@@ -112,6 +112,9 @@ struct thread_state {
 	struct mfs_dctx *dctx;
 	uint8_t *buf;
 	size_t cap;
+	/* buf holds this plain-file block (the next read is likely in it too) */
+	struct mfs_store_key block;
+	bool have_block;
 };
 
 static void thread_state_free(void *p)
@@ -280,11 +283,19 @@ const char *mfs_remote_plain_digest(const struct mfs_remote_plain *p)
 	return p->digest;
 }
 
+/* The key of @p's block at @boff, and its length (the last one is shorter). */
+static struct mfs_store_key plain_block(const struct mfs_remote_plain *p, uint64_t boff,
+					uint32_t *blen)
+{
+	*blen = (uint32_t)(p->size - boff < PLAIN_BLOCK ? p->size - boff : PLAIN_BLOCK);
+	return mfs_store_key_block(p->digest, boff, *blen);
+}
+
 void mfs_remote_plain_forget(struct mfs_remote *r, const struct mfs_remote_plain *p)
 {
 	for (uint64_t off = 0; off < p->size; off += PLAIN_BLOCK) {
-		uint32_t blen = (uint32_t)(p->size - off < PLAIN_BLOCK ? p->size - off : PLAIN_BLOCK);
-		struct mfs_store_key key = mfs_store_key_block(p->digest, off, blen);
+		uint32_t blen;
+		struct mfs_store_key key = plain_block(p, off, &blen);
 
 		mfs_store_remove(r->store, &key);
 	}
@@ -305,14 +316,22 @@ ssize_t mfs_remote_plain_read(struct mfs_remote *r, const struct mfs_remote_plai
 		len = (size_t)(p->size - off);
 	while (done < len) {
 		uint64_t pos = off + done, boff = pos - pos % PLAIN_BLOCK;
-		uint32_t blen = (uint32_t)(p->size - boff < PLAIN_BLOCK ? p->size - boff : PLAIN_BLOCK);
-		struct mfs_store_key key = mfs_store_key_block(p->digest, boff, blen);
+		uint32_t blen;
+		struct mfs_store_key key = plain_block(p, boff, &blen);
 		size_t in = (size_t)(pos - boff), n = blen - in < len - done ? blen - in : len - done;
 		int rc;
 
-		if (mfs_store_get(r->store, &key, t->buf, blen) == 0) {
+		/*
+		 * The kernel reads a file in pieces smaller than a block, and not
+		 * aligned to one: the block this thread read last is not read and
+		 * hashed from the store again for each.
+		 */
+		bool in_buf = t->have_block && !memcmp(&t->block, &key, sizeof(key));
+
+		if (!in_buf && mfs_store_get(r->store, &key, t->buf, blen) == 0) {
 			atomic_fetch_add(&r->store_hits, 1);
-		} else {
+		} else if (!in_buf) {
+			t->have_block = false;
 			rc = mfs_http_range(t->http, p->url, boff, blen, t->buf, NULL, err);
 			if (rc)
 				return mfs_err_prefix(err, rc == -ENOMEM ? rc : -EIO, "%s", p->path);
@@ -322,6 +341,8 @@ ssize_t mfs_remote_plain_read(struct mfs_remote *r, const struct mfs_remote_plai
 			if (mfs_store_put(r->store, &key, t->buf, blen, err))
 				atomic_fetch_add(&r->store_errors, 1); /* served all the same */
 		}
+		t->block = key;
+		t->have_block = true;
 		memcpy(out + done, t->buf + in, n);
 		done += n;
 	}
@@ -361,6 +382,8 @@ static int get_chunk(struct mfs_remote *r, const char *url, const struct mfs_arc
 		return 0;
 	}
 	t = thread_state(r, c->llen ? c->llen : 1);
+	if (t)
+		t->have_block = false; /* buf becomes decode scratch */
 	if (!t)
 		return -ENOMEM;
 	for (unsigned int bad = 0;;) {
