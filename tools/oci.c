@@ -106,7 +106,6 @@ static bool digest_ok(const char *d)
 	       strspn(colon + 1, "0123456789abcdef") == strlen(colon + 1);
 }
 
-/* One layer object; *@keep says whether it is a container. */
 /*
  * Layers that are a model file as it is: Docker Model Runner's GGUF and
  * safetensors layers, ModelPack's raw weights (named by their title).
@@ -146,6 +145,7 @@ static bool plain_name_ok(const char *s, size_t n, const char *suffix)
 	return true;
 }
 
+/* One layer object; *@keep says whether it is a container or a plain model file. */
 static int parse_layer(struct json *j, struct oci_layer *l, bool *keep)
 {
 	char k[64], media[128] = "";
@@ -280,6 +280,14 @@ bad:
 
 /* ---- a plain layer, fetched whole and checked ---------------------------------- */
 
+/* "sha256:" and the hex digits of SHA-256 @md. */
+static void digest_string(const unsigned char md[32], char out[72])
+{
+	strcpy(out, "sha256:");
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 7 + 2 * i, "%02x", md[i]);
+}
+
 int oci_fetch_plain(struct mfs_remote *r, const struct mfs_remote_plain *p,
 		    void (*tick)(void *ctx, uint64_t bytes), void *ctx, struct mfs_err *err)
 {
@@ -310,9 +318,7 @@ int oci_fetch_plain(struct mfs_remote *r, const struct mfs_remote_plain *p,
 	EVP_MD_CTX_free(md);
 	if (rc)
 		return rc;
-	strcpy(hex, "sha256:");
-	for (int i = 0; i < 32; i++)
-		sprintf(hex + 7 + 2 * i, "%02x", sum[i]);
+	digest_string(sum, hex);
 	if (strcmp(hex, mfs_remote_plain_digest(p))) {
 		/* Wrong somewhere, and no way to tell where: none of it is kept. */
 		mfs_remote_plain_forget(r, p);
@@ -345,9 +351,7 @@ static int sha256_fd(int fd, uint64_t *size, char out[72])
 	EVP_MD_CTX_free(ctx);
 	if (got < 0)
 		return -errno;
-	strcpy(out, "sha256:");
-	for (int i = 0; i < 32; i++)
-		sprintf(out + 7 + 2 * i, "%02x", md[i]);
+	digest_string(md, out);
 	*size = off;
 	return 0;
 }

@@ -473,7 +473,6 @@ static int write_file_at(int dirfd, const char *name, const void *buf, size_t le
 	return r;
 }
 
-/* Removes skeletons of containers no longer listed. */
 /*
  * A plain layer's skeleton: a sparse file of its size, which the daemon
  * serves from the remote source (its reads never see these zeros).
@@ -501,6 +500,7 @@ static int plain_skeleton(int dirfd, const char *name, uint64_t size, struct mfs
 	return r;
 }
 
+/* Removes skeletons of containers and plain layers no longer listed. */
 static void prune(int dirfd, const struct entry *v, size_t n)
 {
 	int fd = dup(dirfd);
