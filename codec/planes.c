@@ -14,23 +14,22 @@
 /* Planes whose entropy is above this (bits per byte) save < 1%: store them raw. */
 #define RAW_ENTROPY 7.92
 /*
- * Planes this large get the 32-state coder (vector decoders); smaller ones the
- * 4-state one, whose header is 112 bytes smaller (a 1 KiB plane of an F32
- * norm vector would not shrink by 1% otherwise). At 8 KiB the header costs
- * 0.06% of a BF16 model (token_embd's small chunks) and buys 15% of its
- * decoding speed: the scalar 4-state decoder took a quarter of the time at
- * 16 KiB.
+ * Planes this large get the 32-state coder (vector decoders), whatever their
+ * histogram; smaller ones the 4-state coder or zstd (below), whose headers are
+ * 112 bytes smaller (a 1 KiB plane of an F32 norm vector would not shrink by
+ * 1% otherwise). At 4 KiB the scale planes of Q8_0 and Q4_0 chunks (7.7 and
+ * 14.6 KiB at 256 KiB) are in: 6% faster for Q8_0, for 0.02% of its size.
  */
-#define RANS32_MIN 8192u
-/* At level 2, rANS only where Huffman would lose more than this to the entropy. */
+#define RANS32_MIN 4096u
+/* Below RANS32_MIN, rANS only where Huffman would lose more than this to the entropy. */
 #define HUFFMAN_SLACK 1.01
 
 /*
  * Bits a Huffman code would spend on a histogram (code lengths by the usual
  * merge of the two rarest; a quadratic scan is fine for 256 symbols). On flat
- * planes (quants) Huffman is within a fraction of a percent of the entropy and
- * zstd's decoder is faster than rANS; on skewed ones (exponents: one symbol
- * near 40%) it loses 5-8%, and rANS earns its keep.
+ * planes (quants) Huffman is within a fraction of a percent of the entropy and,
+ * for a small plane, zstd's decoder is faster than the 4-state rANS; on skewed
+ * ones (exponents: one symbol near 40%) it loses 5-8%, and rANS earns its keep.
  */
 static double huffman_bits(const uint32_t counts[256])
 {
@@ -172,7 +171,8 @@ static ssize_t encode_plane(struct mfs_cctx *cctx, int level, uint8_t *dst, size
 
 		if (h0 < RAW_ENTROPY) {
 			bool rans = level == MFS_PLANES_LEVEL_BEST &&
-				    huffman_bits(counts) > HUFFMAN_SLACK * h0 * (double)len;
+				    (len >= RANS32_MIN ||
+				     huffman_bits(counts) > HUFFMAN_SLACK * h0 * (double)len);
 
 			if (rans && len >= RANS32_MIN)
 				r = mfs_rans32_encode(dst, cap, src, len, err);

@@ -16,18 +16,18 @@
  *   method 2 rans   order-0 rANS (rans.h): skewed planes, closest to entropy
  *   method 3 zstd   a zstd frame at level 1 with long minimum matches, which
  *                   leaves zstd's Huffman literal coder: faster to decode than
- *                   rANS, a few percent larger on skewed planes
+ *                   the 4-state rans, a few percent larger on skewed planes
  *   method 4 rans32 order-0 rANS with 32 states in one stream (rans32.h): the
- *                   same ratio as rans, laid out for vector decoders; what
- *                   the packer writes for skewed planes of 8 KiB and more
- *                   (rans for smaller ones: a smaller header)
+ *                   same ratio as rans, laid out for vector decoders, which
+ *                   decode faster than zstd's Huffman; what the packer
+ *                   writes for skewed planes of 4 KiB and more
  *
  * Levels choose the coder for skewed planes: 1 always zstd; 2 (the default;
- * 0 means it too) rans32 where a Huffman code would lose more than 1% to the
- * order-0 entropy (exponent planes), zstd where it would not (quant planes):
- * there the two are within a fraction of a percent and zstd decodes faster. A
- * plane whose order-0 entropy is within 1% of 8 bits is stored raw, and so is
- * any plane the coder does not shrink by 1%. Decoding checks that every plane
+ * 0 means it too) rans32 for planes of 4 KiB and more; below, rans where a
+ * Huffman code would lose more than 1% to the order-0 entropy (exponent
+ * planes), zstd where it would not (quant planes). A plane whose order-0
+ * entropy is within 1% of 8 bits is stored raw, and so is any plane the coder
+ * does not shrink by 1%. Decoding checks that every plane
  * decodes to exactly its size and that the stored lengths add up.
  */
 #ifndef MFS_PLANES_H
