@@ -102,6 +102,7 @@ struct mfs_fs {
 	unsigned int nidle;
 	struct mfs_cache *cache;
 	struct mfs_pool *pool;
+	unsigned int pool_cores; /* workers defaulted: the least that run at once (pool.h) */
 	struct mfs_stats stats;
 	atomic_uint_fast64_t prefetch_cap;  /* most prefetched bytes not yet read, at once */
 	atomic_uint_fast64_t pf_latency_ns; /* prefetch submit to ready, moving average */

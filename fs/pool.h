@@ -25,8 +25,22 @@ struct mfs_pool_job {
 	struct mfs_pool_job *next; /* queue link; the pool's */
 };
 
-/* Start @nthreads workers (at least 1). NULL on failure. */
-struct mfs_pool *mfs_pool_new(unsigned int nthreads);
+/*
+ * Start @nthreads workers (at least 1). NULL on failure.
+ *
+ * With @cores between 1 and @nthreads-1, how many of them run jobs at once
+ * follows what the jobs do: jobs that block (a voluntary context switch: a
+ * read from a disk or a network) keep more reads in flight on more threads;
+ * jobs that only compute (a container on tmpfs, chunks pinned in memory)
+ * run on @cores threads, since more would only take cores from each other
+ * and from the program reading. The share of jobs that blocked, a moving
+ * average over about 16 jobs, sets it: @cores up to a quarter, all threads
+ * from a half. It starts at @nthreads. @cores 0: all @nthreads, always.
+ */
+struct mfs_pool *mfs_pool_new(unsigned int nthreads, unsigned int cores);
+
+/* How many workers may run jobs at once now (for stats and tests). */
+unsigned int mfs_pool_active_limit(struct mfs_pool *p);
 
 /* Queue @job; @urgent (a reader waits for it) goes before every prefetch job. */
 void mfs_pool_submit(struct mfs_pool *p, struct mfs_pool_job *job, bool urgent);

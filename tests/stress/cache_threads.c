@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		ops = strtoul(argv[1], NULL, 10);
 	cache = mfs_cache_new(BUDGET, &stats);
-	pool = mfs_pool_new(4);
+	pool = mfs_pool_new(4, 2);
 	if (!cache || !pool)
 		return 1;
 	for (uintptr_t i = 0; i < NREADERS; i++)

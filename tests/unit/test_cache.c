@@ -2,11 +2,14 @@
 /*
  * test_cache.c - the decoded-chunk cache's prefetch accounting (speculative
  * bytes, hits, waste, reads that find a prefetch in flight), the demotion of
- * chunks the kernel has been served whole, the reuse of evicted buffers, and
- * promotion of queued prefetch jobs in the worker pool.
+ * chunks the kernel has been served whole, the reuse of evicted buffers,
+ * promotion of queued prefetch jobs in the worker pool, and how many of its
+ * workers run at once.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -195,7 +198,7 @@ Test(cache, pool_promotes_a_queued_prefetch)
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	int order[8], n = 0;
 	struct slow_job jobs[5];
-	struct mfs_pool *p = mfs_pool_new(1);
+	struct mfs_pool *p = mfs_pool_new(1, 0);
 
 	cr_assert_not_null(p);
 	for (int i = 0; i < 5; i++) {
@@ -212,4 +215,83 @@ Test(cache, pool_promotes_a_queued_prefetch)
 	cr_assert_eq(order[1], 4, "the promoted job ran next");
 	cr_assert_eq(order[2], 1);
 	cr_assert_eq(order[4], 3);
+}
+
+/* Jobs that compute (a spin of about 1 ms, no system call) or block (a sleep). */
+struct count_job {
+	struct mfs_pool_job base;
+	atomic_int *inside, *most, *done;
+	bool sleep;
+};
+
+static void count_run(struct mfs_pool_job *base, struct mfs_dctx *dctx)
+{
+	struct count_job *j = (struct count_job *)base;
+	int now = atomic_fetch_add(j->inside, 1) + 1, most = atomic_load(j->most);
+
+	(void)dctx;
+	while (now > most && !atomic_compare_exchange_weak(j->most, &most, now))
+		;
+	if (j->sleep) {
+		usleep(2000);
+	} else {
+		struct timespec t0, t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0); /* a vDSO call: no context switch */
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 1000000L);
+	}
+	atomic_fetch_sub(j->inside, 1);
+	atomic_fetch_add(j->done, 1);
+}
+
+/* Runs @n jobs of a kind on @p and waits for them; returns the most that ran at once. */
+static int run_jobs(struct mfs_pool *p, struct count_job *jobs, int n, bool sleep)
+{
+	atomic_int inside = 0, most = 0, done = 0;
+
+	for (int i = 0; i < n; i++) {
+		jobs[i] = (struct count_job){.base.run = count_run, .inside = &inside, .most = &most,
+					     .done = &done, .sleep = sleep};
+		mfs_pool_submit(p, &jobs[i].base, i % 2 == 0);
+	}
+	while (atomic_load(&done) < n)
+		usleep(1000);
+	/* The last job's worker updates the limit after run() returns: let it. */
+	usleep(20000);
+	return atomic_load(&most);
+}
+
+Test(cache, pool_runs_as_many_workers_as_its_jobs_need)
+{
+	static struct count_job jobs[128];
+	struct mfs_pool *p = mfs_pool_new(8, 2);
+	int most;
+
+	cr_assert_not_null(p);
+	cr_assert_eq(mfs_pool_active_limit(p), 8, "it starts with every worker");
+	/* Jobs that only compute bring it down to the cores... */
+	run_jobs(p, jobs, 96, false);
+	cr_assert_eq(mfs_pool_active_limit(p), 2, "computing jobs: limit %u",
+		     mfs_pool_active_limit(p));
+	most = run_jobs(p, jobs, 32, false);
+	cr_assert_leq(most, 2, "%d computing jobs ran at once under a limit of 2", most);
+	/* ...and jobs that block take it back up to every worker. */
+	most = run_jobs(p, jobs, 128, true);
+	cr_assert_eq(mfs_pool_active_limit(p), 8, "blocking jobs: limit %u",
+		     mfs_pool_active_limit(p));
+	cr_assert_gt(most, 2, "blocking jobs never ran more than %d at once", most);
+	mfs_pool_free(p);
+}
+
+Test(cache, pool_without_cores_keeps_every_worker)
+{
+	static struct count_job jobs[64];
+	struct mfs_pool *p = mfs_pool_new(4, 0);
+
+	cr_assert_not_null(p);
+	run_jobs(p, jobs, 64, false);
+	cr_assert_eq(mfs_pool_active_limit(p), 4);
+	mfs_pool_free(p);
 }
