@@ -20,11 +20,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "io.h"
 #include "le.h"
 #include "writer.h"
+#include "xxh.h"
 
 #define HDR 16u
 static const uint8_t magic[4] = {'M', 'F', 'S', 'C'};

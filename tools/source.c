@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "archive.h"
 #include "cli.h"
@@ -32,6 +31,7 @@
 #include "remote.h"
 #include "store.h"
 #include "writer.h"
+#include "xxh.h"
 
 #define MANIFEST_MAX (16u << 20)
 #define FILES_MAX 4096u

@@ -16,9 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <xxhash.h>
-
 #include "block.h"
+#include "xxh.h"
 
 /* No metadata section may exceed this (about 22 million chunks). */
 #define MFS_SECTION_MAX (1ull << 30)

@@ -9,11 +9,10 @@
 
 #include <string.h>
 
-#include <xxhash.h>
-
 #include "block.h"
 #include "dtype.h"
 #include "le.h"
+#include "xxh.h"
 
 #define OFF(t, f) offsetof(struct t, f)
 

@@ -8,9 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <xxhash.h>
-
 #include "planes.h"
+#include "xxh.h"
 
 struct mfs_writer {
 	int fd;

@@ -7,10 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <xxhash.h>
-
 #include "pipe.h"
 #include "writer.h"
+#include "xxh.h"
 
 struct extract_ctx {
 	const struct mfs_archive *ar;

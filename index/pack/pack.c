@@ -17,8 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <xxhash.h>
-
 #include "block.h"
 #include "dtype.h"
 #include "layout.h"
@@ -28,6 +26,7 @@
 #include "pipe.h"
 #include "plan.h"
 #include "writer.h"
+#include "xxh.h"
 
 #define STORED_RAW 1 /* pipe_buf flag: chunk kept uncompressed */
 
