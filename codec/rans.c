@@ -148,6 +148,7 @@ ssize_t mfs_rans_encode(void *dst, size_t cap, const uint8_t *src, size_t n,
 			struct mfs_err *err)
 {
 	uint32_t counts[256], freq[256], cum[256], x[NSTATES];
+	struct mfs_rans_rcp rcp[256];
 	uint8_t *out = dst, *region[NSTATES], *ptr[NSTATES], *w;
 	size_t hdr, per, len[NSTATES];
 	unsigned int nsym = 0;
@@ -162,6 +163,8 @@ ssize_t mfs_rans_encode(void *dst, size_t cap, const uint8_t *src, size_t n,
 	for (int s = 0; s < 256; s++) {
 		cum[s] = c;
 		c += freq[s];
+		if (freq[s])
+			rcp[s] = mfs_rans_rcp(freq[s]);
 	}
 	/*
 	 * Each stream gets a region as large as its worst case, compacted at the
@@ -188,7 +191,9 @@ ssize_t mfs_rans_encode(void *dst, size_t cap, const uint8_t *src, size_t n,
 			put_le16(ptr[k], (uint16_t)x[k]);
 			x[k] >>= 16;
 		}
-		x[k] = ((x[k] / f) << PROB_BITS) + (x[k] % f) + cum[s];
+		uint32_t q = mfs_rans_div(x[k], rcp[s]);
+
+		x[k] = (q << PROB_BITS) + (x[k] - q * f) + cum[s];
 	}
 	/* Header: the four stream lengths; then each stream: final state, words. */
 	w = out + hdr + NSTATES * 4;
