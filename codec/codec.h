@@ -74,10 +74,11 @@ void mfs_dctx_free(struct mfs_dctx *dctx);
  * bytes, page-aligned, valid until the next call with the same slot or until the context is
  * freed. NULL on ENOMEM or when @len exceeds MFS_SCRATCH_MAX. Slot 0 is free
  * for callers (the container reader puts compressed bytes there); slot 1 is
- * used by mfs_block_encode/decode for transformed bytes.
+ * used by mfs_block_encode/decode for transformed bytes, slot 2 by the planes
+ * encoder for a second coding of a plane.
  */
 #define MFS_SCRATCH_MAX ((size_t)1 << 30)
-enum { MFS_SCRATCH_IO = 0, MFS_SCRATCH_XFORM = 1, MFS_SCRATCH_NR };
+enum { MFS_SCRATCH_IO = 0, MFS_SCRATCH_XFORM = 1, MFS_SCRATCH_PLANE = 2, MFS_SCRATCH_NR };
 void *mfs_cctx_scratch(struct mfs_cctx *cctx, unsigned int slot, size_t len);
 void *mfs_dctx_scratch(struct mfs_dctx *dctx, unsigned int slot, size_t len);
 
