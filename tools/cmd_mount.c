@@ -71,7 +71,9 @@ static const char mount_usage[] =
 static const char mount_usage_more[] =
 	"      workers=N         threads that read and decompress chunks (default:\n"
 	"                        4 per CPU with backing=direct or a remote source,\n"
-	"                        else one per CPU)\n"
+	"                        else one per CPU; of the default, only as many\n"
+	"                        run at once as the reads need: one per CPU when\n"
+	"                        reads do not block, as from tmpfs)\n"
 	"      max_threads=N     threads serving FUSE requests (default 10)\n"
 	"      prefetch=plan|sequential|off  what to decompress ahead of readers:\n"
 	"                        plan (default) follows the container's prefetch plan,\n"
