@@ -442,6 +442,7 @@ static int do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	g.drop_window = atomic_load(&fs->dropper.window);
 	g.memory_limit = atomic_load(&fs->mem_limit);
 	g.memory_others = atomic_load(&fs->mem_others);
+	g.workers_active = fs->pool ? mfs_pool_active_limit(fs->pool) : 0;
 	if (fs->opts.remote) {
 		struct mfs_remote_stats rs;
 		uint64_t chunks, damaged;

@@ -62,7 +62,7 @@ static long voluntary_switches(void)
  * whether it blocked, and the limit is @cores while a quarter of the jobs or
  * fewer block, all threads from half on, in proportion between. Jobs that
  * only compute still block now and then (a lock, a page allocation): on
- * tmpfs 13% of them did; reads from a disk block every time.
+ * tmpfs 2-13% of them did; reads from a disk block every time.
  */
 static void account(struct mfs_pool *p, bool blocked)
 {

@@ -68,6 +68,8 @@
 	  "Memory the daemon sees for itself and its neighbours (cgroup limit or RAM)")           \
 	G(memory_others, "memory_others_bytes",                                                   \
 	  "Unreclaimable memory of everything else charged to that limit")                        \
+	G(workers_active, "workers_active",                                                       \
+	  "Decode workers that may run at once now (with default workers, as many as reads need)") \
 	C(pressure_events, "pressure_events_total",                                               \
 	  "Times the budgets were lowered because others needed the memory")                      \
 	C(bytes_given_back, "given_back_bytes_total",                                             \

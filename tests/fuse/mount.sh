@@ -93,6 +93,7 @@ pass
 [ "$(stat_json "$mnt" cache_budget)" = $((4 << 20)) ] || fail "cache_size not applied"
 [ "$(stat_json "$mnt" cache_evictions)" -gt 0 ] || fail "a 4 MiB cache should have evicted"
 [ "$(stat_json "$mnt" checksum_failures)" = 0 ] || fail "checksum failures on good data"
+[ "$(stat_json "$mnt" workers_active)" = 2 ] || fail "workers=2: $(stat_json "$mnt" workers_active) at once"
 pass
 
 # ---- files added while mounted appear; xattrs ------------------------------
@@ -125,6 +126,10 @@ mount_fg "$src" "$mnt" -o cache_size=128M,readahead=off
 cat "$mnt/q8.gguf" >/dev/null
 before=$(stat_json "$mnt" chunks_decompressed)
 hits=$(stat_json "$mnt" cache_hits)
+# Default workers (4 per CPU): between one per CPU and all of them at once.
+active=$(stat_json "$mnt" workers_active)
+[ "$active" -ge "$(nproc)" ] && [ "$active" -le $((4 * $(nproc))) ] ||
+	fail "default workers: $active at once on $(nproc) CPUs"
 echo 3 >/proc/sys/vm/drop_caches # the page cache forgets; the chunk cache does not
 cat "$mnt/q8.gguf" >/dev/null
 [ "$(stat_json "$mnt" chunks_decompressed)" = "$before" ] ||
