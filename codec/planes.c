@@ -177,7 +177,7 @@ static ssize_t encode_skewed(struct mfs_cctx *cctx, int level, uint8_t *dst, siz
 		return mfs_rans_encode(dst, cap, src, len, err);
 	}
 	*method = MFS_PLANE_RANS32;
-	r = mfs_rans32_encode(dst, cap, src, len, err);
+	r = mfs_rans32_encode_counted(dst, cap, src, len, counts, err);
 	if (r < 0 || !flat)
 		return r;
 	alt = mfs_cctx_scratch(cctx, MFS_SCRATCH_PLANE, cap);

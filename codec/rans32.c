@@ -45,14 +45,22 @@ size_t mfs_rans32_bound(size_t n)
 ssize_t mfs_rans32_encode(void *dst, size_t cap, const uint8_t *src, size_t n,
 			  struct mfs_err *err)
 {
-	uint32_t counts[256], freq[256], cum[256], x[NS];
+	uint32_t counts[256];
+
+	mfs_histogram(src, n, counts);
+	return mfs_rans32_encode_counted(dst, cap, src, n, counts, err);
+}
+
+ssize_t mfs_rans32_encode_counted(void *dst, size_t cap, const uint8_t *src, size_t n,
+				  const uint32_t counts[256], struct mfs_err *err)
+{
+	uint32_t freq[256], cum[256], x[NS];
 	struct mfs_rans_rcp rcp[256];
 	uint8_t *out = dst, *words, *w;
 	unsigned int nsym = 0;
 	size_t hdr, nbytes;
 	uint32_t c = 0;
 
-	mfs_histogram(src, n, counts);
 	for (int s = 0; s < 256; s++)
 		nsym += counts[s] != 0;
 	if (nsym < 2)

@@ -41,6 +41,10 @@ size_t mfs_rans32_bound(size_t n);
 ssize_t mfs_rans32_encode(void *dst, size_t cap, const uint8_t *src, size_t n,
 			  struct mfs_err *err);
 
+/* The same, with the histogram of @src already made (mfs_histogram()). */
+ssize_t mfs_rans32_encode_counted(void *dst, size_t cap, const uint8_t *src, size_t n,
+				  const uint32_t counts[256], struct mfs_err *err);
+
 /* Decode exactly @n bytes from @src_len bytes. */
 int mfs_rans32_decode(uint8_t *dst, size_t n, const uint8_t *src, size_t src_len,
 		      struct mfs_err *err);
