@@ -21,8 +21,12 @@ set -m
 
 MOUNTS=()
 cleanup_mounts() {
+	# /proc/mounts too: mountpoint(1) cannot stat a dead mount (ENOTCONN)
+	# and says it is none, which left a killed daemon's mount behind.
 	for m in "${MOUNTS[@]}"; do
-		mountpoint -q "$m" 2>/dev/null && { umount "$m" 2>/dev/null || umount -l "$m"; }
+		if mountpoint -q "$m" 2>/dev/null || grep -qF " $m " /proc/mounts; then
+			umount "$m" 2>/dev/null || umount -l "$m"
+		fi
 	done
 	return 0
 }
