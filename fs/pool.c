@@ -34,7 +34,7 @@ struct worker {
 
 struct mfs_pool {
 	pthread_mutex_t lock;
-	struct queue urgent;	/* protected by lock */
+	struct queue urgent;	 /* protected by lock */
 	struct queue background; /* protected by lock */
 	struct worker *idle;	 /* idle workers, last idle first; protected by lock */
 	bool stop;		 /* protected by lock */
@@ -105,21 +105,29 @@ static bool queued(const struct mfs_pool *p)
 	return p->urgent.head || p->background.head;
 }
 
-/* With the lock held: wake idle workers for the queued jobs the limit allows. */
-static void wake(struct mfs_pool *p)
+/* With the lock held: wake the worker that went idle last. */
+static void wake_one(struct mfs_pool *p)
+{
+	struct worker *w = p->idle;
+
+	p->idle = w->next;
+	w->woken = true;
+	p->waking++;
+	pthread_cond_signal(&w->wake);
+}
+
+/*
+ * With the lock held: wake idle workers for the queued jobs the limit allows,
+ * less @mine, the jobs (and places under the limit) the caller takes itself.
+ * Woken workers count as running: a burst of jobs wakes no more than may run.
+ */
+static void wake(struct mfs_pool *p, unsigned int mine)
 {
 	unsigned int n = p->urgent.len + p->background.len;
 
-	/* Woken workers count as running: a burst of jobs wakes no more than may run. */
-	for (unsigned int room = p->running + p->waking; p->idle && n > 0 && room < p->limit;
-	     n--, room++) {
-		struct worker *w = p->idle;
-
-		p->idle = w->next;
-		w->woken = true;
-		p->waking++;
-		pthread_cond_signal(&w->wake);
-	}
+	for (unsigned int room = p->running + p->waking + mine;
+	     p->idle && n > mine && room < p->limit; n--, room++)
+		wake_one(p);
 }
 
 static void *worker_main(void *arg)
@@ -165,11 +173,7 @@ static void *worker_main(void *arg)
 		if (p->cores)
 			account(p, voluntary_switches() != switches);
 		/* This worker takes the next job itself; others only if the limit rose. */
-		if (queued(p)) {
-			p->running++;
-			wake(p);
-			p->running--;
-		}
+		wake(p, 1);
 	}
 	pthread_mutex_unlock(&p->lock);
 	mfs_dctx_free(dctx);
@@ -219,7 +223,7 @@ void mfs_pool_submit(struct mfs_pool *p, struct mfs_pool_job *job, bool urgent)
 {
 	pthread_mutex_lock(&p->lock);
 	push(urgent ? &p->urgent : &p->background, job);
-	wake(p);
+	wake(p, 0);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -263,14 +267,8 @@ void mfs_pool_free(struct mfs_pool *p)
 	pthread_mutex_lock(&p->lock);
 	p->stop = true;
 	p->limit = p->nthreads; /* what is queued runs on every worker */
-	while (p->idle) {
-		struct worker *w = p->idle;
-
-		p->idle = w->next;
-		w->woken = true;
-		p->waking++;
-		pthread_cond_signal(&w->wake);
-	}
+	while (p->idle)
+		wake_one(p);
 	pthread_mutex_unlock(&p->lock);
 	for (unsigned int i = 0; i < p->nthreads; i++) {
 		pthread_join(p->workers[i].thread, NULL);
