@@ -17,8 +17,8 @@
  * Planes this large get the 32-state coder (vector decoders), whatever their
  * histogram; smaller ones the 4-state coder or zstd (below), whose headers are
  * 112 bytes smaller (a 1 KiB plane of an F32 norm vector would not shrink by
- * 1% otherwise). At 4 KiB the scale planes of Q8_0 and Q4_0 chunks (7.7 and
- * 14.6 KiB at 256 KiB) are in: 6% faster for Q8_0, for 0.02% of its size.
+ * 1% otherwise). At 4 KiB the two scale-byte planes of a 256 KiB Q8_0 chunk
+ * (7.7 KiB each) are in: 6% faster for Q8_0, for 0.02% of its size.
  */
 #define RANS32_MIN 4096u
 /* Below RANS32_MIN, rANS only where Huffman would lose more than this to the entropy. */
@@ -180,10 +180,10 @@ static ssize_t encode_skewed(struct mfs_cctx *cctx, int level, uint8_t *dst, siz
 	r = mfs_rans32_encode_counted(dst, cap, src, len, counts, err);
 	if (r < 0 || !flat)
 		return r;
-	alt = mfs_cctx_scratch(cctx, MFS_SCRATCH_PLANE, cap);
+	alt = mfs_cctx_scratch(cctx, MFS_SCRATCH_PLANE, ZSTD_compressBound(len));
 	if (!alt)
 		return -ENOMEM;
-	z = zstd_literals(cctx, alt, cap, src, len, err);
+	z = zstd_literals(cctx, alt, ZSTD_compressBound(len), src, len, err);
 	if (z < 0 && z != -ENOSPC)
 		return z;
 	if (z > 0 && (double)z < (1.0 - ZSTD_WINS) * (double)r) {

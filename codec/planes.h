@@ -26,11 +26,10 @@
  * 0 means it too) rans32 for planes of 4 KiB and more, except that where a
  * Huffman code would lose no more than 1% to the order-0 entropy (quant
  * planes) zstd is tried too and kept if 0.1% smaller; below 4 KiB, rans
- * where Huffman would lose more (exponent planes), zstd where it would
- * not. A plane whose order-0
- * entropy is within 1% of 8 bits is stored raw, and so is any plane the coder
- * does not shrink by 1%. Decoding checks that every plane
- * decodes to exactly its size and that the stored lengths add up.
+ * where Huffman would lose more (exponent planes), zstd where it would not.
+ * A plane whose order-0 entropy is within 1% of 8 bits is stored raw, and so
+ * is any plane the coder does not shrink by 1%. Decoding checks that every
+ * plane decodes to exactly its size and that the stored lengths add up.
  */
 #ifndef MFS_PLANES_H
 #define MFS_PLANES_H
