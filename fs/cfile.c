@@ -200,6 +200,7 @@ void mfs_cfile_put(struct mfs_cfile *cf)
 	close(cf->fd);
 	mfs_prefetch_destroy(&cf->prefetch);
 	mfs_pin_release(cf);
+	mfs_dropper_forget(&fs->dropper, cf);
 	mfs_archive_close(cf->ar);
 	mfs_plan_order_release(&cf->plan);
 	free((void *)cf->reported);
@@ -322,6 +323,9 @@ static bool prefetch_one(struct mfs_cfile *cf, uint32_t idx)
 	const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, idx);
 	struct mfs_centry *e;
 
+	/* A kept chunk's pages are in the page cache: the reader will not ask. */
+	if (atomic_load_explicit(&cf->served_at[idx], memory_order_relaxed) & MFS_DROP_KEPT)
+		return true;
 	if (mfs_cache_spec_bytes(fs->cache) + c->llen > atomic_load(&fs->prefetch_cap))
 		return false;
 	e = acquire(cf, idx, MFS_CACHE_PREFETCH);

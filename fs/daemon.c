@@ -109,14 +109,32 @@ static void find_readahead_knob(struct mfs_fs *fs, const char *mnt)
 			 "/sys/class/bdi/%u:%u/read_ahead_kb", major, minor);
 }
 
-void mfs_fs_apply_readahead(struct mfs_fs *fs)
+/*
+ * The window for the next open: kernel_readahead while memory is plenty,
+ * the kernel's own 128 KiB while the open models take more than a quarter of
+ * the memory left beside everything else. There a program that maps the
+ * model faults it in a page here and there every token (llama.cpp reading
+ * the weights it did not repack), and each fault reads the window around
+ * it: 1 MiB pulls in neighbouring tensors it never uses again and pushes out
+ * the pages it does (measured: Q4_K_M beside llama.cpp in 176 MiB, 0.74 s
+ * per token with 1 MiB, 0.32 with 128 KiB). The kernel takes a file's window
+ * when it is opened, after the open's reply: so this is decided per open.
+ */
+void mfs_fs_apply_readahead(struct mfs_fs *fs, uint64_t models)
 {
+	uint64_t limit = atomic_load(&fs->mem_limit), others = atomic_load(&fs->mem_others);
+	uint64_t left = limit > others ? limit - others : 0;
+	size_t want = fs->opts.kernel_readahead;
 	int fd;
 
-	if (atomic_exchange(&fs->readahead_applied, true) || !fs->readahead_knob[0])
+	if (!want || !fs->readahead_knob[0])
+		return;
+	if (models && left / MFS_READAHEAD_ROOM < models && want > MFS_READAHEAD_TIGHT)
+		want = MFS_READAHEAD_TIGHT;
+	if (atomic_exchange(&fs->readahead_now, want) == want)
 		return;
 	fd = open(fs->readahead_knob, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || dprintf(fd, "%zu\n", fs->opts.kernel_readahead >> 10) < 0)
+	if (fd < 0 || dprintf(fd, "%zu\n", want >> 10) < 0)
 		mfs_log(MFS_LOG_INFO, "%s: cannot set the readahead window (%s); keeping the "
 			"kernel's", fs->opts.mnt, mfs_strerror(errno));
 	if (fd >= 0)
@@ -235,6 +253,27 @@ static uint64_t trim_pins(struct mfs_fs *fs, uint64_t budget)
 	return freed;
 }
 
+/*
+ * Un-keeps chunks of open containers until at most @budget bytes are kept
+ * (dropbehind.h); references as in trim_pins().
+ */
+static void trim_kept(struct mfs_fs *fs, uint64_t budget)
+{
+	struct mfs_cfile *batch[32];
+	size_t n = 0;
+
+	pthread_mutex_lock(&fs->cfiles_lock);
+	for (struct mfs_cfile *cf = fs->cfiles; cf && n < 32; cf = cf->next)
+		if (mfs_cfile_tryget(cf))
+			batch[n++] = cf;
+	pthread_mutex_unlock(&fs->cfiles_lock);
+	for (size_t i = 0; i < n; i++) {
+		if (atomic_load(&fs->dropper.kept) > budget)
+			mfs_dropper_unkeep(&fs->dropper, batch[i], budget);
+		mfs_cfile_put(batch[i]);
+	}
+}
+
 /* fs->options: what `modelfs stats` shows and tests check each option by. */
 static void describe_options(struct mfs_fs *fs)
 {
@@ -283,7 +322,7 @@ static void govern(struct mfs_fs *fs)
 	struct mfs_memgov_in in;
 	struct mfs_memgov_out out;
 	uint64_t cache_bytes = 0, entries, pinned = atomic_load(&fs->pinned_bytes), freed = 0;
-	uint64_t old_cache, old_pin;
+	uint64_t old_cache, old_pin, reread;
 
 	mfs_memgov_read(&v, pinned);
 	if (fs->cache)
@@ -293,6 +332,18 @@ static void govern(struct mfs_fs *fs)
 	in.own_base = v.own > cache_bytes + pinned ? v.own - cache_bytes - pinned : 0;
 	in.models_size = atomic_load(&fs->open_size);
 	in.models_stored = atomic_load(&fs->open_stored);
+	/*
+	 * A reader re-reads chunks (their pages left the page cache before it
+	 * came back to them): it cycles over more than fits. Evidence kept
+	 * while models are open.
+	 */
+	reread = atomic_load(&fs->stats.reread_bytes);
+	if (!in.models_size)
+		fs->cycling = false;
+	else if (reread - fs->reread_seen >= MFS_MEMGOV_CYCLE_BYTES)
+		fs->cycling = true;
+	fs->reread_seen = reread;
+	in.cycling = fs->cycling;
 	mfs_memgov_size(&in, &out);
 	atomic_store(&fs->mem_limit, v.limit);
 	atomic_store(&fs->mem_others, v.others);
@@ -305,7 +356,7 @@ static void govern(struct mfs_fs *fs)
 		freed += set_cache_budget(fs, out.cache);
 	if (fs->opts.pin_auto) {
 		uint64_t pin = mfs_memgov_feedback(&fs->pin_feedback,
-						   atomic_load(&fs->stats.pin_reclaimed),
+						   atomic_load(&fs->stats.pin_reclaimed), 0,
 						   atomic_load(&fs->pinned_bytes), out.pin);
 
 		out.page_room += out.pin - pin; /* what the kernel keeps instead */
@@ -314,8 +365,15 @@ static void govern(struct mfs_fs *fs)
 		if (pinned > out.pin)
 			freed += trim_pins(fs, out.pin);
 	}
-	mfs_dropper_set_window(&fs->dropper, fs->opts.drop_behind ? out.drop_window : 0,
-			       out.page_room);
+	if (!fs->opts.drop_behind) {
+		out.drop_window = 0;
+		out.keep = 0;
+	}
+	out.keep = mfs_memgov_feedback(&fs->keep_feedback, atomic_load(&fs->stats.refault_bytes), 1,
+				       atomic_load(&fs->dropper.kept), out.keep);
+	mfs_dropper_set_window(&fs->dropper, out.drop_window, out.keep);
+	if (atomic_load(&fs->dropper.kept) > out.keep)
+		trim_kept(fs, out.keep);
 	if (freed) {
 		mfs_stat_add(&fs->stats.bytes_given_back, freed);
 		if ((fs->opts.cache_auto && out.cache < old_cache) ||
@@ -450,6 +508,7 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	pthread_mutex_init(&fs->gov_lock, NULL);
 	atomic_store(&fs->pin_budget, o->pin_auto ? 0 : o->pin_size);
 	mfs_memgov_feedback_init(&fs->pin_feedback);
+	mfs_memgov_feedback_init(&fs->keep_feedback);
 	govern(fs); /* no cache yet: the first numbers */
 	set_cache_budget(fs, fs->opts.cache_size);
 	fs->table_size = 4096;
@@ -551,7 +610,8 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	fs->pool = fs->cache ? mfs_pool_new(fs->opts.workers, fs->pool_cores) : NULL;
 	cfg = fuse_loop_cfg_create();
 	fs->se = se;
-	if (mfs_dropper_start(&fs->dropper, drop_pages, fs, &fs->stats.dropped_bytes))
+	if (mfs_dropper_start(&fs->dropper, drop_pages, fs, &fs->stats.dropped_bytes,
+			      &fs->stats.reread_bytes, &fs->stats.refault_bytes))
 		mfs_log(MFS_LOG_WARN, "%s: no drop-behind (cannot start its thread)", o->mnt);
 	if (fs->cache && fs->pool && cfg && start_governor(fs)) {
 		mfs_log(MFS_LOG_ERR, "%s: cannot start the memory governor", o->mnt);

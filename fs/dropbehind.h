@@ -19,16 +19,28 @@
  * kernel then has little to reclaim, and the pins stay. A program mapping
  * the file (llama.cpp) simply faults a dropped page in again next time.
  *
- * Pages an LRU would have kept are not dropped: a chunk served again after
- * more than the window (so after its pages were dropped) but fewer bytes
- * than the page cache has room for (its reuse distance, from the running
- * total) is hot, and stays until a later reuse is a long one. So
- * a mixture-of-experts model whose busy experts fit keeps them, and a chunk
- * dropped too early (read again at once) is not dropped again.
+ * A cyclic reader whose working set is a little larger than the page cache
+ * is an LRU's worst case (each page is evicted just before its next use),
+ * and dropping everything behind it is no better: every token reads the
+ * whole model. So the daemon keeps a stable resident set instead: a chunk
+ * served again from outside the stream that served it before (its pages had
+ * left the page cache: a re-read, the evidence of a cycle) is *kept* while
+ * the keep budget allows - never dropped, and never prefetched again, since
+ * the reader finds its pages in memory - and the rest is dropped behind the
+ * reader. Each pass then reads its bytes less the kept ones, instead of all.
+ * Chunks read once (llama.cpp's load, tensors it repacks into its own
+ * memory) are never kept. A kept chunk served again all the same (the
+ * kernel evicted it: the budget was too large) is a refault; the governor
+ * lowers the budget on those (memgov.h) and un-keeps the excess, last
+ * chunks first, dropping their pages so the memory comes back at once.
+ * A mixture-of-experts model's busy experts are re-read soonest, so they are
+ * the ones kept.
  *
- * The governor sets the window and the room (memgov.h: window 0 while the
- * models fit, when the page cache does the job). Reads never wait for the thread: when its queue
- * is full, a read is not noted and its pages are left to the kernel.
+ * The governor sets the window and the keep budget (memgov.h: window 0
+ * while the models fit, when the page cache does the job; a keep budget only
+ * for low-ratio models, whose pages hold as much as pins would). Reads never
+ * wait for the thread: when its queue is full, a read is not noted and its
+ * pages are left to the kernel.
  */
 #ifndef MFS_DROPBEHIND_H
 #define MFS_DROPBEHIND_H
@@ -40,6 +52,13 @@
 
 #define MFS_DROP_QUEUE 4096u
 #define MFS_DROP_BATCH (4u << 20) /* the thread wakes when this much is due */
+/*
+ * Chunks served again within this many bytes (or the window, if larger) are
+ * the same stream - a chunk two reads share - not a re-read.
+ */
+#define MFS_DROP_NEAR (4u << 20)
+/* In cfile->served_at[]: the chunk is kept (in the resident set). */
+#define MFS_DROP_KEPT (1ull << 63)
 
 struct mfs_cfile;
 
@@ -61,9 +80,13 @@ struct mfs_dropper {
 	mfs_drop_fn drop;
 	void *arg;
 	atomic_uint_fast64_t window; /* 0: off */
-	atomic_uint_fast64_t room;   /* page cache the kernel could keep: shorter reuses are hot */
+	atomic_uint_fast64_t keep;   /* keep budget: original bytes of kept chunks, at most */
+	atomic_uint_fast64_t kept;   /* original bytes of the chunks kept now */
 	atomic_uint_fast64_t served; /* bytes served since the start */
-	atomic_uint_fast64_t *dropped; /* bytes asked to be dropped (a stats counter) */
+	/* stats counters */
+	atomic_uint_fast64_t *dropped; /* bytes asked to be dropped */
+	atomic_uint_fast64_t *reread;  /* bytes of chunks re-read (see above) */
+	atomic_uint_fast64_t *refault; /* bytes of kept chunks served again */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct mfs_drop_entry q[MFS_DROP_QUEUE]; /* protected by lock */
@@ -72,14 +95,26 @@ struct mfs_dropper {
 	pthread_t thread;
 };
 
-/* Starts the thread, which adds what it drops to *@dropped; 0 or -errno. */
+/*
+ * Starts the thread; 0 or -errno. It adds what it drops to *@dropped, and
+ * reads note re-reads and refaults in *@reread and *@refault.
+ */
 int mfs_dropper_start(struct mfs_dropper *d, mfs_drop_fn drop, void *arg,
-		      atomic_uint_fast64_t *dropped);
+		      atomic_uint_fast64_t *dropped, atomic_uint_fast64_t *reread,
+		      atomic_uint_fast64_t *refault);
 /* Stops it and lets go of every noted read; safe on a dropper never started. */
 void mfs_dropper_stop(struct mfs_dropper *d);
-void mfs_dropper_set_window(struct mfs_dropper *d, uint64_t window, uint64_t room);
+/* The window (0: drop nothing) and the keep budget (0: keep nothing). */
+void mfs_dropper_set_window(struct mfs_dropper *d, uint64_t window, uint64_t keep);
 /* A read of chunks @first..@last of @cf (inode @ino), @bytes long, was served. */
 void mfs_dropper_served(struct mfs_dropper *d, struct mfs_cfile *cf, uint64_t ino, uint32_t first,
 			uint32_t last, uint64_t bytes);
+/*
+ * Un-keeps chunks of @cf, last first, until the dropper keeps at most
+ * @budget bytes, and drops their pages; returns the bytes un-kept.
+ */
+uint64_t mfs_dropper_unkeep(struct mfs_dropper *d, struct mfs_cfile *cf, uint64_t budget);
+/* @cf goes away: its kept chunks no longer count. */
+void mfs_dropper_forget(struct mfs_dropper *d, struct mfs_cfile *cf);
 
 #endif

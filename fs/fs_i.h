@@ -115,6 +115,9 @@ struct mfs_fs {
 	atomic_uint_fast64_t mem_others;
 	atomic_int mem_source;		    /* enum mfs_mem_source; written by the governor */
 	struct mfs_pin_feedback pin_feedback; /* the governor's only */
+	struct mfs_pin_feedback keep_feedback; /* the governor's only */
+	bool cycling;			       /* the governor's only (memgov.h) */
+	uint64_t reread_seen;		       /* the governor's only */
 	pthread_mutex_t cfiles_lock;
 	struct mfs_cfile *cfiles;	    /* open containers; protected by cfiles_lock */
 	pthread_t gov;			    /* the memory governor (daemon.c) */
@@ -126,7 +129,7 @@ struct mfs_fs {
 	char readahead_knob[96];	/* sysfs read_ahead_kb of the mount, or "" */
 	struct fuse_session *se;	/* for the dropper's notifications */
 	struct mfs_dropper dropper;	/* drop-behind (dropbehind.h) */
-	atomic_bool readahead_applied;
+	atomic_size_t readahead_now;	/* the window last written; 0: none yet */
 };
 
 /* An opened container. */
@@ -141,6 +144,7 @@ struct mfs_cfile {
 	char *path;
 	_Atomic uint8_t *reported; /* bit per chunk: its error was logged */
 	_Atomic uint64_t *served_at; /* per chunk: the dropper's count when last served */
+	_Atomic uint64_t drop_ino;   /* the inode the dropper last saw it read through */
 	struct mfs_plan_order plan; /* with -o prefetch=plan; empty otherwise */
 	_Atomic(uint8_t *) *pinned; /* stored bytes kept, per chunk (MADV_FREE mappings) */
 	pthread_rwlock_t pin_lock;  /* held for reading while a pinned copy is used */
@@ -204,8 +208,13 @@ int mfs_fs_stat(struct mfs_fs *fs, struct mfs_node *n, struct stat *st);
 const char *mfs_fs_shown_name(struct mfs_fs *fs, struct mfs_node *dir, const char *d_name,
 			      unsigned char d_type, char *buf, size_t len);
 
-/* daemon.c: widen the kernel's readahead window (once, after INIT) */
-void mfs_fs_apply_readahead(struct mfs_fs *fs);
+/*
+ * daemon.c: the kernel's readahead window for files opened next, with
+ * @models original bytes of containers open (see there).
+ */
+#define MFS_READAHEAD_TIGHT (128u << 10) /* the kernel's default */
+#define MFS_READAHEAD_ROOM 4u
+void mfs_fs_apply_readahead(struct mfs_fs *fs, uint64_t models);
 
 /* cfile.c: opened containers and reads from them */
 int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out);

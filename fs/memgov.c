@@ -7,9 +7,10 @@
  * - /proc/self/cgroup names our memory cgroup: "N:...memory...:/path" on
  *   cgroup v1, "0::/path" on v2.
  * - v1: memory.stat of that cgroup has hierarchical_memory_limit (the
- *   tightest limit of it and its ancestors), total_rss and total_shmem.
+ *   tightest limit of it and its ancestors), total_rss, total_shmem and the
+ *   file pages; memory.usage_in_bytes all that is charged.
  * - v2: memory.max and memory.high of it and every ancestor (the smallest
- *   wins), memory.stat anon and shmem.
+ *   wins), memory.stat anon, shmem and the file pages, memory.current.
  * - /proc/meminfo: MemTotal, MemAvailable; /proc/self/status: RssAnon.
  * The view with the least room wins: a cgroup limit above what the machine
  * has free is no promise.
@@ -46,6 +47,9 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
 				 : 0;
 
 	out->cache = min_u64(max_u64(room / 8, MFS_MEMGOV_CACHE_MIN), MFS_MEMGOV_CACHE_MAX);
+	out->pin = 0;
+	out->drop_window = 0;
+	out->keep = 0;
 	/*
 	 * The models fit in the page cache beside everything else: leave it to
 	 * the kernel, with a cache no larger than what leaves them room and
@@ -61,6 +65,27 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
 			out->cache = spare > MFS_MEMGOV_CACHE_MIN + MFS_MEMGOV_SLACK
 					     ? spare - MFS_MEMGOV_SLACK
 					     : MFS_MEMGOV_CACHE_MIN;
+	} else if ((uint64_t)in->models_size * MFS_MEMGOV_PIN_RATIO_DEN <
+		   (uint64_t)in->models_stored * MFS_MEMGOV_PIN_RATIO_NUM) {
+		/*
+		 * Quantized: pages hold as much as pins. A cyclic reader over a
+		 * little more than the page cache holds is the kernel LRU's worst
+		 * case, and dropping everything behind it no better: keep a stable
+		 * resident set of what it re-reads, drop the rest right behind it.
+		 * Until it re-reads, the kernel decides (a program that reads once
+		 * loses nothing to it).
+		 */
+		uint64_t pages;
+
+		out->pin = 0;
+		out->cache = MFS_MEMGOV_CACHE_MIN;
+		pages = in->limit > fixed + out->cache ? in->limit - fixed - out->cache : 0;
+		if (in->cycling) {
+			out->drop_window = MFS_MEMGOV_KEEP_WINDOW;
+			out->keep = pages > MFS_MEMGOV_KEEP_WINDOW + MFS_MEMGOV_SLACK
+					    ? pages - MFS_MEMGOV_KEEP_WINDOW - MFS_MEMGOV_SLACK
+					    : 0;
+		}
 	} else if (in->models_size - avail <= avail / 2) {
 		/*
 		 * A little too large: the kernel's LRU keeps most of them all the
@@ -89,12 +114,15 @@ void mfs_memgov_feedback_init(struct mfs_pin_feedback *f)
 	f->calm = 0;
 }
 
-uint64_t mfs_memgov_feedback(struct mfs_pin_feedback *f, uint64_t reclaimed_total,
-			     uint64_t pinned_now, uint64_t want)
+uint64_t mfs_memgov_feedback(struct mfs_pin_feedback *f, uint64_t reclaimed_total, uint64_t unit,
+			     uint64_t held_now, uint64_t want)
 {
 	if (reclaimed_total > f->last_reclaimed) {
+		uint64_t cut = max_u64((reclaimed_total - f->last_reclaimed) * unit,
+				       MFS_MEMGOV_PIN_STEP);
+
 		f->last_reclaimed = reclaimed_total;
-		f->cap = pinned_now > MFS_MEMGOV_PIN_STEP ? pinned_now - MFS_MEMGOV_PIN_STEP : 0;
+		f->cap = held_now > cut ? held_now - cut : 0;
 		f->want_at_cut = want;
 		f->calm = 0;
 	} else if (f->cap != UINT64_MAX && want > f->want_at_cut + MFS_MEMGOV_PIN_RESET) {
@@ -184,28 +212,46 @@ static void own_cgroups(char *v1, char *v2, size_t len)
 	fclose(f);
 }
 
+/*
+ * Everything charged but the page cache, less @own: processes' anonymous
+ * memory and shmem, and the kernel's own (page tables, slab, sockets), which
+ * the limit counts too (8-12 MiB beside llama.cpp, measured) - @usage less
+ * the file pages, where @usage is known; else @anon.
+ */
+static uint64_t others_of(uint64_t usage, uint64_t file, uint64_t anon, uint64_t own)
+{
+	uint64_t charged = usage != UINT64_MAX && usage > file ? usage - file : anon;
+
+	if (anon > charged)
+		charged = anon;
+	return charged > own ? charged - own : 0;
+}
+
 /* Limit and others of cgroup v1 @path; false without the memory controller. */
 static bool view_v1(const char *path, uint64_t own, uint64_t *limit, uint64_t *others)
 {
 	static const char *const keys[] = {"hierarchical_memory_limit", "total_rss", "total_shmem",
-					   NULL};
-	uint64_t vals[3] = {UINT64_MAX, UINT64_MAX, 0};
+					   "total_active_file", "total_inactive_file", NULL};
+	uint64_t vals[5] = {UINT64_MAX, UINT64_MAX, 0, 0, 0}, usage = UINT64_MAX;
 	char file[4200];
 
 	snprintf(file, sizeof(file), CGROOT "/memory%s/memory.stat", path);
 	read_keys(file, keys, vals, 1);
 	if (vals[0] == UINT64_MAX || vals[1] == UINT64_MAX)
 		return false;
+	snprintf(file, sizeof(file), CGROOT "/memory%s/memory.usage_in_bytes", path);
+	if (!read_num(file, &usage))
+		usage = UINT64_MAX;
 	*limit = vals[0];
-	*others = vals[1] + vals[2] > own ? vals[1] + vals[2] - own : 0;
+	*others = others_of(usage, vals[3] + vals[4], vals[1] + vals[2], own);
 	return true;
 }
 
 /* The same on cgroup v2: the smallest memory.max/memory.high up the tree. */
 static bool view_v2(const char *path, uint64_t own, uint64_t *limit, uint64_t *others)
 {
-	static const char *const keys[] = {"anon", "shmem", NULL};
-	uint64_t vals[2] = {UINT64_MAX, 0}, v;
+	static const char *const keys[] = {"anon", "shmem", "active_file", "inactive_file", NULL};
+	uint64_t vals[4] = {UINT64_MAX, 0, 0, 0}, v, usage = UINT64_MAX;
 	char dir[4200], file[4300];
 	size_t n;
 
@@ -214,6 +260,10 @@ static bool view_v2(const char *path, uint64_t own, uint64_t *limit, uint64_t *o
 	read_keys(file, keys, vals, 1);
 	if (vals[0] == UINT64_MAX)
 		return false;
+	snprintf(file, sizeof(file), "%s/memory.current", dir);
+	if (!read_num(file, &usage))
+		usage = UINT64_MAX;
+	*others = others_of(usage, vals[2] + vals[3], vals[0] + vals[1], own);
 	*limit = UINT64_MAX;
 	for (;;) {
 		snprintf(file, sizeof(file), "%s/memory.max", dir);
@@ -229,7 +279,6 @@ static bool view_v2(const char *path, uint64_t own, uint64_t *limit, uint64_t *o
 			n--;
 		dir[n > sizeof(CGROOT) - 1 ? n - 1 : n] = '\0';
 	}
-	*others = vals[0] + vals[1] > own ? vals[0] + vals[1] - own : 0;
 	return true;
 }
 

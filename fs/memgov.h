@@ -38,6 +38,26 @@
  */
 #define MFS_MEMGOV_CACHE_FIT (8u << 20)
 #define MFS_MEMGOV_SLACK (16u << 20) /* page cache for the programs themselves */
+/*
+ * Models that shrink less than this (original / stored, as a fraction
+ * 5/4) hold about as much of themselves in memory as pages as pinned, and
+ * pages cost nothing to use while a pinned chunk is decoded again on each
+ * use: below it, the resident set is pages (dropbehind.h's keep budget), from
+ * it pins. Per byte of memory pins save (r - 1) / r stored bytes of disk
+ * reads and cost r original bytes of decoding: at 50 MB/s and ~1 GB/s of
+ * decoding (quantized types) they break even near r = 1.1, at 200 MB/s near
+ * r = 1.3.
+ */
+#define MFS_MEMGOV_PIN_RATIO_NUM 5u
+#define MFS_MEMGOV_PIN_RATIO_DEN 4u
+/*
+ * The drop-behind window beside a resident set of pages: the reader faults
+ * in what it asked for at once, so a few megabytes are enough, and every
+ * byte of it is a byte less of resident set.
+ */
+#define MFS_MEMGOV_KEEP_WINDOW (4u << 20)
+/* Re-read bytes in one governor period that show a reader cycling. */
+#define MFS_MEMGOV_CYCLE_BYTES (1u << 20)
 
 enum mfs_mem_source {
 	MFS_MEM_MACHINE, /* no memory cgroup limit below RAM: /proc/meminfo */
@@ -58,12 +78,14 @@ struct mfs_memgov_in {
 	uint64_t own_base;	/* the daemon's anonymous memory besides cache and pins */
 	uint64_t models_size;	/* original bytes of the containers open now */
 	uint64_t models_stored; /* their stored bytes (what pinning all of them takes) */
+	bool cycling;		/* a reader has re-read chunks (dropbehind.h): a cycle over them */
 };
 
 struct mfs_memgov_out {
 	uint64_t cache;	      /* decoded chunks */
 	uint64_t pin;	      /* stored chunks kept in memory */
 	uint64_t drop_window; /* served bytes left in the page cache (dropbehind.h); 0: all */
+	uint64_t keep;	      /* original bytes of re-read chunks kept in it (dropbehind.h) */
 	uint64_t page_room;   /* what is left for the page cache: limit - others - own - cache - pin */
 };
 
@@ -77,13 +99,20 @@ struct mfs_memgov_out {
  *   most MFS_MEMGOV_CACHE_FIT, and shrinks (to the minimum at least) so that
  *   the models, the cache and MFS_MEMGOV_SLACK of the programs' own files
  *   fit together;
- * - when they are larger than that by at most half (avail = limit - others -
- *   own_base - MFS_MEMGOV_CACHE_MIN; models <= 1.5 avail), the kernel's LRU
- *   still keeps most of their pages: no pins, the smallest cache, no
- *   drop-behind;
- * - else pin = what is left of room after the cache, at most models_stored,
- *   and the page cache keeps only the last reserve / 2 bytes served
- *   (drop_window; 0, the kernel's choice, in the other cases);
+ * - models that shrink by MFS_MEMGOV_PIN_RATIO or more (BF16, F32):
+ *   - when they are larger than that by at most half (avail = limit -
+ *     others - own_base - MFS_MEMGOV_CACHE_MIN; models <= 1.5 avail), the
+ *     kernel's LRU still keeps most of their pages: no pins, the smallest
+ *     cache, no drop-behind;
+ *   - else pin = what is left of room after the cache, at most
+ *     models_stored, and the page cache keeps only the last reserve / 2
+ *     bytes served (drop_window; 0, the kernel's choice, in the other
+ *     cases);
+ * - models that shrink less (quantized types) get no pins and the smallest
+ *   cache; until a reader is seen @cycling, the kernel's LRU decides; then
+ *   the page cache holds a resident set of keep = page_room -
+ *   MFS_MEMGOV_KEEP_WINDOW - MFS_MEMGOV_SLACK bytes of re-read chunks and
+ *   the rest is dropped behind the last MFS_MEMGOV_KEEP_WINDOW bytes served;
  * - page_room = limit - others - own_base - cache - pin: the page cache's.
  */
 void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out);
@@ -100,6 +129,11 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
  * may be. When the arithmetic's budget @want rises by MFS_MEMGOV_PIN_RESET
  * over what it was at the last cut (a neighbour gave memory back), the cap is
  * forgotten. Returns the budget: @want, or less.
+ *
+ * The keep budget (dropbehind.h) learns the same way from refaults, kept
+ * pages the kernel evicted: there @reclaimed_total counts bytes and @unit is
+ * 1, and a cut takes those bytes off as well, at least MFS_MEMGOV_PIN_STEP
+ * (pins count chunks: @unit 0, a cut is MFS_MEMGOV_PIN_STEP).
  */
 #define MFS_MEMGOV_PIN_STEP (1u << 20)
 #define MFS_MEMGOV_PIN_RESET (16u << 20)
@@ -111,8 +145,8 @@ struct mfs_pin_feedback {
 	unsigned int calm;
 };
 void mfs_memgov_feedback_init(struct mfs_pin_feedback *f);
-uint64_t mfs_memgov_feedback(struct mfs_pin_feedback *f, uint64_t reclaimed_total,
-			     uint64_t pinned_now, uint64_t want);
+uint64_t mfs_memgov_feedback(struct mfs_pin_feedback *f, uint64_t reclaimed_total, uint64_t unit,
+			     uint64_t held_now, uint64_t want);
 
 /*
  * Reads the memory the calling process sees into @v. @pinned is how much of

@@ -245,7 +245,6 @@ static int do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		return -EROFS;
-	mfs_fs_apply_readahead(fs);
 	if (n->kind == MFS_NODE_DIR)
 		return -EISDIR;
 	if (n->kind == MFS_NODE_MODEL) {
@@ -275,7 +274,9 @@ static int do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		mfs_fs_opened(n);
 		pthread_mutex_unlock(&n->lock);
 		fi->fh = (uintptr_t)cf;
+		mfs_fs_apply_readahead(fs, atomic_load(&fs->open_size));
 	} else {
+		mfs_fs_apply_readahead(fs, atomic_load(&fs->open_size));
 		fd = mfs_fs_node_open(n, O_RDONLY);
 		if (fd < 0)
 			return fd;
@@ -440,6 +441,8 @@ static int do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	g.cache_budget = mfs_cache_budget(fs->cache);
 	g.pin_budget = atomic_load(&fs->pin_budget);
 	g.drop_window = atomic_load(&fs->dropper.window);
+	g.keep_budget = atomic_load(&fs->dropper.keep);
+	g.kept_bytes = atomic_load(&fs->dropper.kept);
 	g.memory_limit = atomic_load(&fs->mem_limit);
 	g.memory_others = atomic_load(&fs->mem_others);
 	g.workers_active = fs->pool ? mfs_pool_active_limit(fs->pool) : 0;

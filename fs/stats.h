@@ -78,6 +78,13 @@
 	  "Served bytes kept in the page cache while models do not fit (0: drop-behind off)")     \
 	C(dropped_bytes, "dropped_bytes_total",                                                   \
 	  "Served bytes whose pages the kernel was asked to drop (drop-behind)")                  \
+	C(reread_bytes, "reread_bytes_total",                                                     \
+	  "Bytes of chunks served again after their pages left the page cache (a reader cycling over more than fits)") \
+	G(keep_budget, "keep_budget_bytes",                                                       \
+	  "The resident set's budget now: re-read chunks whose pages are kept (0: none)")         \
+	G(kept_bytes, "kept_bytes", "Bytes of the chunks in the resident set now")                \
+	C(refault_bytes, "refault_bytes_total",                                                   \
+	  "Bytes of kept chunks served again: the kernel evicted them (the budget shrinks)")     \
 	G(remote_fetched_chunks, "remote_fetched_chunks",                                         \
 	  "Chunks fetched from the remote source since mount (0 for a local one)")                \
 	G(remote_fetched_bytes, "remote_fetched_bytes",                                           \

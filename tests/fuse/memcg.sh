@@ -12,7 +12,10 @@
 #     pressure_events and bytes_given_back count, RSS falls);
 #   - the budgets recover once the hog has exited;
 #   - drop-behind is on (the model does not fit) and drops pages, while every
-#     pass still reads the original bytes.
+#     pass still reads the original bytes;
+#   - a quantized model larger than the limit, read again and again, gets a
+#     resident set of pages instead of pins: a pass then reads less than the
+#     whole model, with the same bytes and no OOM kill.
 # cgroup v1 (memory controller) or v2; skipped where neither can be made.
 . "$(dirname "$0")/lib.sh"
 
@@ -167,5 +170,57 @@ pass
 echo "memcg: pinned $((pinned0 >> 20)) MiB at first (budget $((pin0 >> 20)) MiB), budget low $((low_pin >> 20)) MiB," \
 	"RSS $((rss0 >> 10)) -> $((low_rss >> 10)) MiB, $(stat_of pin_reclaimed) pins reclaimed by the kernel," \
 	"$(($(stat_of bytes_given_back) >> 20)) MiB given back, reader passes $(cat "$WORK/stop.passes")"
+unmount "$WORK/mnt"
+
+# A quantized model (Q8_0: pages hold as much as pins) larger than the limit,
+# read again and again: the kernel's LRU until the reader re-reads; then a
+# resident set of the re-read chunks stays in the page cache and only the
+# rest is dropped behind the reader, so a pass reads less than the model.
+"$MODELFS_GEN" -q -p medium --layers 40 -t q8_0 --order sorted -o "$WORK/orig/q.gguf"
+"$MODELFS" pack -q -o "$WORK/src" "$WORK/orig/q.gguf"
+qsize=$(stat -c %s "$WORK/orig/q.gguf")
+[ "$qsize" -gt $((limit_mb << 20)) ] || fail "the Q8_0 model ($qsize bytes) must be larger than the limit"
+qsum=$(md5sum <"$WORK/orig/q.gguf" | cut -d' ' -f1)
+echo 3 >/proc/sys/vm/drop_caches
+rm -f "$WORK/stop" "$WORK/stop.passes"
+in_cg "$MODELFS" mount -f "$WORK/src" "$WORK/mnt" 2>"$DLOG" &
+DPID=$!
+wait_mounted "$WORK/mnt"
+oom0=$(oom_kills)
+in_cg bash "$WORK/reader.sh" "$WORK/mnt/q.gguf" "$WORK/stop" "$qsum" 2>"$LOG/reader.err" &
+reader=$!
+for _ in $(seq 150); do
+	[ "$(stat_of kept_bytes)" -gt $((16 << 20)) ] && break
+	sleep 0.2
+done
+[ "$(stat_of reread_bytes)" -gt 0 ] || fail "no re-read seen of a model read again and again"
+pass
+kept=$(stat_of kept_bytes) keep=$(stat_of keep_budget)
+[ "$kept" -gt $((16 << 20)) ] && [ "$kept" -le "$keep" ] ||
+	fail "no resident set: kept $kept bytes of a budget of $keep"
+pass
+[ "$(stat_of pin_budget)" = 0 ] || fail "pins for a quantized model ($(stat_of pin_budget))"
+pass
+# A whole pass now: served bytes (page cache misses) well below the model.
+sleep 2
+s0=$(stat_of bytes_served) p0=$(cat /proc/$reader/io 2>/dev/null | awk '/^rchar/{print $2}')
+for _ in $(seq 300); do
+	p1=$(cat /proc/$reader/io 2>/dev/null | awk '/^rchar/{print $2}')
+	[ -n "$p1" ] && [ $((p1 - p0)) -gt $((qsize * 2)) ] && break
+	sleep 0.2
+done
+s1=$(stat_of bytes_served)
+per_pass=$(((s1 - s0) / 2))
+[ "$per_pass" -lt $((qsize - kept / 2)) ] ||
+	fail "a pass still reads $per_pass of $qsize bytes with $kept kept"
+pass
+touch "$WORK/stop"
+wait "$reader" || fail "the reader failed ($?): $(cat "$LOG/reader.err")"
+pass
+[ "$(oom_kills)" = "$oom0" ] || fail "OOM kills with the quantized model"
+pass
+echo "memcg: Q8_0 $((qsize >> 20)) MiB in $limit_mb MiB: kept $((kept >> 20)) of a budget of" \
+	"$((keep >> 20)) MiB, $((per_pass >> 20)) MiB read per pass, $(($(stat_of refault_bytes) >> 20))" \
+	"MiB refaulted, reader passes $(cat "$WORK/stop.passes")"
 unmount "$WORK/mnt"
 echo "$CHECKS passed, 0 failed"
