@@ -322,9 +322,17 @@ static bool prefetch_one(struct mfs_cfile *cf, uint32_t idx)
 	struct mfs_fs *fs = cf->fs;
 	const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, idx);
 	struct mfs_centry *e;
+	uint64_t seen = atomic_load_explicit(&cf->served_at[idx], memory_order_relaxed);
 
-	/* A kept chunk's pages are in the page cache: the reader will not ask. */
-	if (atomic_load_explicit(&cf->served_at[idx], memory_order_relaxed) & MFS_DROP_KEPT)
+	/*
+	 * A kept chunk's pages are in the page cache: the reader will not ask.
+	 * And while a reader cycles over more than fits, only chunks it came
+	 * back to are worth the disk: the plan also lists tensors it read once
+	 * (llama.cpp repacks Q4_K and Q4_0 weights into its own memory at load).
+	 */
+	if ((seen & MFS_DROP_KEPT) ||
+	    (atomic_load_explicit(&fs->prefetch_cycle_only, memory_order_relaxed) &&
+	     !(seen & MFS_DROP_CYCLE)))
 		return true;
 	if (mfs_cache_spec_bytes(fs->cache) + c->llen > atomic_load(&fs->prefetch_cap))
 		return false;

@@ -372,6 +372,7 @@ static void govern(struct mfs_fs *fs)
 	out.keep = mfs_memgov_feedback(&fs->keep_feedback, atomic_load(&fs->stats.refault_bytes), 1,
 				       atomic_load(&fs->dropper.kept), out.keep);
 	mfs_dropper_set_window(&fs->dropper, out.drop_window, out.keep);
+	atomic_store(&fs->prefetch_cycle_only, out.cycle_only && fs->opts.drop_behind);
 	if (atomic_load(&fs->dropper.kept) > out.keep)
 		trim_kept(fs, out.keep);
 	if (freed) {

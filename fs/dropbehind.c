@@ -9,7 +9,7 @@
 
 #include <time.h>
 
-/* served_at[] holds the running total when a chunk was last served, and MFS_DROP_KEPT. */
+/* served_at[] holds the running total when a chunk was last served, and MFS_DROP_FLAGS. */
 #define KEPT MFS_DROP_KEPT
 #define MFS_DROP_PAGE 4096u /* the smallest page size: larger ones are multiples */
 
@@ -44,7 +44,7 @@ static void drop_entry(struct mfs_dropper *d, const struct mfs_drop_entry *e, st
 		const struct mfs_chunk *c = mfs_archive_chunk(cf->ar, i);
 		uint64_t v = atomic_load_explicit(&cf->served_at[i], memory_order_relaxed);
 
-		if ((v & KEPT) || v > e->at) {
+		if ((v & KEPT) || (v & ~MFS_DROP_FLAGS) > e->at) {
 			flush(d, p); /* kept, or served again since: its pages are in use */
 			continue;
 		}
@@ -179,7 +179,7 @@ void mfs_dropper_served(struct mfs_dropper *d, struct mfs_cfile *cf, uint64_t in
 		bool again, took = false;
 
 		do {
-			prev = old & ~KEPT;
+			prev = old & ~MFS_DROP_FLAGS;
 			/*
 			 * Served before, and not by the same stream: its pages had
 			 * left the page cache. For a kept chunk: the kernel
@@ -193,8 +193,9 @@ void mfs_dropper_served(struct mfs_dropper *d, struct mfs_cfile *cf, uint64_t in
 			if (again && w && !took && !(old & KEPT))
 				took = take_keep(d, len);
 		} while (!atomic_compare_exchange_weak_explicit(
-		    &cf->served_at[i], &old, at | (took ? KEPT : old & KEPT), memory_order_relaxed,
-		    memory_order_relaxed));
+		    &cf->served_at[i], &old,
+		    at | (took ? KEPT : old & KEPT) | (again ? MFS_DROP_CYCLE : old & MFS_DROP_CYCLE),
+		    memory_order_relaxed, memory_order_relaxed));
 		if (again && (old & KEPT))
 			refault += len;
 		else if (again)

@@ -59,6 +59,9 @@
 #define MFS_DROP_NEAR (4u << 20)
 /* In cfile->served_at[]: the chunk is kept (in the resident set). */
 #define MFS_DROP_KEPT (1ull << 63)
+/* In cfile->served_at[]: the chunk was re-read, so a reader cycles over it. */
+#define MFS_DROP_CYCLE (1ull << 62)
+#define MFS_DROP_FLAGS (MFS_DROP_KEPT | MFS_DROP_CYCLE)
 
 struct mfs_cfile;
 

@@ -105,6 +105,7 @@ struct mfs_fs {
 	unsigned int pool_cores; /* workers defaulted: the least that run at once (pool.h) */
 	struct mfs_stats stats;
 	atomic_uint_fast64_t prefetch_cap;  /* most prefetched bytes not yet read, at once */
+	atomic_bool prefetch_cycle_only;    /* prefetch only re-read chunks (memgov.h: cycling) */
 	atomic_uint_fast64_t pf_latency_ns; /* prefetch submit to ready, moving average */
 	int trace_fd;			    /* -o trace= file, or -1 */
 	atomic_uint_fast64_t pinned_bytes;  /* stored bytes pinned in memory (cfile.c) */

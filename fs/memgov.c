@@ -50,6 +50,7 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
 	out->pin = 0;
 	out->drop_window = 0;
 	out->keep = 0;
+	out->cycle_only = false;
 	/*
 	 * The models fit in the page cache beside everything else: leave it to
 	 * the kernel, with a cache no larger than what leaves them room and
@@ -81,10 +82,9 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
 		out->cache = MFS_MEMGOV_CACHE_MIN;
 		pages = in->limit > fixed + out->cache ? in->limit - fixed - out->cache : 0;
 		if (in->cycling) {
+			out->cycle_only = true;
 			out->drop_window = MFS_MEMGOV_KEEP_WINDOW;
-			out->keep = pages > MFS_MEMGOV_KEEP_WINDOW + MFS_MEMGOV_SLACK
-					    ? pages - MFS_MEMGOV_KEEP_WINDOW - MFS_MEMGOV_SLACK
-					    : 0;
+			out->keep = pages > MFS_MEMGOV_KEEP_SPARE ? pages - MFS_MEMGOV_KEEP_SPARE : 0;
 		}
 	} else if (in->models_size - avail <= avail / 2) {
 		/*

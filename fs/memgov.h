@@ -56,6 +56,12 @@
  * byte of it is a byte less of resident set.
  */
 #define MFS_MEMGOV_KEEP_WINDOW (4u << 20)
+/*
+ * What the page cache needs beside a resident set: the window, as much again
+ * served before the dropper's next batch (dropbehind.h's MFS_DROP_BATCH), and
+ * the programs' own files.
+ */
+#define MFS_MEMGOV_KEEP_SPARE (2 * MFS_MEMGOV_KEEP_WINDOW + MFS_MEMGOV_SLACK)
 /* Re-read bytes in one governor period that show a reader cycling. */
 #define MFS_MEMGOV_CYCLE_BYTES (1u << 20)
 
@@ -86,6 +92,7 @@ struct mfs_memgov_out {
 	uint64_t pin;	      /* stored chunks kept in memory */
 	uint64_t drop_window; /* served bytes left in the page cache (dropbehind.h); 0: all */
 	uint64_t keep;	      /* original bytes of re-read chunks kept in it (dropbehind.h) */
+	bool cycle_only;      /* prefetch only re-read chunks: the rest is not read again */
 	uint64_t page_room;   /* what is left for the page cache: limit - others - own - cache - pin */
 };
 
@@ -111,8 +118,9 @@ struct mfs_memgov_out {
  * - models that shrink less (quantized types) get no pins and the smallest
  *   cache; until a reader is seen @cycling, the kernel's LRU decides; then
  *   the page cache holds a resident set of keep = page_room -
- *   MFS_MEMGOV_KEEP_WINDOW - MFS_MEMGOV_SLACK bytes of re-read chunks and
- *   the rest is dropped behind the last MFS_MEMGOV_KEEP_WINDOW bytes served;
+ *   MFS_MEMGOV_KEEP_SPARE bytes of re-read chunks and the rest is dropped
+ *   behind the last MFS_MEMGOV_KEEP_WINDOW bytes served, and prefetch reads
+ *   only chunks that were re-read (cycle_only);
  * - page_room = limit - others - own_base - cache - pin: the page cache's.
  */
 void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out);

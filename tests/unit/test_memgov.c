@@ -129,10 +129,10 @@ static const struct keep_row keep_rows[] = {
 	 124 * MIB, 8 * MIB, 82 * MIB, 79 * MIB, false, 0, 0, 0},
 	{"the same once the reader cycles: a resident set of pages", 176 * MIB, 124 * MIB, 8 * MIB,
 	 82 * MIB, 79 * MIB, true, 0, MFS_MEMGOV_KEEP_WINDOW,
-	 PAGES(176 * MIB, 124 * MIB, 8 * MIB) - MFS_MEMGOV_KEEP_WINDOW - MFS_MEMGOV_SLACK},
+	 PAGES(176 * MIB, 124 * MIB, 8 * MIB) - MFS_MEMGOV_KEEP_SPARE},
 	{"Q8_0 in 224M, cycling", 224 * MIB, 84 * MIB, 8 * MIB, 143 * MIB, 136 * MIB, true, 0,
 	 MFS_MEMGOV_KEEP_WINDOW,
-	 PAGES(224 * MIB, 84 * MIB, 8 * MIB) - MFS_MEMGOV_KEEP_WINDOW - MFS_MEMGOV_SLACK},
+	 PAGES(224 * MIB, 84 * MIB, 8 * MIB) - MFS_MEMGOV_KEEP_SPARE},
 	{"no room beside the reader: drop-behind, nothing kept", 160 * MIB, 140 * MIB, 8 * MIB,
 	 82 * MIB, 79 * MIB, true, 0, MFS_MEMGOV_KEEP_WINDOW, 0},
 	{"others over the limit: no underflow", 160 * MIB, 400 * MIB, 8 * MIB, 82 * MIB, 79 * MIB,
@@ -159,6 +159,8 @@ Test(memgov, keep_table)
 			     (unsigned long long)out.drop_window);
 		cr_assert_eq(out.keep, r->keep, "%s: keep %llu, expected %llu", r->what,
 			     (unsigned long long)out.keep, (unsigned long long)r->keep);
+		cr_assert_eq(out.cycle_only, r->window == MFS_MEMGOV_KEEP_WINDOW,
+			     "%s: prefetch only what the reader came back to, once it cycles", r->what);
 		/* What is kept and the window stay within what the page cache has. */
 		cr_assert_leq(out.keep + (out.keep ? out.drop_window : 0), out.page_room, "%s",
 			      r->what);
@@ -176,7 +178,7 @@ Test(memgov, keep_follows_others)
 
 	in.others = 100 * MIB; /* 82 MiB do not fit in the 64 left */
 	mfs_memgov_size(&in, &prev);
-	cr_assert_eq(prev.keep, 64 * MIB - MFS_MEMGOV_KEEP_WINDOW - MFS_MEMGOV_SLACK);
+	cr_assert_eq(prev.keep, 64 * MIB - MFS_MEMGOV_KEEP_SPARE);
 	for (in.others = 104 * MIB; in.others < 200 * MIB; in.others += 4 * MIB) {
 		mfs_memgov_size(&in, &out);
 		cr_assert_leq(out.keep, prev.keep, "others %llu MiB",
