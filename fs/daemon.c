@@ -322,7 +322,7 @@ static void govern(struct mfs_fs *fs)
 	struct mfs_memgov_in in;
 	struct mfs_memgov_out out;
 	uint64_t cache_bytes = 0, entries, pinned = atomic_load(&fs->pinned_bytes), freed = 0;
-	uint64_t old_cache, old_pin, reread;
+	uint64_t old_cache, old_pin, reread, keep_was;
 
 	mfs_memgov_read(&v, pinned);
 	if (fs->cache)
@@ -369,8 +369,14 @@ static void govern(struct mfs_fs *fs)
 		out.drop_window = 0;
 		out.keep = 0;
 	}
+	/*
+	 * Refaults cut the budget in force, not what is kept yet: while the
+	 * resident set grows, an eviction says the budget is too large by that
+	 * much, not that it should stop where it is.
+	 */
+	keep_was = atomic_load(&fs->dropper.keep);
 	out.keep = mfs_memgov_feedback(&fs->keep_feedback, atomic_load(&fs->stats.refault_bytes), 1,
-				       atomic_load(&fs->dropper.kept), out.keep);
+				       keep_was ? keep_was : out.keep, out.keep);
 	mfs_dropper_set_window(&fs->dropper, out.drop_window, out.keep);
 	atomic_store(&fs->prefetch_cycle_only, out.cycle_only && fs->opts.drop_behind);
 	if (atomic_load(&fs->dropper.kept) > out.keep)

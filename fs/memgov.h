@@ -140,8 +140,11 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
  *
  * The keep budget (dropbehind.h) learns the same way from refaults, kept
  * pages the kernel evicted: there @reclaimed_total counts bytes and @unit is
- * 1, and a cut takes those bytes off as well, at least MFS_MEMGOV_PIN_STEP
- * (pins count chunks: @unit 0, a cut is MFS_MEMGOV_PIN_STEP).
+ * 1, a cut takes those bytes off as well, at least MFS_MEMGOV_PIN_STEP
+ * (pins count chunks: @unit 0, a cut is MFS_MEMGOV_PIN_STEP), and @held_now
+ * is the budget in force: the resident set grows for a while after the
+ * budget is set, and an eviction then says the budget is that much too
+ * large, not that it should stop where the set is.
  */
 #define MFS_MEMGOV_PIN_STEP (1u << 20)
 #define MFS_MEMGOV_PIN_RESET (16u << 20)
