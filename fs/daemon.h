@@ -58,7 +58,7 @@ struct mfs_daemon_opts {
 	 * whose chunks come from here. Owned by the daemon from the call on.
 	 */
 	struct mfs_remote *remote;
-	/* For a remote source, read by the command line (tools/source.h): */
+	/* For a remote source, read by the command line (fs/remote/source.h): */
 	const char *store;	/* the chunk store's directory, or NULL: the default */
 	uint64_t store_size;	/* its budget in bytes, or 0: the default */
 	bool allow_http;	/* plain http:// beyond loopback */

@@ -67,6 +67,21 @@ void cli_warn(const char *file, const char *fmt, ...)
 	va_end(ap);
 }
 
+void cli_tell(bool warning, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (warning) {
+		vmsg("warning", what, fmt, ap);
+	} else {
+		fprintf(stderr, "modelfs: %s: ", cli_shown(what));
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -224,44 +239,6 @@ const char *cli_shown(const char *s)
 	}
 	memcpy(b, s, n);
 	return mfs_sanitize(b); /* only ever shortens */
-}
-
-void cli_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		unsigned int n = mfs_utf8_len(p, 4) /* the NUL stops it */;
-
-		if (n == 0) {
-			fputs("\\ufffd", f); /* not UTF-8: the replacement character */
-			continue;
-		}
-		if (n > 1) {
-			fwrite(p, 1, n, f);
-			p += n - 1;
-			continue;
-		}
-		switch (*p) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
-	fputc('"', f);
 }
 
 int cli_mkdir_p(const char *path)

@@ -22,6 +22,11 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 void cli_error(const char *file, const char *fmt, ...) MFS_PRINTF(2, 3);
 void cli_warn(const char *file, const char *fmt, ...) MFS_PRINTF(2, 3);
+/*
+ * The remote library's mfs_source_tell_fn: a warning as cli_warn(), progress
+ * as "modelfs: WHAT: ..." with @what fit for a terminal.
+ */
+void cli_tell(bool warning, const char *what, const char *fmt, ...) MFS_PRINTF(3, 4);
 /* "modelfs CMD: problem\nTry 'modelfs CMD --help'." and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) MFS_PRINTF(2, 3);
 
@@ -47,8 +52,6 @@ void cli_progress_start(struct cli_progress *p, const char *label, bool quiet);
 void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t total, uint64_t stored);
 void cli_progress_end(struct cli_progress *p);
 
-/* Writes @s as a JSON string literal (with quotes). */
-void cli_json_str(FILE *f, const char *s);
 /*
  * @s (a name from a file) fit for a terminal: control characters as '?', cut
  * with "..." past 200 bytes. The result lives until the 8th call after.

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "dtype.h"
 #include "entropy.h"
+#include "json.h"
 #include "method.h"
 #include "model.h"
 #include "names.h"
@@ -261,7 +262,7 @@ static void print_json(const char *file, const struct mfs_archive *ar,
 	bool first = true;
 
 	printf("{\"file\":");
-	cli_json_str(stdout, file);
+	json_write_str(stdout, file);
 	printf(",\"format_version\":\"%u.%u\",\"source\":\"%s\",\"original_size\":%" PRIu64
 	       ",\"container_size\":%" PRIu64 ",\"stored_bytes\":%" PRIu64
 	       ",\"ratio\":%.6f,\"mode\":%u,\"mtime\":%" PRId64 ".%09u,\"chunk_target\":%u"
@@ -287,7 +288,7 @@ static void print_json(const char *file, const struct mfs_archive *ar,
 		const struct mfs_tensor *tn = mfs_archive_tensor(ar, i);
 
 		printf("%s{\"name\":", i ? "," : "");
-		cli_json_str(stdout, tn->name);
+		json_write_str(stdout, tn->name);
 		printf(",\"dtype\":\"%s\",\"layer\":", mfs_dtype_get(tn->dtype)->name);
 		if (tn->layer == MFS_LAYER_NONE)
 			printf("null");

@@ -223,7 +223,7 @@ int mount_run(const char *cmd, struct mfs_daemon_opts *d, char *fuse_opts)
 	if (mfs_http_is_url(d->src) || oci_is_url(d->src)) {
 		struct source_opts so;
 
-		source_opts_from(&so, d);
+		mountopt_source_opts(&so, d);
 		r = source_prepare(d->src, &so, &skeletons, &d->remote, &err);
 		if (r) {
 			cli_error(d->src, "%s", mfs_err_msg(&err, r));

@@ -56,7 +56,7 @@ int cmd_publish(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage_error("publish", "give one directory");
-	r = source_publish(argv[optind], quiet, &err);
+	r = source_publish(argv[optind], quiet ? NULL : cli_tell, &err);
 	if (r) {
 		cli_error(NULL, "%s", mfs_err_msg(&err, r));
 		return EXIT_FAIL;
@@ -112,12 +112,12 @@ int cmd_push(int argc, char **argv)
 	}
 	if (argc - optind != 2 || !oci_is_url(argv[optind + 1]))
 		return cli_usage_error("push", "give a directory and an oci:// reference");
-	source_opts_from(&so, &d);
+	mountopt_source_opts(&so, &d);
 	/* An upload of gigabytes takes as long as it takes: no deadline but progress. */
 	so.http.deadline_ms = so.http.attempt_timeout_ms = 24L * 3600 * 1000;
 	r = source_load_credentials(&so, &err);
 	if (!r)
-		r = oci_push(argv[optind], argv[optind + 1], &so.http, quiet, &err);
+		r = oci_push(argv[optind], argv[optind + 1], &so.http, quiet ? NULL : cli_tell, &err);
 	if (r) {
 		cli_error(argv[optind + 1], "%s", mfs_err_msg(&err, r));
 		return EXIT_FAIL;
@@ -322,7 +322,7 @@ int cmd_fetch(int argc, char **argv)
 		return cli_usage_error("fetch", "give one https://, http:// or oci:// URL");
 	bool quiet = so.quiet;
 
-	source_opts_from(&so, &d);
+	mountopt_source_opts(&so, &d);
 	so.quiet = quiet;
 	r = source_prepare(argv[optind], &so, &dir, &x.remote, &err);
 	if (r) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "source.h"
 
 /* mount(8) and fstab options that mean nothing to FUSE. */
 static const char *const fstab_only[] = {
@@ -200,4 +201,18 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 	}
 	free(copy);
 	return r;
+}
+
+void mountopt_source_opts(struct source_opts *so, const struct mfs_daemon_opts *d)
+{
+	long ms = (long)(d->timeout ? d->timeout : 30) * 1000;
+
+	*so = (struct source_opts){.store = d->store, .store_size = d->store_size,
+				   .credentials = d->credentials, .requests = d->requests,
+				   .tell = cli_tell};
+	so->http.allow_http = d->allow_http;
+	so->http.ca_file = d->cafile;
+	so->http.deadline_ms = ms;
+	so->http.attempt_timeout_ms = ms;
+	so->http.connect_timeout_ms = ms < 10000 ? ms : 10000;
 }

@@ -19,4 +19,11 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 /* Defaults for every option. */
 void mountopt_defaults(struct mfs_daemon_opts *d);
 
+/*
+ * The remote source settings of the options in @d (store, credentials,
+ * timeouts, ...), telling the user through cli_tell().
+ */
+struct source_opts;
+void mountopt_source_opts(struct source_opts *so, const struct mfs_daemon_opts *d);
+
 #endif

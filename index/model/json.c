@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * json.c - strict JSON cursor (see json_i.h).
+ * json.c - strict JSON cursor (see json.h).
  */
-#include "json_i.h"
+#include "json.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -351,4 +351,42 @@ static int skip_depth(struct json *j, int depth)
 int json_skip(struct json *j)
 {
 	return skip_depth(j, 0);
+}
+
+void json_write_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		unsigned int n = mfs_utf8_len(p, 4) /* the NUL stops it */;
+
+		if (n == 0) {
+			fputs("\\ufffd", f); /* not UTF-8: the replacement character */
+			continue;
+		}
+		if (n > 1) {
+			fwrite(p, 1, n, f);
+			p += n - 1;
+			continue;
+		}
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "dtype.h"
-#include "json_i.h"
+#include "json.h"
 #include "le.h"
 
 #define MAX_SHAPE_DIMS 1024 /* far beyond any real tensor; bounds the work per entry */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_store.c - the persistent chunk store (fs/store.h): what is put comes
+ * test_store.c - the persistent chunk store (fs/remote/store.h): what is put comes
  * back, across a reopen; a damaged or torn file is never returned and is
  * removed; the least recently used chunks go first when over the budget;
  * files left in tmp/ by a crash are removed.

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * json_i.h - a small strict JSON reader, private to index/ (safetensors headers).
+ * json.h - a small strict JSON reader, for safetensors headers and the
+ * remote sources' listings and OCI manifests, and a string writer.
  *
  * A cursor over a bounded buffer: no allocation, recursion only in
  * json_skip() and bounded by JSON_MAX_DEPTH. Strings are decoded (escapes,
@@ -8,12 +9,13 @@
  * integers, which is all safetensors needs. Anything RFC 8259 does not allow
  * is an error, reported as -EFSCORRUPTED with the byte offset.
  */
-#ifndef MFS_JSON_I_H
-#define MFS_JSON_I_H
+#ifndef MFS_JSON_H
+#define MFS_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "err.h"
 
@@ -55,5 +57,11 @@ int json_open(struct json *j, char open, char close);
  * follows, 0 if @close ends it (both consumed), or an error.
  */
 int json_next(struct json *j, char close);
+
+/*
+ * @s as a JSON string, quoted, to @f: escapes for quotes, backslashes and
+ * control characters, U+FFFD for bytes that are not UTF-8.
+ */
+void json_write_str(FILE *f, const char *s);
 
 #endif

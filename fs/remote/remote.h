@@ -5,7 +5,7 @@
  *
  * A mount of a remote source serves a local directory of skeletons: each
  * container's header and metadata, at their offsets in a sparse file of the
- * container's size (tools/source.c writes them). The chunk data is never in
+ * container's size (source.c writes them). The chunk data is never in
  * the skeleton: the backing of such a file (backing.h, "remote") reads each
  * chunk with mfs_remote_read() - from the store if it is there and intact,
  * else with a range request, decoded and checked against the chunk's xxh3

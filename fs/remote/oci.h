@@ -21,6 +21,7 @@
 
 #include "err.h"
 #include "http.h"
+#include "source.h"
 
 #define MFS_OCI_LAYER_TYPE "application/vnd.modelfs.container.v1"
 
@@ -67,9 +68,10 @@ void oci_blob_url(const struct oci_ref *r, const char *digest, char *out, size_t
 
 /*
  * Uploads the containers in @dir as the artifact @url: each blob the registry
- * does not have yet (HEAD first), then the manifest.
+ * does not have yet (HEAD first), then the manifest; @tell (or NULL) hears
+ * of each layer.
  */
-int oci_push(const char *dir, const char *url, const struct mfs_http_conf *conf, bool quiet,
-	     struct mfs_err *err);
+int oci_push(const char *dir, const char *url, const struct mfs_http_conf *conf,
+	     mfs_source_tell_fn tell, struct mfs_err *err);
 
 #endif

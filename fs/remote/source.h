@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * source.h - remote sources on the command line: `modelfs mount URL MNT`,
- * `modelfs fetch URL`, and `modelfs publish DIR`.
+ * source.h - remote sources, for the command line's `modelfs mount URL MNT`,
+ * `modelfs fetch URL` and `modelfs publish DIR`.
  *
  * An HTTP source is a directory URL whose modelfs.json (written by `modelfs
  * publish`) lists the containers, or the URL of one container (…X.mfs).
@@ -9,7 +9,7 @@
  * (three range requests a container) and writes them as skeletons - sparse
  * files of the containers' sizes - under STORE/sources/<id of the URL>/,
  * which the daemon then serves as its source directory with the chunks
- * coming from the store or the network (fs/remote.h). The list and the
+ * coming from the store or the network (remote.h). The list and the
  * skeletons are kept: with the network down, a source prepared before is
  * mounted from them (with a warning), and the store serves what it holds.
  */
@@ -26,6 +26,15 @@ struct mfs_remote;
 
 #define MFS_MANIFEST_NAME "modelfs.json"
 
+/*
+ * What a remote operation tells the user, through the command line's printer
+ * (the library prints nothing): @warning for what went wrong but did not
+ * stop it (offline: serving the copy fetched before), else progress (a file
+ * listed, a layer uploaded); @what names the URL or file. NULL: nothing.
+ */
+typedef void (*mfs_source_tell_fn)(bool warning, const char *what, const char *fmt, ...)
+    MFS_PRINTF(3, 4);
+
 struct source_opts {
 	const char *store;	/* the chunk store's directory; NULL: the default */
 	uint64_t store_size;	/* its budget; 0: the default */
@@ -33,6 +42,7 @@ struct source_opts {
 	bool quiet;
 	const char *credentials; /* the credentials file; NULL: the default, if it exists */
 	unsigned int requests;	 /* fetch-ahead requests in flight; 0: the default */
+	mfs_source_tell_fn tell; /* NULL: nothing is told */
 };
 
 /*
@@ -47,10 +57,6 @@ struct source_opts {
  * process's life). 0, or -errno with @err naming the file and line.
  */
 int source_load_credentials(struct source_opts *so, struct mfs_err *err);
-
-/* The HTTP settings of the remote options in @d (mountopt.h). */
-struct mfs_daemon_opts;
-void source_opts_from(struct source_opts *so, const struct mfs_daemon_opts *d);
 
 /* The default store: /var/cache/modelfs for root, else $XDG_CACHE_HOME/modelfs or ~/.cache/modelfs. */
 const char *source_default_store(void);
@@ -69,7 +75,7 @@ bool source_name_ok(const char *s, size_t n);
 /* @url without credentials (user:password@, the query), in a static buffer. */
 const char *source_shown_url(const char *url);
 
-/* Writes DIR/modelfs.json for the containers in @dir. */
-int source_publish(const char *dir, bool quiet, struct mfs_err *err);
+/* Writes DIR/modelfs.json for the containers in @dir; @tell (or NULL) hears of each. */
+int source_publish(const char *dir, mfs_source_tell_fn tell, struct mfs_err *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * source.c - remote sources on the command line (see source.h).
+ * source.c - remote sources: listings, skeletons, publish (see source.h).
  *
  * modelfs.json, the list of an HTTP source:
  *   {"modelfs": 1, "files": [{"name": "X.gguf.mfs", "size": N, "xxh3": "32 hex"}, ...]}
@@ -22,11 +22,10 @@
 #include <unistd.h>
 
 #include "archive.h"
-#include "cli.h"
-#include "daemon.h"
 #include "disk.h"
 #include "format.h"
-#include "json_i.h"
+#include "io.h"
+#include "json.h"
 #include "oci.h"
 #include "remote.h"
 #include "store.h"
@@ -205,19 +204,6 @@ int source_load_credentials(struct source_opts *so, struct mfs_err *err)
 	so->http.creds = v;
 	so->http.ncreds = n;
 	return 0;
-}
-
-void source_opts_from(struct source_opts *so, const struct mfs_daemon_opts *d)
-{
-	long ms = (long)(d->timeout ? d->timeout : 30) * 1000;
-
-	*so = (struct source_opts){.store = d->store, .store_size = d->store_size,
-				   .credentials = d->credentials, .requests = d->requests};
-	so->http.allow_http = d->allow_http;
-	so->http.ca_file = d->cafile;
-	so->http.deadline_ms = ms;
-	so->http.attempt_timeout_ms = ms;
-	so->http.connect_timeout_ms = ms < 10000 ? ms : 10000;
 }
 
 const char *source_shown_url(const char *url)
@@ -618,8 +604,9 @@ static int get_list(struct mfs_http *h, const char *url, const struct source_opt
 		mfs_http_req_release(&req);
 	}
 	if (r == -EIO && !read_small_file(pdirfd, cache, &mbuf, &mlen)) {
-		cli_warn(url, "%s; serving the copy fetched before, and the chunks the store holds",
-			 err->msg);
+		if (o->tell)
+			o->tell(true, url, "%s; serving the copy fetched before, and the chunks the "
+				"store holds", err->msg);
 		*offline = true;
 		r = 0;
 	}
@@ -685,7 +672,7 @@ int source_prepare(const char *url, const struct source_opts *opts, char **dir_o
 		r = -ENOMEM;
 		goto out;
 	}
-	r = cli_mkdir_p(dir);
+	r = mfs_mkdir_p(dir, 0755);
 	if (r) {
 		mfs_err_set(err, r, "%s: %s", dir, strerror(-r));
 		goto out;
@@ -711,8 +698,9 @@ int source_prepare(const char *url, const struct source_opts *opts, char **dir_o
 		r = build_skeleton(h, furl, files[i].size, dirfd, files[i].name, err);
 		if (r == -EIO && nfiles == 1 && !*files[i].digest &&
 		    !faccessat(dirfd, files[i].name, F_OK, 0)) {
-			cli_warn(url, "%s; serving the copy fetched before, and the chunks the store "
-				      "holds", err->msg);
+			if (o->tell)
+				o->tell(true, url, "%s; serving the copy fetched before, and the chunks "
+					"the store holds", err->msg);
 			offline = true;
 			r = 0;
 		}
@@ -763,7 +751,7 @@ static int by_name(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
-int source_publish(const char *dirpath, bool quiet, struct mfs_err *err)
+int source_publish(const char *dirpath, mfs_source_tell_fn tell, struct mfs_err *err)
 {
 	int dirfd = open(dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
 	struct entry *v = NULL;
@@ -850,8 +838,8 @@ int source_publish(const char *dirpath, bool quiet, struct mfs_err *err)
 			goto out;
 		}
 		snprintf(hash[i], sizeof(hash[i]), "%016" PRIx64 "%016" PRIx64, hv.high64, hv.low64);
-		if (!quiet)
-			fprintf(stderr, "modelfs: %s: %" PRIu64 " bytes\n", cli_shown(v[i].name), v[i].size);
+		if (tell)
+			tell(false, v[i].name, "%" PRIu64 " bytes", v[i].size);
 	}
 	f = open_memstream(&out, &outlen);
 	if (!f) {
@@ -861,7 +849,7 @@ int source_publish(const char *dirpath, bool quiet, struct mfs_err *err)
 	fprintf(f, "{\"modelfs\": 1, \"files\": [");
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
-		cli_json_str(f, v[i].name);
+		json_write_str(f, v[i].name);
 		fprintf(f, ", \"size\": %" PRIu64 ", \"xxh3\": \"%s\"}", v[i].size, hash[i]);
 	}
 	fprintf(f, "\n]}\n");

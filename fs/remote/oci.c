@@ -17,8 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "json_i.h"
+#include "json.h"
 #include "remote.h"
 #include "source.h"
 
@@ -418,7 +417,7 @@ static int push_blob(struct mfs_http *h, const struct oci_ref *r, const char *di
 	return rc;
 }
 
-int oci_push(const char *dir, const char *url, const struct mfs_http_conf *conf, bool quiet,
+int oci_push(const char *dir, const char *url, const struct mfs_http_conf *conf, mfs_source_tell_fn tell,
 	     struct mfs_err *err)
 {
 	struct oci_ref r;
@@ -470,14 +469,14 @@ int oci_push(const char *dir, const char *url, const struct mfs_http_conf *conf,
 			mfs_err_prefix(err, rc, "%s", name);
 			goto out;
 		}
-		if (!quiet)
-			fprintf(stderr, "modelfs: %s: %s (%" PRIu64 " bytes)\n", cli_shown(name),
+		if (tell)
+			tell(false, name, "%s (%" PRIu64 " bytes)",
 				sent ? "uploaded" : "already there", size);
 		fprintf(f, "%s\n  {\"mediaType\": \"" MFS_OCI_LAYER_TYPE "\", \"digest\": \"%s\", "
 			   "\"size\": %" PRIu64 ", \"annotations\": "
 			   "{\"org.opencontainers.image.title\": ",
 			first ? "" : ",", digest, size);
-		cli_json_str(f, name);
+		json_write_str(f, name);
 		fprintf(f, "}}");
 		first = false;
 	}
