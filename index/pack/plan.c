@@ -96,6 +96,14 @@ static bool tensor_keys(const struct mfs_tensor *t, uint32_t nt, struct tkey *ke
 			k->layer = t[i].layer;
 			/* Unrecognised parts of a block go after the known ones. */
 			k->role = t[i].role == MFS_ROLE_OTHER ? MFS_ROLE_NR : t[i].role;
+			/*
+			 * A mixture of experts' feed-forward stack (GGUF ffn_*_exps:
+			 * one matrix per expert): the router picks a few experts a
+			 * token, so reading ahead in order would fetch the others.
+			 */
+			k->sparse = t[i].ndim >= 3 && t[i].ne[2] > 1 &&
+				    (t[i].role == MFS_ROLE_FFN_GATE || t[i].role == MFS_ROLE_FFN_UP ||
+				     t[i].role == MFS_ROLE_FFN_DOWN);
 		} else if (t[i].role == MFS_ROLE_EMBED) {
 			/* Without an output matrix the embeddings are the (tied) output. */
 			k->group = output ? G_EMBED : G_OUTPUT;

@@ -40,6 +40,7 @@ struct spec {
 	uint32_t shards;
 	uint64_t seed;
 	uint32_t reseed_from; /* layers from this one get other weights; 0: none */
+	uint32_t experts, experts_used; /* mixture of experts (gguf); 0: a dense model */
 	const char *vocab_file;
 	const char *out;
 	int quiet;
@@ -78,6 +79,10 @@ static const char usage[] =
 	"      --seed N           random seed (default 1)\n"
 	"      --reseed-from L    layers L and up get other weights (a fine-tune of\n"
 	"                         the same model: the layers below are shared)\n"
+	"      --experts N        a mixture of experts (gguf): N feed-forward experts\n"
+	"                         per layer (ffn_*_exps) and a router (ffn_gate_inp),\n"
+	"                         as llama.cpp's llama architecture reads them\n"
+	"      --experts-used K   experts each token uses (default 2)\n"
 	"  -q, --quiet            print nothing on success\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show the version\n";
@@ -104,8 +109,8 @@ static uint64_t name_seed(uint64_t seed, const char *name)
 	return h;
 }
 
-static void add(struct tlist *l, const char *name, uint32_t ndim, uint64_t ne0, uint64_t ne1,
-		unsigned int dtype, double sigma, double mean)
+static struct tdesc *add(struct tlist *l, const char *name, uint32_t ndim, uint64_t ne0,
+			 uint64_t ne1, unsigned int dtype, double sigma, double mean)
 {
 	struct tdesc *t;
 
@@ -125,6 +130,17 @@ static void add(struct tlist *l, const char *name, uint32_t ndim, uint64_t ne0, 
 	t->dtype = dtype;
 	t->sigma = sigma;
 	t->mean = mean;
+	return t;
+}
+
+/* A 3-dimensional tensor: @ne2 matrices of @ne1 rows of @ne0 (experts). */
+static void add3(struct tlist *l, const char *name, uint64_t ne0, uint64_t ne1, uint64_t ne2,
+		 unsigned int dtype)
+{
+	struct tdesc *t = add(l, name, 2, ne0, ne1, dtype, 0.02, 0);
+
+	t->ndim = 3;
+	t->ne[2] = ne2;
 }
 
 /* Tensors in inference order, with GGUF or Hugging Face names. */
@@ -151,6 +167,17 @@ static void build_tensors(const struct spec *s, struct tlist *l)
 		    s->dtype, 0.02, 0);
 		add(l, NAME("ffn_norm.weight", "post_attention_layernorm.weight"), 1, s->embd, 0,
 		    norm_t, 0.05, 1.0);
+		if (s->experts) {
+			/* the router, F32 as converters write it, then the experts */
+			add(l, NAME("ffn_gate_inp.weight", ""), 2, s->embd, s->experts, MFS_DT_F32,
+			    0.5, 0);
+			add3(l, NAME("ffn_gate_exps.weight", ""), s->embd, s->ff, s->experts,
+			     s->dtype);
+			add3(l, NAME("ffn_up_exps.weight", ""), s->embd, s->ff, s->experts, s->dtype);
+			add3(l, NAME("ffn_down_exps.weight", ""), s->ff, s->embd, s->experts,
+			     s->dtype);
+			continue;
+		}
 		add(l, NAME("ffn_gate.weight", "mlp.gate_proj.weight"), 2, s->embd, s->ff, s->dtype,
 		    0.02, 0);
 		add(l, NAME("ffn_up.weight", "mlp.up_proj.weight"), 2, s->embd, s->ff, s->dtype,
@@ -345,6 +372,10 @@ static uint64_t write_gguf(const struct spec *sp, struct tlist *l, const struct 
 	gw_kv_f32(&g, "llama.rope.freq_base", 10000.0f);
 	gw_kv_f32(&g, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
 	gw_kv_u32(&g, "llama.vocab_size", s.vocab);
+	if (s.experts) {
+		gw_kv_u32(&g, "llama.expert_count", s.experts);
+		gw_kv_u32(&g, "llama.expert_used_count", s.experts_used);
+	}
 	gw_append(&g, tok);
 	for (uint32_t i = 0; i < l->n; i++)
 		if (gw_add_tensor(&g, l->v[i].name, l->v[i].dtype, l->v[i].ndim, l->v[i].ne) < 0)
@@ -508,7 +539,7 @@ static uint32_t opt_u32(const char *arg, const char *opt)
 int main(int argc, char **argv)
 {
 	enum { O_ORDER = 256, O_LAYERS, O_EMBD, O_FF, O_HEADS, O_KV, O_CTX, O_VOCABN, O_VOCAB,
-	       O_SHARDS, O_SEED, O_RESEED };
+	       O_SHARDS, O_SEED, O_RESEED, O_EXPERTS, O_EXPERTS_USED };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'f'},
 		{"type", required_argument, NULL, 't'}, {"order", required_argument, NULL, O_ORDER},
@@ -522,12 +553,14 @@ int main(int argc, char **argv)
 		{"shards", required_argument, NULL, O_SHARDS},
 		{"seed", required_argument, NULL, O_SEED}, {"quiet", no_argument, NULL, 'q'},
 		{"reseed-from", required_argument, NULL, O_RESEED},
+		{"experts", required_argument, NULL, O_EXPERTS},
+		{"experts-used", required_argument, NULL, O_EXPERTS_USED},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct spec s = {.layers = 2, .embd = 64, .ff = 128, .heads = 4, .kv_heads = 2,
 			 .ctx = 256, .vocab = 0, .dtype = MFS_DT_BF16, .format = FMT_GGUF,
-			 .order = -1, .shards = 1, .seed = 1};
+			 .order = -1, .shards = 1, .seed = 1, .experts_used = 2};
 	uint32_t o_layers = 0, o_embd = 0, o_ff = 0, o_heads = 0, o_kv = 0, o_ctx = 0;
 	const struct mfs_dtype_info *dt;
 	struct tlist l = {0};
@@ -589,6 +622,8 @@ int main(int argc, char **argv)
 		case O_SHARDS: s.shards = opt_u32(optarg, "shards"); break;
 		case O_SEED: s.seed = strtoull(optarg, NULL, 10); break;
 		case O_RESEED: s.reseed_from = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case O_EXPERTS: s.experts = opt_u32(optarg, "experts"); break;
+		case O_EXPERTS_USED: s.experts_used = opt_u32(optarg, "experts-used"); break;
 		case 'q': s.quiet = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': printf("modelfs-gen %s\n", MFS_VERSION_STRING); return 0;
@@ -608,6 +643,8 @@ int main(int argc, char **argv)
 	if (s.format == FMT_ST && s.dtype != MFS_DT_F32 && s.dtype != MFS_DT_F16 &&
 	    s.dtype != MFS_DT_BF16)
 		die("%s", "safetensors output supports f32, f16 and bf16");
+	if (s.experts && (s.format != FMT_GGUF || s.experts_used > s.experts))
+		die("%s", "--experts is for gguf, with --experts-used at most --experts");
 	if (s.format == FMT_GGUF && s.shards > 1)
 		die("%s", "--shards is for safetensors");
 	if (s.order < 0)
@@ -624,7 +661,7 @@ int main(int argc, char **argv)
 	if (s.order == ORDER_SORTED)
 		qsort(l.v, l.n, sizeof(*l.v), by_name);
 	for (uint32_t i = 0; i < l.n; i++)
-		params += l.v[i].ne[0] * l.v[i].ne[1];
+		params += l.v[i].ne[0] * l.v[i].ne[1] * l.v[i].ne[2];
 
 	if (s.format == FMT_GGUF)
 		total = write_gguf(&s, &l, &tok);

@@ -260,6 +260,49 @@ Test(plan, tied_embeddings_are_read_whole_as_the_output)
 	free(runs);
 }
 
+/*
+ * A mixture of experts: the expert stacks (3-dimensional ffn_*_exps) are
+ * sparse, read where the router sends each token; the router, attention and
+ * norms are not.
+ */
+Test(plan, expert_stacks_are_sparse)
+{
+	static struct fake f;
+	static const char *const parts[] = {"attn_norm", "attn_q", "ffn_gate_inp", "ffn_gate_exps",
+					    "ffn_up_exps", "ffn_down_exps"};
+	struct mfs_plan_order o;
+	struct mfs_plan_entry *runs;
+	uint32_t nruns, sparse = 0;
+	char name[64];
+
+	memset(&f, 0, sizeof(f));
+	add(&f, "token_embd.weight");
+	for (int l = 0; l < 2; l++)
+		for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
+			snprintf(name, sizeof(name), "blk.%d.%s.weight", l, parts[p]);
+			add(&f, name);
+			if (strstr(parts[p], "_exps")) {
+				f.t[f.nt - 1].ndim = 3;
+				f.t[f.nt - 1].ne[2] = 8;
+			}
+		}
+	add(&f, "output_norm.weight");
+	add(&f, "output.weight");
+	names_order(&f, &o, &runs, &nruns);
+	for (uint32_t p = 0; p < o.n; p++) {
+		const char *n = at(&f, &o, p);
+		bool expert = strstr(n, "_exps") != NULL;
+
+		if (strstr(n, "token_embd"))
+			continue; /* sparse too: one row a token */
+		cr_assert_eq(o.sparse[p], expert, "%s: sparse %u", n, o.sparse[p]);
+		sparse += o.sparse[p];
+	}
+	cr_assert_eq(sparse, 2 * 3 * CHUNKS_PER_TENSOR, "every chunk of the six stacks");
+	mfs_plan_order_release(&o);
+	free(runs);
+}
+
 Test(plan, unknown_names_keep_file_order_without_cycle)
 {
 	static struct fake f;
