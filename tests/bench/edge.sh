@@ -10,9 +10,10 @@
 #   --bw BYTES      read bandwidth of the disk holding WORKDIR, bytes/s
 #                   (default 50000000; blkio throttle, or io.max on cgroup v2)
 #   --tokens N      tokens generated and timed (default 16)
-#   --types LIST    models, of "bf16 f16 q8_0 q4_0 q4_k_m q6_k" (default
+#   --types LIST    models, of "bf16 f16 q8_0 q4_0 q4_k_m q6_k moe" (default
 #                   "bf16 q8_0"); the K-quants are made from the BF16 one by
-#                   llama.cpp's own llama-quantize
+#                   llama.cpp's own llama-quantize; moe is a Q8_0 mixture of
+#                   experts (8 a layer, 2 used, with a router)
 #   --runs LIST     of "raw squashfuse auto off sequential plan" (default:
 #                   raw squashfuse auto plan); auto is modelfs with no
 #                   options at all (what a user gets), off/sequential/plan
@@ -167,6 +168,11 @@ for t in $types; do
 				"${t^^}" 1 >"$work/quantize.log" 2>&1 ||
 				{ echo "edge.sh: llama-quantize $t failed, see $work/quantize.log" >&2; exit 1; }
 			mv "$work/raw/$t.tmp" "$work/raw/$t.gguf" ;;
+		moe)
+			# a mixture of experts: 8 experts a layer (ff 512 each), 2 used
+			echo "generating $t ..." >&2
+			"$gen" -q -p bench -t q8_0 --experts 8 --ff 512 --order sorted \
+				-o "$work/raw/$t.gguf" ;;
 		*)
 			echo "generating $t ..." >&2
 			"$gen" -q -p bench -t "$t" --order sorted -o "$work/raw/$t.gguf" ;;
@@ -189,7 +195,9 @@ prompt="Once upon a time"
 # cell's limit is computed from and what the governor believes beside what the
 # cgroup reports. Prints the peak of llama.cpp's anonymous memory and the last
 # sample of the rest taken during generation, as "key=value" words (bytes).
-sample() {
+sample() (
+	# a sample that fails (a process gone, the mount busy) is only missing
+	set +e +o pipefail
 	local lp=$1 dp=$2 mnt=$3 anon=0 a f m st use rss cache dr
 	local last=""
 	while kill -0 "$lp" 2>/dev/null; do
@@ -227,7 +235,7 @@ sample() {
 		sleep 0.5
 	done
 	echo "llama_anon=$anon $last"
-}
+)
 # run LABEL TYPE: one llama-completion run; appends a result line to $work/results
 run() {
 	local label=$1 t=$2 model dpid= mnt=$work/mnt/$1 rss=0 stats= opts
@@ -314,7 +322,8 @@ run() {
 # tensors it repacks into its own memory (those it never maps again). With
 # the container's tensor table: W, the original bytes each token touches in
 # the mapping (every tensor not repacked, less the token embeddings, read a
-# row at a time), and Ws, their stored bytes. One line to $work/limits:
+# row at a time; of a mixture of experts' expert tensors, the share a token
+# uses), and Ws, their stored bytes. One line to $work/limits:
 # "type t_fit W Ws". (llama.cpp's own memory is sampled in each run.)
 probe() {
 	local t=$1
@@ -332,7 +341,13 @@ repacked = set(re.findall(r"repack tensor (\S+) with", text))
 ms, runs = re.findall(r" eval time = +([0-9.]+) ms / +([0-9]+) runs", text)[-1]
 tens = [x for x in json.load(open(insp))["tensors"]
         if x["name"] not in repacked and not x["name"].startswith("token_embd")]
-print(t, float(ms) / int(runs) / 1000, sum(x["size"] for x in tens), sum(x["stored"] for x in tens))
+# a mixture of experts touches n_expert_used of n_expert experts a token
+ne = re.findall(r"n_expert += (\d+)", text)
+nu = re.findall(r"n_expert_used += (\d+)", text)
+share = int(nu[0]) / int(ne[0]) if ne and nu and int(ne[0]) else 1
+part = lambda x: share if "_exps" in x["name"] else 1
+print(t, float(ms) / int(runs) / 1000, int(sum(x["size"] * part(x) for x in tens)),
+      int(sum(x["stored"] * part(x) for x in tens)))
 PY
 }
 

@@ -3,7 +3,8 @@
 # Draws a benchmark's CSV (installs gnuplot-nox if it is missing):
 #   - edge.csv (tests/bench/edge.sh appends one row per type, run and --mem):
 #     seconds per token against the memory cap, per model type, for the raw
-#     file, squashfuse and modelfs with no options (auto);
+#     file, squashfuse and modelfs with no options (auto), and in one panel
+#     modelfs over the raw file and over the physical limit of each cell;
 #   - codec.csv (tests/bench/codec.sh): per dtype, the ratio of modelfs beside
 #     its entropy bound and zstd, and the decode speed of modelfs beside zstd's.
 #
@@ -61,18 +62,22 @@ function mb(s,   n, u) {
 }
 NR > 1 && $8 != "" && ($6 == "raw" || $6 == "squashfuse" || $6 == "auto") {
 	cell[$5 "." $6 "\t" mb($1)] = $8
+	# modelfs against the raw file and against the physical limit of the cell
+	if ($6 == "auto" && $9 != "") cell[$5 ".xraw\t" mb($1)] = $9
+	if ($6 == "auto" && $17 != "") cell[$5 ".xlim\t" mb($1)] = $17
 }
 END {
 	for (k in cell) { split(k, p, "\t"); print p[2], cell[k] > (dir "/" p[1]) }
 }' "$csv"
 for f in "$data"/*; do sort -n -o "$f" "$f"; done
-types=$(ls "$data" | cut -d. -f1 | sort -u)
+types=$(ls "$data" | grep -v '\.x' | cut -d. -f1 | sort -u)
 [ -n "$types" ] || { echo "plot.sh: $csv: no raw, squashfuse or auto rows" >&2; exit 1; }
 
 {
-	echo "set terminal pngcairo noenhanced size 900,$((360 * $(wc -w <<<"$types"))) font ',10'"
+	panels=$(($(wc -w <<<"$types") + 1))
+	echo "set terminal pngcairo noenhanced size 900,$((360 * panels)) font ',10'"
 	echo "set output '$out'"
-	echo "set multiplot layout $(wc -w <<<"$types"),1"
+	echo "set multiplot layout $panels,1"
 	echo "set xlabel 'memory cap for llama.cpp and the daemon (MB)'"
 	echo "set ylabel 's/token (lower is better)'"
 	echo "set key top right; set grid; set logscale y"
@@ -87,6 +92,20 @@ types=$(ls "$data" | cut -d. -f1 | sort -u)
 		done
 		echo "${plot%,}"
 	done
+	# Every type in one panel: modelfs (no options) over the raw file (dashed)
+	# and over the cell's physical limit (solid), edge.sh's x raw and x limit.
+	echo "set title 'modelfs (no options) / raw file (dashed) and / physical limit (solid): 1 is the line to beat'"
+	echo "set ylabel 'ratio (lower is better)'; set logscale y"
+	plot="plot 1 with lines lc rgb 'black' dt 3 notitle,"
+	i=1
+	for t in $types; do
+		[ -f "$data/$t.xlim" ] &&
+			plot="$plot '$data/$t.xlim' using 1:2 with linespoints lw 2 lc $i title '$t / limit',"
+		[ -f "$data/$t.xraw" ] &&
+			plot="$plot '$data/$t.xraw' using 1:2 with linespoints lw 1 dt 2 lc $i title '$t / raw',"
+		i=$((i + 1))
+	done
+	echo "${plot%,}"
 	echo "unset multiplot"
 } | gnuplot
 echo "plot.sh: wrote $out"
