@@ -22,7 +22,7 @@
 /*
  * Every counter and gauge, once: the struct fields, the JSON keys and their
  * order, the Prometheus names and help texts and `modelfs stats` all come
- * from this list, and tests/cli/statsdoc.sh checks README.md's table against
+ * from this list, and tests/unit/test_stats.c checks README.md's table against
  * it. C() is a counter (monotonic, in struct mfs_stats), S() a counter of
  * nanoseconds (Prometheus shows seconds), G() a gauge (read when a snapshot
  * is taken, in struct mfs_stats_gauges).

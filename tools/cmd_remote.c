@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_remote.c - `modelfs publish DIR` and `modelfs fetch URL`.
+ * cmd_remote.c - `modelfs publish DIR`, `modelfs push DIR URL` and `modelfs
+ * fetch URL`: options and printing over fs/remote/.
  */
 #include <errno.h>
 #include <fcntl.h>

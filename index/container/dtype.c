@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dtype.c - the dtype table (see dtype.h). Block sizes follow ggml's
- * ggml-common.h block structs; a wrong entry here would mis-size tensors, so
- * tests/unit/test_dtype.c checks the sizes against the struct layouts.
+ * ggml-common.h block structs; a wrong entry here would mis-size tensors,
+ * which only the real files of tests/cli/fixtures.sh (../shared/fixtures)
+ * and llama.cpp in tests/e2e/ would show: no unit test pins the sizes.
  */
 #include "dtype.h"
 
