@@ -141,8 +141,12 @@ static void *worker_main(void *arg)
 		struct mfs_pool_job *j;
 		long switches;
 
-		if (!queued(p) || p->running >= p->limit) {
-			if (p->stop && !queued(p))
+		/*
+		 * Stopping, every worker runs what is queued whatever the limit:
+		 * free() woke the idle ones once, and nothing wakes them again.
+		 */
+		if (!queued(p) || (p->running >= p->limit && !p->stop)) {
+			if (p->stop)
 				break; /* stopping, and nothing left to run */
 			w->woken = false;
 			w->next = p->idle;
@@ -170,7 +174,7 @@ static void *worker_main(void *arg)
 		mfs_dctx_trim(dctx, SCRATCH_KEEP);
 		pthread_mutex_lock(&p->lock);
 		p->running--;
-		if (p->cores)
+		if (p->cores && !p->stop) /* stopping: the limit stays lifted */
 			account(p, voluntary_switches() != switches);
 		/* This worker takes the next job itself; others only if the limit rose. */
 		wake(p, 1);

@@ -295,3 +295,32 @@ Test(cache, pool_without_cores_keeps_every_worker)
 	cr_assert_eq(mfs_pool_active_limit(p), 4);
 	mfs_pool_free(p);
 }
+
+/*
+ * Freed with jobs still queued, after computing jobs brought the limit to
+ * the cores: free lifts the limit and wakes every idle worker, and a worker
+ * that finishes a job must not bring the limit back down and leave the others
+ * asleep with jobs queued (free then waited on them for ever). Every job runs
+ * and free returns; Criterion's timeout fails a hang.
+ */
+Test(cache, pool_free_with_jobs_queued_runs_them_and_returns, .timeout = 30)
+{
+	static struct count_job jobs[256];
+	atomic_int inside = 0, most = 0, done = 0;
+
+	for (int round = 0; round < 20; round++) {
+		struct mfs_pool *p = mfs_pool_new(8, 2);
+
+		cr_assert_not_null(p);
+		run_jobs(p, jobs, 48, false); /* the limit falls to the cores */
+		atomic_store(&done, 0);
+		for (int i = 0; i < 256; i++) {
+			jobs[i] = (struct count_job){.base.run = count_run, .inside = &inside,
+						     .most = &most, .done = &done, .sleep = i % 4 == 0};
+			mfs_pool_submit(p, &jobs[i].base, i % 3 == 0);
+		}
+		mfs_pool_free(p);
+		cr_assert_eq(atomic_load(&done), 256, "round %d: %d of 256 jobs ran", round,
+			     atomic_load(&done));
+	}
+}
