@@ -63,10 +63,12 @@ static const char mount_usage[] =
 	"                        takes it back (the chunk is then read from disk\n"
 	"                        again) rather than kill anyone; auto then pins\n"
 	"                        less. 'modelfs stats' shows the budgets.\n"
-	"      drop_behind=auto|off  auto (default): while pins are used (above),\n"
+	"      drop_behind=auto|off  auto (default): while the models do not fit,\n"
 	"                        drop the pages a reader has gone past from the\n"
 	"                        page cache (each would be evicted before its next\n"
-	"                        use anyway), so the pins stay in memory\n";
+	"                        use anyway), so the pins stay in memory; for\n"
+	"                        quantized models, once the reader comes back to\n"
+	"                        chunks, keep a resident set of them instead\n";
 /* Two strings: C99 promises string literals of 4095 bytes only. */
 static const char mount_usage_more[] =
 	"      workers=N         threads that read and decompress chunks (default:\n"
