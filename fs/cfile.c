@@ -30,6 +30,8 @@
  */
 #include "fs_i.h"
 
+#include "dtype.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -77,6 +79,24 @@ static uint64_t content_id(const struct mfs_node *n, const struct mfs_archive *a
 			   f->sections[MFS_SEC_CHUNKS].checksum};
 
 	return XXH3_64bits(key, sizeof(key));
+}
+
+/*
+ * Bytes of tensors llama.cpp repacks into its own memory at load on CPUs
+ * (Q4_0, Q4_K, IQ4_NL: its CPU_REPACK buffer type) and never maps again.
+ */
+static uint64_t repacked_bytes(const struct mfs_archive *ar)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < mfs_archive_ntensors(ar); i++) {
+		const struct mfs_tensor *t = mfs_archive_tensor(ar, i);
+
+		if (t->layer != MFS_LAYER_NONE &&
+		    (t->dtype == MFS_DT_Q4_0 || t->dtype == MFS_DT_Q4_K || t->dtype == MFS_DT_IQ4_NL))
+			n += t->size;
+	}
+	return n;
 }
 
 int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out)
@@ -141,6 +161,8 @@ int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out
 	cf->id = content_id(n, cf->ar);
 	mfs_prefetch_init(&cf->prefetch, nchunks, &cf->plan, &prefetch_ops, cf);
 	atomic_fetch_add(&fs->open_size, mfs_archive_info(cf->ar)->header.original_size);
+	cf->repacked = repacked_bytes(cf->ar);
+	atomic_fetch_add(&fs->open_repacked, cf->repacked);
 	atomic_fetch_add(&fs->open_stored, mfs_archive_info(cf->ar)->stored_bytes);
 	pthread_mutex_lock(&fs->cfiles_lock);
 	cf->next = fs->cfiles;
@@ -195,6 +217,7 @@ void mfs_cfile_put(struct mfs_cfile *cf)
 		cf->next->prev = cf->prev;
 	pthread_mutex_unlock(&fs->cfiles_lock);
 	atomic_fetch_sub(&fs->open_size, mfs_archive_info(cf->ar)->header.original_size);
+	atomic_fetch_sub(&fs->open_repacked, cf->repacked);
 	atomic_fetch_sub(&fs->open_stored, mfs_archive_info(cf->ar)->stored_bytes);
 	mfs_backing_close(&cf->backing);
 	close(cf->fd);

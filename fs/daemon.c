@@ -110,17 +110,20 @@ static void find_readahead_knob(struct mfs_fs *fs, const char *mnt)
 }
 
 /*
- * The window for the next open: kernel_readahead while memory is plenty,
- * the kernel's own 128 KiB while the open models take more than a quarter of
- * the memory left beside everything else. There a program that maps the
- * model faults it in a page here and there every token (llama.cpp reading
- * the weights it did not repack), and each fault reads the window around
- * it: 1 MiB pulls in neighbouring tensors it never uses again and pushes out
- * the pages it does (measured: Q4_K_M beside llama.cpp in 176 MiB, 0.74 s
- * per token with 1 MiB, 0.32 with 128 KiB). The kernel takes a file's window
- * when it is opened, after the open's reply: so this is decided per open.
+ * The window for the next open: kernel_readahead, but the kernel's own 128
+ * KiB while the open models take more than a quarter of the memory left
+ * beside everything else and a quarter of them is weights llama.cpp repacks
+ * into its own memory (Q4_0, Q4_K: @repacked bytes). There it faults the
+ * mapping in a page here and there every token (the weights it did not
+ * repack), and each fault reads the window around it: 1 MiB pulls in
+ * neighbouring repacked tensors it never uses again and pushes out the pages
+ * it does (Q4_K_M beside llama.cpp in 176 MiB: 0.74 s per token with 1 MiB,
+ * 0.32 with 128 KiB). Where every tensor is read (Q8_0), the neighbours are
+ * needed and the wide window is faster (Q8_0 in 240 MiB: 16 against 23 ms
+ * a token, 3 runs each). The kernel takes a file's window when it is
+ * opened, after the open's reply: so this is decided per open.
  */
-void mfs_fs_apply_readahead(struct mfs_fs *fs, uint64_t models)
+void mfs_fs_apply_readahead(struct mfs_fs *fs, uint64_t models, uint64_t repacked)
 {
 	uint64_t limit = atomic_load(&fs->mem_limit), others = atomic_load(&fs->mem_others);
 	uint64_t left = limit > others ? limit - others : 0;
@@ -129,7 +132,8 @@ void mfs_fs_apply_readahead(struct mfs_fs *fs, uint64_t models)
 
 	if (!want || !fs->readahead_knob[0])
 		return;
-	if (models && left / MFS_READAHEAD_ROOM < models && want > MFS_READAHEAD_TIGHT)
+	if (models && left / MFS_READAHEAD_ROOM < models && repacked > models / 4 &&
+	    want > MFS_READAHEAD_TIGHT)
 		want = MFS_READAHEAD_TIGHT;
 	if (atomic_exchange(&fs->readahead_now, want) == want)
 		return;

@@ -112,6 +112,7 @@ struct mfs_fs {
 	atomic_uint_fast64_t pin_budget;    /* most bytes to pin: pin_size or auto's choice */
 	atomic_uint_fast64_t open_size;	    /* original bytes of the open containers */
 	atomic_uint_fast64_t open_stored;   /* their stored bytes */
+	atomic_uint_fast64_t open_repacked; /* their bytes llama.cpp repacks (cfile.c) */
 	atomic_uint_fast64_t mem_limit;	    /* what the governor saw (memgov.h) */
 	atomic_uint_fast64_t mem_others;
 	atomic_int mem_source;		    /* enum mfs_mem_source; written by the governor */
@@ -151,6 +152,7 @@ struct mfs_cfile {
 	pthread_rwlock_t pin_lock;  /* held for reading while a pinned copy is used */
 	struct mfs_cfile *next, *prev; /* in fs->cfiles; protected by fs->cfiles_lock */
 	char trace_id[MFS_HASH_HEX_SIZE]; /* the original's xxh3-128, for trace lines */
+	uint64_t repacked;		  /* bytes of tensors llama.cpp repacks */
 	struct mfs_prefetcher prefetch;	  /* what to decode ahead (prefetch.h) */
 };
 
@@ -215,7 +217,7 @@ const char *mfs_fs_shown_name(struct mfs_fs *fs, struct mfs_node *dir, const cha
  */
 #define MFS_READAHEAD_TIGHT (128u << 10) /* the kernel's default */
 #define MFS_READAHEAD_ROOM 4u
-void mfs_fs_apply_readahead(struct mfs_fs *fs, uint64_t models);
+void mfs_fs_apply_readahead(struct mfs_fs *fs, uint64_t models, uint64_t repacked);
 
 /* cfile.c: opened containers and reads from them */
 int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out);
