@@ -233,21 +233,29 @@ static uint64_t set_cache_budget(struct mfs_fs *fs, uint64_t cache)
 }
 
 /*
- * Unpins open containers' chunks until at most @budget bytes are pinned.
- * References are taken under the list lock and dropped outside it (the last
- * put of a container takes that lock itself).
+ * References on up to 32 open containers (all, or only those with pins) into
+ * @batch; the caller puts them. Taken under the list lock and dropped outside
+ * it (the last put of a container takes that lock itself).
  */
-static uint64_t trim_pins(struct mfs_fs *fs, uint64_t budget)
+static size_t hold_cfiles(struct mfs_fs *fs, struct mfs_cfile **batch, bool pinned_only)
 {
-	struct mfs_cfile *batch[32];
-	uint64_t freed = 0, pinned;
 	size_t n = 0;
 
 	pthread_mutex_lock(&fs->cfiles_lock);
 	for (struct mfs_cfile *cf = fs->cfiles; cf && n < 32; cf = cf->next)
-		if (cf->pinned && mfs_cfile_tryget(cf))
+		if ((!pinned_only || cf->pinned) && mfs_cfile_tryget(cf))
 			batch[n++] = cf;
 	pthread_mutex_unlock(&fs->cfiles_lock);
+	return n;
+}
+
+/* Unpins open containers' chunks until at most @budget bytes are pinned. */
+static uint64_t trim_pins(struct mfs_fs *fs, uint64_t budget)
+{
+	struct mfs_cfile *batch[32];
+	uint64_t freed = 0, pinned;
+	size_t n = hold_cfiles(fs, batch, true);
+
 	for (size_t i = 0; i < n; i++) {
 		pinned = atomic_load(&fs->pinned_bytes);
 		if (pinned > budget)
@@ -257,20 +265,12 @@ static uint64_t trim_pins(struct mfs_fs *fs, uint64_t budget)
 	return freed;
 }
 
-/*
- * Un-keeps chunks of open containers until at most @budget bytes are kept
- * (dropbehind.h); references as in trim_pins().
- */
+/* Un-keeps chunks of open containers until at most @budget bytes are kept (dropbehind.h). */
 static void trim_kept(struct mfs_fs *fs, uint64_t budget)
 {
 	struct mfs_cfile *batch[32];
-	size_t n = 0;
+	size_t n = hold_cfiles(fs, batch, false);
 
-	pthread_mutex_lock(&fs->cfiles_lock);
-	for (struct mfs_cfile *cf = fs->cfiles; cf && n < 32; cf = cf->next)
-		if (mfs_cfile_tryget(cf))
-			batch[n++] = cf;
-	pthread_mutex_unlock(&fs->cfiles_lock);
 	for (size_t i = 0; i < n; i++) {
 		if (atomic_load(&fs->dropper.kept) > budget)
 			mfs_dropper_unkeep(&fs->dropper, batch[i], budget);

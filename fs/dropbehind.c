@@ -171,7 +171,8 @@ void mfs_dropper_served(struct mfs_dropper *d, struct mfs_cfile *cf, uint64_t in
 
 	if (!d->started || !cf->served_at)
 		return;
-	atomic_store_explicit(&cf->drop_ino, ino, memory_order_relaxed);
+	if (atomic_load_explicit(&cf->drop_ino, memory_order_relaxed) != ino)
+		atomic_store_explicit(&cf->drop_ino, ino, memory_order_relaxed);
 	at = atomic_fetch_add(&d->served, bytes) + bytes;
 	for (uint32_t i = first; i <= last; i++) {
 		uint32_t len = mfs_archive_chunk(cf->ar, i)->llen;

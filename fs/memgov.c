@@ -59,8 +59,6 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
 	if (in->models_size <= avail) {
 		uint64_t spare = in->limit - fixed - in->models_size;
 
-		out->pin = 0;
-		out->drop_window = 0;
 		out->cache = min_u64(out->cache, MFS_MEMGOV_CACHE_FIT);
 		if (out->cache + MFS_MEMGOV_SLACK > spare)
 			out->cache = spare > MFS_MEMGOV_CACHE_MIN + MFS_MEMGOV_SLACK
@@ -78,7 +76,6 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
 		 */
 		uint64_t pages;
 
-		out->pin = 0;
 		out->cache = MFS_MEMGOV_CACHE_MIN;
 		pages = in->limit > fixed + out->cache ? in->limit - fixed - out->cache : 0;
 		if (in->cycling) {
@@ -95,8 +92,6 @@ void mfs_memgov_size(const struct mfs_memgov_in *in, struct mfs_memgov_out *out)
 		 * beside llama.cpp at -c 256 in 160 MB, 0.039 s/token from the raw
 		 * file, 0.305 with pins and drop-behind.
 		 */
-		out->pin = 0;
-		out->drop_window = 0;
 		out->cache = MFS_MEMGOV_CACHE_MIN;
 	} else {
 		out->pin = room > out->cache ? min_u64(room - out->cache, in->models_stored) : 0;

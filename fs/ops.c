@@ -274,16 +274,14 @@ static int do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		mfs_fs_opened(n);
 		pthread_mutex_unlock(&n->lock);
 		fi->fh = (uintptr_t)cf;
-		mfs_fs_apply_readahead(fs, atomic_load(&fs->open_size),
-				       atomic_load(&fs->open_repacked));
 	} else {
-		mfs_fs_apply_readahead(fs, atomic_load(&fs->open_size),
-				       atomic_load(&fs->open_repacked));
 		fd = mfs_fs_node_open(n, O_RDONLY);
 		if (fd < 0)
 			return fd;
 		fi->fh = (uint64_t)fd;
 	}
+	/* Before the reply: the kernel takes the file's window after it. */
+	mfs_fs_apply_readahead(fs, atomic_load(&fs->open_size), atomic_load(&fs->open_repacked));
 	fi->keep_cache = !fresh;
 	fi->direct_io = 0;
 	if (fuse_reply_open(req, fi) < 0) {
