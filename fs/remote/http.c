@@ -6,10 +6,12 @@
  */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@ struct mfs_http {
 	/* A registry's token (the Bearer challenge), for requests to token_host. */
 	char *token;
 	char token_host[300];
+	char answered[300]; /* host[:port] of the last answer (after redirects) */
 	bool in_token; /* fetching one: a challenge now is not answered again */
 };
 
@@ -95,10 +98,61 @@ static const char *shown(const char *url, char *buf, size_t cap)
 	return buf;
 }
 
-static bool loopback_host(const char *host)
+bool mfs_http_is_loopback(const char *host, size_t len)
 {
-	return !strcasecmp(host, "localhost") || !strncmp(host, "127.", 4) ||
-	       !strcmp(host, "[::1]") || !strcmp(host, "::1");
+	char name[INET6_ADDRSTRLEN + 8];
+	const char *end = host + len;
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t n;
+
+	if (len && *host == '[') {
+		/* "[v6]" or "[v6]:port" */
+		const char *close = memchr(host, ']', len);
+
+		if (!close || (close + 1 != end && close[1] != ':'))
+			return false;
+		n = (size_t)(close - host - 1);
+		if (n >= sizeof(name))
+			return false;
+		memcpy(name, host + 1, n);
+		name[n] = 0;
+	} else {
+		/* "name", "v4", "name:port", "v4:port"; a bare v6 literal has several colons */
+		const char *colon = memchr(host, ':', len);
+
+		n = colon && !memchr(colon + 1, ':', (size_t)(end - colon - 1)) ? (size_t)(colon - host)
+									       : len;
+		if (n >= sizeof(name))
+			return false;
+		memcpy(name, host, n);
+		name[n] = 0;
+	}
+	if (!strcasecmp(name, "localhost"))
+		return true;
+	if (inet_pton(AF_INET, name, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, name, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return false;
+}
+
+/*
+ * Plain http allowed only to loopback: checked again on the address curl
+ * connected to (a name that resolves elsewhere than its literal says).
+ */
+static int on_prereq(void *priv, char *ip, char *local_ip, int remote_port, int local_port)
+{
+	int *fail = priv;
+
+	(void)local_ip;
+	(void)remote_port;
+	(void)local_port;
+	if (mfs_http_is_loopback(ip, strlen(ip)))
+		return CURL_PREREQFUNC_OK;
+	*fail = -EPERM;
+	return CURL_PREREQFUNC_ABORT;
 }
 
 /* 0 if @url may be fetched: http(s) only, plain http only to loopback or when allowed. */
@@ -117,7 +171,8 @@ static int check_url(const struct mfs_http *h, const char *url, struct mfs_err *
 	else if (strcasecmp(scheme, "https") && strcasecmp(scheme, "http"))
 		r = mfs_err_set(err, -EINVAL, "%s: only http and https are supported",
 				shown(url, show, sizeof(show)));
-	else if (!strcasecmp(scheme, "http") && !h->conf.allow_http && !loopback_host(host))
+	else if (!strcasecmp(scheme, "http") && !h->conf.allow_http &&
+		 !mfs_http_is_loopback(host, strlen(host)))
 		r = mfs_err_set(err, -EPERM,
 				"%s: plain http to a host other than this one (use https, or "
 				"-o allow_http if the network is trusted)",
@@ -411,6 +466,10 @@ static int request(struct mfs_http *h, struct mfs_http_req *req, const char *url
 	/* Redirects are followed by attempt(), each hop with its own host's credentials. */
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (!h->conf.allow_http && !strncasecmp(url, "http://", 7)) {
+		curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+		curl_easy_setopt(c, CURLOPT_PREREQDATA, &x.fail);
+	}
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->conf.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "modelfs");
@@ -456,6 +515,8 @@ static int request(struct mfs_http *h, struct mfs_http_req *req, const char *url
 	}
 	rc = curl_easy_perform(c);
 	curl_slist_free_all(own);
+	if (!url_hostport(url, h->answered))
+		h->answered[0] = 0;
 	req->status = x.status;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &req->status);
 	if (rc == CURLE_OK && follow &&
@@ -467,6 +528,10 @@ static int request(struct mfs_http *h, struct mfs_http_req *req, const char *url
 	}
 	if (x.fail == -ENOMEM)
 		return -ENOMEM;
+	if (x.fail == -EPERM)
+		return mfs_err_set(err, -EPERM, "%s: plain http to an address other than this "
+				   "machine's (use https, or -o allow_http if the network is "
+				   "trusted)", shown(url, show, sizeof(show)));
 	if (x.fail == -EPROTO)
 		return mfs_err_set(err, -EPROTO, "%s %s: %s", req->method ? req->method : "GET",
 				   shown(url, show, sizeof(show)),
@@ -600,23 +665,29 @@ static char *token_of(const char *body)
 }
 
 /*
- * The Bearer challenge of a registry (distribution's token auth): GET the
- * realm with the service and scope it names - with the credentials of the
- * registry's host, if any, else anonymously - and keep the token for that
- * host. 0 or -errno.
+ * The Bearer challenge of a registry (distribution's token auth) from the
+ * host that answered last (h->answered, after redirects): GET the realm with
+ * the service and scope it names - with the credentials written for the
+ * realm's host, if any, else anonymously: never another host's (a redirect
+ * target's realm must not get the registry's password) - and keep the token
+ * for the host that asked for it. 0 or -errno.
  */
 static int fetch_token(struct mfs_http *h, const struct mfs_http_req *denied,
 		       struct mfs_err *err)
 {
-	const struct mfs_http_cred *cred = cred_for(h, denied->url);
+	const struct mfs_http_cred *cred;
 	char realm[1024], service[256] = "", scope[512] = "", *url = NULL, *body = NULL;
 	char *es = NULL, *esc = NULL;
 	struct mfs_http_req req = {0};
 	size_t len = 0;
 	int r;
 
+	char asked[300];
+
+	snprintf(asked, sizeof(asked), "%s", h->answered);
 	if (!challenge_param(denied->www_authenticate, "realm", realm, sizeof(realm)))
 		return mfs_err_set(err, -EACCES, "the registry's challenge names no realm");
+	cred = cred_for(h, realm);
 	challenge_param(denied->www_authenticate, "service", service, sizeof(service));
 	challenge_param(denied->www_authenticate, "scope", scope, sizeof(scope));
 	es = curl_easy_escape(h->curl, service, 0);
@@ -634,7 +705,7 @@ static int fetch_token(struct mfs_http *h, const struct mfs_http_req *denied,
 	mfs_http_req_release(&req);
 	if (r)
 		mfs_err_prefix(err, r, "a token from the registry's token server%s",
-			       cred ? "" : " (anonymous: no credentials for this host)");
+			       cred ? "" : " (anonymous: no credentials for the token server's host)");
 	if (!r) {
 		char *t = token_of(body);
 
@@ -643,7 +714,7 @@ static int fetch_token(struct mfs_http *h, const struct mfs_http_req *denied,
 		} else {
 			free(h->token);
 			h->token = t;
-			url_hostport(denied->url, h->token_host);
+			snprintf(h->token_host, sizeof(h->token_host), "%s", asked);
 		}
 	}
 out:

@@ -102,6 +102,14 @@ void mfs_http_req_release(struct mfs_http_req *req);
 int mfs_http_range(struct mfs_http *h, const char *url, uint64_t off, size_t len, void *buf,
 		   uint64_t *size, struct mfs_err *err);
 
+/*
+ * Is @host (@len bytes of a URL's authority: "name", "name:port", "[v6]:port")
+ * this machine? True for the name "localhost" and numeric addresses in
+ * 127.0.0.0/8 and ::1 only: decided on the address, never on a prefix of
+ * the name ("127.example.com" is not). Plain http is allowed to it alone.
+ */
+bool mfs_http_is_loopback(const char *host, size_t len);
+
 /* Is @url http:// or https:// (what a remote source looks like)? */
 bool mfs_http_is_url(const char *url);
 

@@ -32,12 +32,6 @@ bool oci_is_url(const char *url)
 	return !strncasecmp(url, "oci://", 6);
 }
 
-static bool loopback(const char *host)
-{
-	return !strncasecmp(host, "localhost", 9) || !strncmp(host, "127.", 4) ||
-	       !strncmp(host, "[::1]", 5);
-}
-
 int oci_parse(const char *url, const struct mfs_http_conf *conf, struct oci_ref *r,
 	      struct mfs_err *err)
 {
@@ -68,7 +62,7 @@ int oci_parse(const char *url, const struct mfs_http_conf *conf, struct oci_ref 
 		return mfs_err_set(err, -EINVAL, "a bad tag or digest");
 	/* Plain http where Docker would use it: a registry on this machine. */
 	snprintf(r->base, sizeof(r->base), "%s://%.*s/v2/%.*s/",
-		 loopback(host) || (conf && conf->allow_http) ? "http" : "https", (int)hl, host,
+		 mfs_http_is_loopback(host, hl) || (conf && conf->allow_http) ? "http" : "https", (int)hl, host,
 		 (int)rl, repo);
 	snprintf(r->shown, sizeof(r->shown), "%s", url);
 	return 0;
