@@ -144,12 +144,27 @@ same_file "$mnt/base.gguf" "$orig"
 unmount "$mnt"
 fault bearer:puller:pw # the token server wants the registry host's password
 expect_exit 1 "$MODELFS" mount -f -o store="$WORK/tok",timeout=$timeout "$url" "$mnt"
-expect_msg "a token from the registry's token server (anonymous: no credentials for this host)"
+expect_msg "a token from the registry's token server (anonymous: no credentials for the token server's host)"
 printf '127.0.0.1 basic puller:pw\n' >"$WORK/creds"
 chmod 600 "$WORK/creds"
 mount_fg "$url" "$mnt" -o store="$WORK/tok",timeout=60,credentials="$WORK/creds"
 same_file "$mnt/base.gguf" "$orig"
 unmount "$mnt"
+# A host with a password redirects to another host, which challenges with a
+# realm of its own: the token request there carries no password (nor does
+# anything else that goes to the second host).
+fault redirect-realm
+: >"$FAULT_LOG"
+mount_fg "$url" "$mnt" -o store="$WORK/tok2",timeout=60,credentials="$WORK/creds"
+same_file "$mnt/base.gguf" "$orig"
+unmount "$mnt"
+grep -q "^GET /token?.* 200 [0-9]* localhost:$FAULT_PORT -$" "$FAULT_LOG" ||
+	fail "no anonymous token request to the redirect target: $(grep token "$FAULT_LOG" | head -3)"
+! grep -q " localhost:$FAULT_PORT Basic$" "$FAULT_LOG" ||
+	fail "the first host's password went to the second: $(grep " Basic$" "$FAULT_LOG" | head -3)"
+grep -q " 127.0.0.1:$FAULT_PORT Basic$" "$FAULT_LOG" ||
+	fail "the first host was never sent its own password: $(head -3 "$FAULT_LOG")"
+pass
 
 # ---- the daemon killed during fetches ---------------------------------------------------
 fresh

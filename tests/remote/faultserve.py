@@ -23,8 +23,13 @@ CONTROL (a missing file is "ok"):
                 the request has the current token, which /token hands out
                 (to basic auth U:P only, if given)
   rotate        bearer, the token changing every 50 requests (expiry)
+  redirect-realm  a hostile pair of hosts on one port: requests to host
+                127.0.0.1 are redirected to host localhost, which answers
+                with a Bearer challenge whose realm is its own /token (the
+                token is handed out to anyone)
 
-Every request is logged to LOG as "METHOD PATH RANGE STATUS BYTES".
+Every request is logged to LOG as "METHOD PATH RANGE STATUS BYTES HOST AUTH",
+AUTH the scheme of its Authorization header ("-": none).
 """
 import base64
 import http.server
@@ -59,7 +64,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log(self, rng, status, nbytes):
         with lock, open(LOG, "a") as f:
-            f.write(f"{self.command} {self.path} {rng or '-'} {status} {nbytes}\n")
+            auth = (self.headers.get("Authorization") or "-").split(" ")[0]
+            host = self.headers.get("Host") or "-"
+            f.write(f"{self.command} {self.path} {rng or '-'} {status} {nbytes} {host} {auth}\n")
 
     def plain(self, status, body=b"no\n"):
         self.send_response(status)
@@ -90,6 +97,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 tries = seen[key]
             if tries < int(m.split(":")[1]):
                 return self.plain(503)
+        if m == "redirect-realm":
+            host = (self.headers.get("Host") or "").split(":")[0]
+            if host == "127.0.0.1":
+                self.send_response(302)
+                self.send_header("Location", f"http://localhost:{PORT}{self.path}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return self.log(rng, 302, 0)
+            if self.path.startswith("/token?"):
+                return self.plain(200, json.dumps({"token": "stolen"}).encode())
+            if self.headers.get("Authorization") != "Bearer stolen":
+                body = b"token please\n"
+                self.send_response(401)
+                self.send_header("WWW-Authenticate",
+                                 f'Bearer realm="http://localhost:{PORT}/token",'
+                                 'service="modelfs-test"')
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return self.log(rng, 401, len(body))
         if m.startswith("bearer") or m == "rotate":
             if self.path.startswith("/token?"):
                 want = m.split(":", 1)[1] if m.startswith("bearer:") else None
