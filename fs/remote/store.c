@@ -384,8 +384,15 @@ int mfs_store_get(struct mfs_store *s, const struct mfs_store_key *key, void *bu
 
 	key_path(key, path);
 	fd = openat(s->dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	if (fd < 0) {
+		/* Removed by another process (its budget, a cleaner): forgotten, stored again. */
+		pthread_mutex_lock(&s->lock);
+		e = find(s, key);
+		if (e)
+			forget(s, e);
+		pthread_mutex_unlock(&s->lock);
 		return -ENOENT;
+	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != len + HDR ||
 	    pread(fd, hdr, HDR, 0) != HDR || memcmp(hdr, magic, 4) ||
 	    (n = pread(fd, buf, len, HDR)) != (ssize_t)len || XXH3_64bits(buf, len) != get_le64(hdr + 8)) {
@@ -410,17 +417,26 @@ int mfs_store_put(struct mfs_store *s, const struct mfs_store_key *key, const vo
 {
 	char path[64], tmp[64];
 	uint8_t hdr[HDR] = {0};
+	struct slot *e;
 	uint64_t seq;
 	int fd, r;
 
+	key_path(key, path);
 	pthread_mutex_lock(&s->lock);
-	if (find(s, key)) {
-		pthread_mutex_unlock(&s->lock);
-		return 0;
+	e = find(s, key);
+	if (e) {
+		struct stat st;
+
+		/* Listed, and still there? (Another process may have removed it.) */
+		if (!fstatat(s->dfd, path, &st, AT_SYMLINK_NOFOLLOW) && S_ISREG(st.st_mode) &&
+		    (uint64_t)st.st_size == len + HDR) {
+			pthread_mutex_unlock(&s->lock);
+			return 0;
+		}
+		forget(s, e);
 	}
 	seq = ++s->seq;
 	pthread_mutex_unlock(&s->lock);
-	key_path(key, path);
 	snprintf(tmp, sizeof(tmp), "tmp/%ld.%llu", (long)getpid(), (unsigned long long)seq);
 	memcpy(hdr, magic, 4);
 	put_le64(hdr + 8, XXH3_64bits(buf, len));

@@ -198,3 +198,40 @@ Test(store, leftovers_of_a_crash_are_removed)
 	mfs_store_close(s);
 	teardown();
 }
+
+/*
+ * Files another process removed (its own budget, a cache cleaner) are
+ * forgotten when found missing and stored again by the next put; the bytes
+ * counted follow.
+ */
+Test(store, files_removed_by_another_process_are_stored_again)
+{
+	struct mfs_store *s;
+	uint8_t in[3000], out[3000];
+	struct mfs_store_key a = key_of(11, sizeof(in)), b = key_of(12, sizeof(in));
+	uint64_t bytes, chunks, damaged;
+
+	setup();
+	fill(in, sizeof(in), 3);
+	cr_assert_eq(mfs_store_open(&s, dir, 0, NULL), 0);
+	cr_assert_eq(mfs_store_put(s, &a, in, sizeof(in), NULL), 0);
+	cr_assert_eq(mfs_store_put(s, &b, in, sizeof(in), NULL), 0);
+	cr_assert_eq(unlink(file_of(&a)), 0);
+	cr_assert_eq(unlink(file_of(&b)), 0);
+	/* a: found missing by a read; b: by the next put of it */
+	cr_assert_eq(mfs_store_get(s, &a, out, sizeof(out)), -ENOENT);
+	mfs_store_usage(s, &bytes, &chunks, &damaged);
+	cr_expect_eq(chunks, 1);
+	cr_expect_eq(damaged, 0, "a missing file is not damage");
+	cr_assert_eq(mfs_store_put(s, &a, in, sizeof(in), NULL), 0);
+	cr_assert_eq(mfs_store_put(s, &b, in, sizeof(in), NULL), 0);
+	cr_assert_eq(access(file_of(&a), F_OK), 0, "a was not stored again");
+	cr_assert_eq(access(file_of(&b), F_OK), 0, "b was not stored again");
+	cr_assert_eq(mfs_store_get(s, &b, out, sizeof(out)), 0);
+	cr_expect_eq(memcmp(in, out, sizeof(in)), 0);
+	mfs_store_usage(s, &bytes, &chunks, &damaged);
+	cr_expect_eq(chunks, 2);
+	cr_expect_eq(bytes, 2 * (sizeof(in) + 16));
+	mfs_store_close(s);
+	teardown();
+}
