@@ -148,6 +148,18 @@ static void remote_urgent(struct mfs_backing_src *b, uint64_t off, uint64_t len)
 	mfs_remote_urgent(b->rfile, (uint32_t)i, (uint32_t)j);
 }
 
+/* A stored copy that decodes wrong (damaged on disk, its file hash redone) is dropped. */
+static bool remote_bad(struct mfs_backing_src *b, uint64_t off, uint64_t len)
+{
+	int64_t i = chunk_at(b->ar, off);
+
+	(void)len;
+	if (i < 0)
+		return false;
+	mfs_remote_bad(b->rfile, (uint32_t)i);
+	return true;
+}
+
 static void remote_close(struct mfs_backing_src *b)
 {
 	mfs_remote_close(b->rfile);
@@ -156,6 +168,7 @@ static void remote_close(struct mfs_backing_src *b)
 static const struct mfs_backing_ops remote_ops = {
     .will_need = remote_will_need,
     .urgent = remote_urgent,
+    .bad = remote_bad,
     .close = remote_close,
 };
 

@@ -35,6 +35,11 @@ struct mfs_backing_ops {
 	 * asked for (will_need), or the chunks of a read that needs several.
 	 */
 	void (*urgent)(struct mfs_backing_src *b, uint64_t off, uint64_t len);
+	/*
+	 * Stored bytes [@off, +@len) failed their check when decoded: true if
+	 * reading them again may give other bytes (a copy was dropped).
+	 */
+	bool (*bad)(struct mfs_backing_src *b, uint64_t off, uint64_t len);
 	/* Stored bytes [@off, +@len) were read and decoded. */
 	void (*done)(struct mfs_backing_src *b, uint64_t off, uint64_t len);
 	void (*close)(struct mfs_backing_src *b);
@@ -70,6 +75,11 @@ static inline void mfs_backing_urgent(struct mfs_backing_src *b, uint64_t off, u
 {
 	if (b->ops->urgent)
 		b->ops->urgent(b, off, len);
+}
+
+static inline bool mfs_backing_bad(struct mfs_backing_src *b, uint64_t off, uint64_t len)
+{
+	return b->ops->bad && b->ops->bad(b, off, len);
 }
 
 static inline void mfs_backing_done(struct mfs_backing_src *b, uint64_t off, uint64_t len)

@@ -254,11 +254,18 @@ static void chunk_job_run(struct mfs_pool_job *base, struct mfs_dctx *dctx)
 	bool from_disk = true;
 	int r;
 
-	if (cf->pinned)
-		r = mfs_pin_read(cf, j->idx, mfs_centry_data(j->e), dctx, &from_disk, &err);
-	else
-		r = mfs_archive_read_chunk(cf->ar, j->idx, mfs_centry_data(j->e), c->llen, dctx,
-					   &err);
+	for (int tries = 0;; tries++) {
+		if (cf->pinned)
+			r = mfs_pin_read(cf, j->idx, mfs_centry_data(j->e), dctx, &from_disk, &err);
+		else
+			r = mfs_archive_read_chunk(cf->ar, j->idx, mfs_centry_data(j->e), c->llen,
+						   dctx, &err);
+		/* A copy the backing can drop and get again (the chunk store's): once more. */
+		if (r != -EFSCORRUPTED || !from_disk || tries ||
+		    !mfs_backing_bad(&cf->backing, c->poff, c->plen))
+			break;
+		mfs_stat_add(&fs->stats.checksum_failures, 1);
+	}
 	mfs_stat_add(&fs->stats.decompress_ns, now_ns() - t0);
 	/* What the CPU spent, not waits for the disk or for a core: the decode speed. */
 	mfs_stat_add(&fs->stats.decode_cpu_ns, clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0);

@@ -448,7 +448,7 @@ static int do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	g.workers_active = fs->pool ? mfs_pool_active_limit(fs->pool) : 0;
 	if (fs->opts.remote) {
 		struct mfs_remote_stats rs;
-		uint64_t chunks, damaged;
+		uint64_t chunks;
 
 		mfs_remote_stats(fs->opts.remote, &rs);
 		g.remote_fetched_chunks = rs.fetched;
@@ -456,7 +456,8 @@ static int do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 		g.remote_requests = rs.requests;
 		g.remote_store_hits = rs.store_hits;
 		g.remote_bad_fetches = rs.bad_fetches;
-		mfs_store_usage(mfs_remote_store(fs->opts.remote), &g.store_bytes, &chunks, &damaged);
+		mfs_store_usage(mfs_remote_store(fs->opts.remote), &g.store_bytes, &chunks,
+				&g.store_damaged);
 	}
 	len = mfs_stats_json(&fs->stats, &g, buf, sizeof(buf));
 	if (size == 0)

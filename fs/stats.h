@@ -95,7 +95,9 @@
 	  "Chunks of the remote source read from the local chunk store instead")                  \
 	G(remote_bad_fetches, "remote_bad_fetches",                                               \
 	  "Fetched chunks that failed their checksum (fetched again, never kept)")                \
-	G(store_bytes, "store_bytes", "Bytes in the local chunk store now")
+	G(store_bytes, "store_bytes", "Bytes in the local chunk store now")                       \
+	G(store_damaged, "store_damaged",                                                         \
+	  "Store entries found damaged and removed since mount (their chunks fetched again)")
 /* clang-format on */
 
 #define MFS_STATS_FIELD(name, prom, help) atomic_uint_fast64_t name;

@@ -733,6 +733,13 @@ int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetc
 	return rc;
 }
 
+void mfs_remote_bad(struct mfs_remote_file *f, uint32_t i)
+{
+	struct mfs_store_key key = mfs_store_key(mfs_archive_chunk(f->ar, i));
+
+	mfs_store_discard(f->r->store, &key);
+}
+
 void mfs_remote_stats(struct mfs_remote *r, struct mfs_remote_stats *st)
 {
 	st->store_hits = atomic_load(&r->store_hits);

@@ -91,6 +91,12 @@ void mfs_remote_urgent(struct mfs_remote_file *f, uint32_t first, uint32_t last)
 int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetched,
 		    struct mfs_err *err);
 
+/*
+ * Chunk @i, as mfs_remote_read() gave it, failed its check when decoded: its
+ * copy in the store is removed, so the next read fetches it again.
+ */
+void mfs_remote_bad(struct mfs_remote_file *f, uint32_t i);
+
 /* Counters for stats: chunks served from the store, fetched (in requests), refetched after bad bytes. */
 struct mfs_remote_stats {
 	uint64_t store_hits, fetched, fetched_bytes, requests, bad_fetches, store_errors;

@@ -363,6 +363,14 @@ void mfs_store_remove(struct mfs_store *s, const struct mfs_store_key *key)
 	pthread_mutex_unlock(&s->lock);
 }
 
+void mfs_store_discard(struct mfs_store *s, const struct mfs_store_key *key)
+{
+	char path[64];
+
+	key_path(key, path);
+	drop(s, key, path);
+}
+
 bool mfs_store_has(struct mfs_store *s, const struct mfs_store_key *key, size_t len)
 {
 	char path[64];

@@ -62,6 +62,8 @@ int mfs_store_get(struct mfs_store *s, const struct mfs_store_key *key, void *bu
 
 /* Removes @key, if stored. */
 void mfs_store_remove(struct mfs_store *s, const struct mfs_store_key *key);
+/* Removes @key: its bytes failed a check after mfs_store_get() (counted as damaged). */
+void mfs_store_discard(struct mfs_store *s, const struct mfs_store_key *key);
 
 /* Is @key stored with @len bytes? (A hint: only mfs_store_get() checks the bytes.) */
 bool mfs_store_has(struct mfs_store *s, const struct mfs_store_key *key, size_t len);

@@ -147,6 +147,32 @@ same_file "$mnt/tuned.gguf" "$WORK/orig/tuned.gguf"
 [ "$(stat_json "$mnt" remote_fetched_chunks)" -ge 1 ] || fail "the damaged chunk was not fetched again"
 pass
 unmount "$mnt"
+# Damage the file's own hash does not see (a payload byte changed, the header's
+# xxh3 redone): the chunk fails when decoded, the entry is removed and the
+# chunk fetched again - on this read, not never.
+victim=$(find "$WORK/fetched/chunks" -type f -size +1k -print -quit)
+python3 - "$victim" <<'PY'
+import ctypes, struct, sys
+x = ctypes.CDLL("libxxhash.so.0")
+x.XXH3_64bits.restype = ctypes.c_uint64
+x.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+b = bytearray(open(sys.argv[1], "rb").read())
+b[16 + (len(b) - 16) // 2] ^= 0x40
+b[8:16] = struct.pack("<Q", x.XXH3_64bits(bytes(b[16:]), len(b) - 16))
+open(sys.argv[1], "wb").write(b)
+PY
+mount_fg "$url" "$mnt" -o store="$WORK/fetched"
+same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
+same_file "$mnt/tuned.gguf" "$WORK/orig/tuned.gguf"
+[ "$(stat_json "$mnt" store_damaged)" = 1 ] || fail "store_damaged $(stat_json "$mnt" store_damaged), not 1"
+[ "$(stat_json "$mnt" remote_fetched_chunks)" -ge 1 ] || fail "the damaged chunk was not fetched again"
+unmount "$mnt"
+mount_fg "$url" "$mnt" -o store="$WORK/fetched"
+same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
+same_file "$mnt/tuned.gguf" "$WORK/orig/tuned.gguf"
+[ "$(stat_json "$mnt" remote_fetched_chunks)" = 0 ] || fail "the chunk fetched again was not stored"
+pass
+unmount "$mnt"
 
 # ---- one container by URL; plain http refused beyond loopback ----------------------
 mount_fg "${url}base.gguf.mfs" "$mnt" -o store="$WORK/store"
