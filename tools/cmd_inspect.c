@@ -173,6 +173,10 @@ static void print_text(const char *file, const struct mfs_archive *ar,
 	printf("plan entries:  %u\n", mfs_archive_nplan(ar));
 	printf("xxh3-128:      %016" PRIx64 "%016" PRIx64 "\n", in->footer.hash_hi,
 	       in->footer.hash_lo);
+	printf("digests:       %s\n",
+	       in->footer.compat & MFS_COMPAT_DIGESTS
+		   ? "SHA-256 of every chunk"
+		   : "none (packed before format 1.2: its chunks are shared with no other source)");
 	printf("metadata:      %s in %u chunks, stored %s (%.3fx)\n",
 	       cli_size(a, sizeof(a), meta->bytes), meta->chunks,
 	       cli_size(b, sizeof(b), meta->stored), ratio(meta->bytes, meta->stored));
@@ -271,6 +275,7 @@ static void print_json(const char *file, const struct mfs_archive *ar,
 	       in->file_size, in->stored_bytes, ratio(h->original_size, in->file_size), h->mode,
 	       h->mtime_sec, h->mtime_nsec, in->footer.chunk_target, mfs_archive_nchunks(ar),
 	       in->footer.hash_hi, in->footer.hash_lo);
+	printf(",\"digests\":%s", in->footer.compat & MFS_COMPAT_DIGESTS ? "true" : "false");
 	printf(",\"metadata\":{\"bytes\":%" PRIu64 ",\"stored\":%" PRIu64 ",\"chunks\":%u}",
 	       meta->bytes, meta->stored, meta->chunks);
 	printf(",\"dtypes\":[");

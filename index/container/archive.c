@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,33 +32,81 @@ struct mfs_archive {
 	struct mfs_tensor *tensors;
 	struct mfs_plan_entry *plan;
 	char *strings;
+	uint8_t *digests; /* MFS_DIGEST_SIZE per chunk, or NULL (before format 1.2) */
 };
 
-static int read_section(struct mfs_archive *ar, enum mfs_section s, uint8_t **out,
-			struct mfs_err *err)
+static int read_section_at(struct mfs_archive *ar, const struct mfs_section_info *si,
+			   const char *name, uint8_t **out, struct mfs_err *err)
 {
-	const struct mfs_section_info *si = &ar->info.footer.sections[s];
 	uint8_t *buf;
 	int r;
 
 	*out = NULL;
 	if (si->length > MFS_SECTION_MAX)
-		return mfs_err_set(err, -EFSCORRUPTED, "%s too large", mfs_disk_section_names[s]);
+		return mfs_err_set(err, -EFSCORRUPTED, "%s too large", name);
 	buf = malloc(si->length ? si->length : 1);
 	if (!buf)
 		return -ENOMEM;
 	r = mfs_src_read(&ar->src, buf, si->length, si->offset, err);
 	if (r) {
 		free(buf);
-		return mfs_err_prefix(err, r, "%s", mfs_disk_section_names[s]);
+		return mfs_err_prefix(err, r, "%s", name);
 	}
 	if (XXH3_64bits(buf, si->length) != si->checksum) {
 		free(buf);
-		return mfs_err_set(err, -EFSCORRUPTED, "%s checksum mismatch",
-				   mfs_disk_section_names[s]);
+		return mfs_err_set(err, -EFSCORRUPTED, "%s checksum mismatch", name);
 	}
 	*out = buf;
 	return 0;
+}
+
+static int read_section(struct mfs_archive *ar, enum mfs_section s, uint8_t **out,
+			struct mfs_err *err)
+{
+	return read_section_at(ar, &ar->info.footer.sections[s], mfs_disk_section_names[s], out,
+			       err);
+}
+
+/*
+ * Format 1.2: every chunk's SHA-256, located by the trailer right before the
+ * footer; within [data_end, trailer), one record per chunk, overlapping no
+ * other section.
+ */
+static int load_digests(struct mfs_archive *ar, struct mfs_err *err)
+{
+	const struct mfs_footer_info *f = &ar->info.footer;
+	uint8_t trailer[MFS_DIGESTS_TRAILER_SIZE];
+	struct mfs_section_info si;
+	uint64_t end;
+	int r;
+
+	if (!(f->compat & MFS_COMPAT_DIGESTS))
+		return 0;
+	if (ar->info.file_size - MFS_FOOTER_SIZE - f->data_end < MFS_DIGESTS_TRAILER_SIZE)
+		return mfs_err_set(err, -EFSCORRUPTED, "no room for the digests trailer");
+	end = ar->info.file_size - MFS_FOOTER_SIZE - MFS_DIGESTS_TRAILER_SIZE;
+	r = mfs_src_read(&ar->src, trailer, sizeof(trailer), end, err);
+	if (!r)
+		r = mfs_disk_digests_decode(&si, trailer, err);
+	if (r)
+		return r;
+	if (si.count != mfs_archive_nchunks(ar))
+		return mfs_err_set(err, -EFSCORRUPTED, "chunk digests: %u records for %u chunks",
+				   si.count, mfs_archive_nchunks(ar));
+	if (si.offset < f->data_end || si.offset > end || si.length > end - si.offset)
+		return mfs_err_set(err, -EFSCORRUPTED, "chunk digests lie outside the index area");
+	for (unsigned int k = 0; k < MFS_SEC_NR; k++) {
+		const struct mfs_section_info *b = &f->sections[k];
+
+		if (si.length && b->length && si.offset < b->offset + b->length &&
+		    b->offset < si.offset + si.length)
+			return mfs_err_set(err, -EFSCORRUPTED, "chunk digests overlap %s",
+					   mfs_disk_section_names[k]);
+		if (b->length && b->offset + b->length > end)
+			return mfs_err_set(err, -EFSCORRUPTED, "%s overlaps the digests trailer",
+					   mfs_disk_section_names[k]);
+	}
+	return read_section_at(ar, &si, "chunk digests", &ar->digests, err);
 }
 
 /* Sections lie in [data_end, file_size - footer) and do not overlap. */
@@ -333,6 +382,8 @@ int mfs_archive_open(struct mfs_archive **out, const struct mfs_src *src, struct
 		r = load_chunks(ar, err);
 	if (!r)
 		r = load_plan(ar, err);
+	if (!r)
+		r = load_digests(ar, err);
 	if (r)
 		goto fail;
 	*out = ar;
@@ -372,6 +423,7 @@ void mfs_archive_close(struct mfs_archive *ar)
 	free(ar->tensors);
 	free(ar->plan);
 	free(ar->strings);
+	free(ar->digests);
 	free(ar);
 }
 
@@ -388,6 +440,26 @@ uint32_t mfs_archive_nchunks(const struct mfs_archive *ar)
 const struct mfs_chunk *mfs_archive_chunk(const struct mfs_archive *ar, uint32_t i)
 {
 	return &ar->chunks[i];
+}
+
+const uint8_t *mfs_archive_digest(const struct mfs_archive *ar, uint32_t i)
+{
+	return ar->digests ? ar->digests + (size_t)i * MFS_DIGEST_SIZE : NULL;
+}
+
+int mfs_archive_check_digest(const struct mfs_archive *ar, uint32_t i, const void *stored,
+			     struct mfs_err *err)
+{
+	const uint8_t *want = mfs_archive_digest(ar, i);
+	uint8_t got[SHA256_DIGEST_LENGTH];
+
+	if (!want)
+		return 0;
+	SHA256(stored, ar->chunks[i].plen, got);
+	if (memcmp(got, want, MFS_DIGEST_SIZE))
+		return mfs_err_set(err, -EFSCORRUPTED, "chunk %u: its stored bytes do not have its "
+				   "SHA-256", i);
+	return 0;
 }
 
 uint32_t mfs_archive_ntensors(const struct mfs_archive *ar)

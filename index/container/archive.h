@@ -55,6 +55,17 @@ void mfs_archive_close(struct mfs_archive *ar);
 const struct mfs_archive_info *mfs_archive_info(const struct mfs_archive *ar);
 uint32_t mfs_archive_nchunks(const struct mfs_archive *ar);
 const struct mfs_chunk *mfs_archive_chunk(const struct mfs_archive *ar, uint32_t i);
+/*
+ * The SHA-256 of chunk @i's stored bytes (MFS_DIGEST_SIZE bytes), or NULL if
+ * the container has none (written before format 1.2).
+ */
+const uint8_t *mfs_archive_digest(const struct mfs_archive *ar, uint32_t i);
+/*
+ * 0 if @stored (chunk @i's plen stored bytes) has the chunk's SHA-256, or
+ * the container has no digests; -EFSCORRUPTED (named in @err) if not.
+ */
+int mfs_archive_check_digest(const struct mfs_archive *ar, uint32_t i, const void *stored,
+			     struct mfs_err *err);
 uint32_t mfs_archive_ntensors(const struct mfs_archive *ar);
 const struct mfs_tensor *mfs_archive_tensor(const struct mfs_archive *ar, uint32_t i);
 uint32_t mfs_archive_nplan(const struct mfs_archive *ar);

@@ -184,6 +184,39 @@ int mfs_disk_footer_decode(struct mfs_footer_info *f, const uint8_t in[MFS_FOOTE
 	return 0;
 }
 
+/* ---- digests trailer ---------------------------------------------------- */
+
+void mfs_disk_digests_encode(uint8_t out[MFS_DIGESTS_TRAILER_SIZE], const struct mfs_section_info *s)
+{
+	memset(out, 0, MFS_DIGESTS_TRAILER_SIZE);
+	section_encode(out + OFF(mfs_disk_digests, section), s);
+	put_le64(out + OFF(mfs_disk_digests, checksum),
+		 XXH3_64bits(out, OFF(mfs_disk_digests, checksum)));
+}
+
+int mfs_disk_digests_decode(struct mfs_section_info *s, const uint8_t in[MFS_DIGESTS_TRAILER_SIZE],
+			    struct mfs_err *err)
+{
+	const uint8_t *p = in + OFF(mfs_disk_digests, section);
+
+	if (get_le64(in + OFF(mfs_disk_digests, checksum)) !=
+	    XXH3_64bits(in, OFF(mfs_disk_digests, checksum)))
+		return mfs_err_set(err, -EFSCORRUPTED, "digests trailer checksum mismatch");
+	s->offset = get_le64(p + OFF(mfs_disk_section, offset));
+	s->length = get_le64(p + OFF(mfs_disk_section, length));
+	s->checksum = get_le64(p + OFF(mfs_disk_section, checksum));
+	s->entry_size = get_le32(p + OFF(mfs_disk_section, entry_size));
+	s->count = get_le32(p + OFF(mfs_disk_section, count));
+	if (s->entry_size != MFS_DIGEST_SIZE)
+		return mfs_err_set(err, -EFSCORRUPTED, "chunk digests: bad record size %u",
+				   s->entry_size);
+	if ((uint64_t)s->entry_size * s->count != s->length)
+		return mfs_err_set(err, -EFSCORRUPTED,
+				   "chunk digests: length %llu does not match %u records",
+				   (unsigned long long)s->length, s->count);
+	return 0;
+}
+
 /* ---- chunk ------------------------------------------------------------- */
 
 void mfs_disk_chunk_encode(uint8_t out[MFS_CHUNK_REC_SIZE], const struct mfs_chunk *c)

@@ -109,6 +109,15 @@ void mfs_disk_plan_encode(uint8_t out[MFS_PLAN_REC_SIZE], const struct mfs_plan_
 int mfs_disk_plan_decode(struct mfs_plan_entry *p, const uint8_t in[MFS_PLAN_REC_SIZE],
 			 struct mfs_err *err);
 
+/*
+ * The digests trailer (format 1.2, MFS_COMPAT_DIGESTS): where the digests
+ * section is. Decoding checks its own checksum, record size and length.
+ */
+#define MFS_DIGESTS_TRAILER_SIZE 40u
+void mfs_disk_digests_encode(uint8_t out[MFS_DIGESTS_TRAILER_SIZE], const struct mfs_section_info *s);
+int mfs_disk_digests_decode(struct mfs_section_info *s, const uint8_t in[MFS_DIGESTS_TRAILER_SIZE],
+			    struct mfs_err *err);
+
 /* The record size each section has in format v1 (1 for strings). */
 uint32_t mfs_disk_entry_size(enum mfs_section sec);
 

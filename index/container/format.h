@@ -24,7 +24,11 @@
 #include <stdint.h>
 
 #define MFS_FORMAT_MAJOR 1
-#define MFS_FORMAT_MINOR 1 /* 1.1: plane method 4 (rans32), under MFS_INCOMPAT_RANS32 */
+/*
+ * 1.1: plane method 4 (rans32), under MFS_INCOMPAT_RANS32.
+ * 1.2: every chunk's SHA-256, under MFS_COMPAT_DIGESTS (older readers skip it).
+ */
+#define MFS_FORMAT_MINOR 2
 
 /* First 8 bytes of every container, and its last 8 bytes (reversed). */
 #define MFS_HEAD_MAGIC "\x8dMFS\r\n\x1a\n"
@@ -90,8 +94,14 @@ struct mfs_disk_footer {
 	uint8_t magic[8];     /* MFS_TAIL_MAGIC */
 };
 
-/* Feature flags: none are defined in v1. */
-#define MFS_COMPAT_KNOWN 0u
+/*
+ * Format 1.2: the SHA-256 of every chunk's stored bytes, in a section the
+ * digests trailer (struct mfs_disk_digests) locates, right before the footer.
+ * A reader that does not know the flag sees a gap between the sections and
+ * the footer, which it never reads.
+ */
+#define MFS_COMPAT_DIGESTS (1u << 0)
+#define MFS_COMPAT_KNOWN MFS_COMPAT_DIGESTS
 /* Some chunk has a plane coded with plane method 4, rans32 (format 1.1). */
 #define MFS_INCOMPAT_RANS32 (1u << 0)
 #define MFS_INCOMPAT_KNOWN MFS_INCOMPAT_RANS32
@@ -125,6 +135,19 @@ struct mfs_disk_chunk {
 	uint16_t flags;		  /* MFS_CHUNK_* */
 	uint32_t xform_param;	  /* transform parameter; 0 for the identity */
 	uint32_t reserved;	  /* 0 */
+};
+
+/* SHA-256 of a chunk's stored bytes: the digests section holds one per chunk, in chunk order. */
+#define MFS_DIGEST_SIZE 32
+
+/*
+ * Where the digests section is (MFS_COMPAT_DIGESTS): the 40 bytes right
+ * before the footer. entry_size is MFS_DIGEST_SIZE, count the chunk count;
+ * the section lies in [data_end, file_size - 208 - 40) and overlaps no other.
+ */
+struct mfs_disk_digests {
+	struct mfs_disk_section section;
+	uint64_t checksum; /* xxh3-64 of the 32 bytes before this field */
 };
 
 #define MFS_TENSOR_NONE 0xffffffffu
@@ -170,6 +193,8 @@ MFS_ASSERT_OFF(mfs_disk_header, source, 40);
 MFS_ASSERT_OFF(mfs_disk_header, checksum, 56);
 
 MFS_ASSERT_SIZE(mfs_disk_section, MFS_SECTION_SIZE);
+MFS_ASSERT_SIZE(mfs_disk_digests, 40);
+MFS_ASSERT_OFF(mfs_disk_digests, checksum, 32);
 MFS_ASSERT_OFF(mfs_disk_section, checksum, 16);
 MFS_ASSERT_OFF(mfs_disk_section, entry_size, 24);
 MFS_ASSERT_OFF(mfs_disk_section, count, 28);

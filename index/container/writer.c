@@ -4,6 +4,7 @@
  */
 #include "writer.h"
 
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@ struct mfs_writer {
 	uint64_t offset;
 	struct mfs_header_info header;
 	struct mfs_chunk *chunks;
+	uint8_t *digests; /* SHA-256 of each chunk's stored bytes */
 	uint32_t nchunks, cap;
 	uint64_t next_loff;
 	uint32_t incompat; /* MFS_INCOMPAT_* the chunks added need */
@@ -102,6 +104,10 @@ int mfs_writer_add(struct mfs_writer *w, const struct mfs_chunk *c, const void *
 		if (!p)
 			return -ENOMEM;
 		w->chunks = p;
+		p = realloc(w->digests, (size_t)ncap * MFS_DIGEST_SIZE);
+		if (!p)
+			return -ENOMEM;
+		w->digests = p;
 		w->cap = ncap;
 	}
 	if (c->codec == MFS_CODEC_PLANES && mfs_planes_use(data, len, MFS_PLANE_RANS32))
@@ -110,6 +116,7 @@ int mfs_writer_add(struct mfs_writer *w, const struct mfs_chunk *c, const void *
 	*slot = *c;
 	slot->poff = w->offset;
 	slot->plen = (uint32_t)len;
+	SHA256(data, len, w->digests + (size_t)w->nchunks * MFS_DIGEST_SIZE);
 	r = emit(w, data, len, err);
 	if (r)
 		return r;
@@ -179,6 +186,7 @@ int mfs_writer_finish(struct mfs_writer *w, const struct mfs_tensor *tensors, ui
 	f.version_major = MFS_FORMAT_MAJOR;
 	f.version_minor = MFS_FORMAT_MINOR;
 	f.incompat = w->incompat;
+	f.compat = MFS_COMPAT_DIGESTS;
 	r = put_section(w, &f, MFS_SEC_TENSORS, tbuf, (uint64_t)ntensors * MFS_TENSOR_REC_SIZE,
 			ntensors, err);
 	if (!r)
@@ -189,6 +197,20 @@ int mfs_writer_finish(struct mfs_writer *w, const struct mfs_tensor *tensors, ui
 	if (!r)
 		r = put_section(w, &f, MFS_SEC_CHUNKS, cbuf,
 				(uint64_t)w->nchunks * MFS_CHUNK_REC_SIZE, w->nchunks, err);
+	if (!r) {
+		/* Format 1.2: the chunks' digests, and the trailer that says where they are. */
+		struct mfs_section_info ds = {.offset = w->offset,
+					      .length = (uint64_t)w->nchunks * MFS_DIGEST_SIZE,
+					      .entry_size = MFS_DIGEST_SIZE,
+					      .count = w->nchunks};
+		uint8_t trailer[MFS_DIGESTS_TRAILER_SIZE];
+
+		ds.checksum = XXH3_64bits(w->digests ? w->digests : (uint8_t *)"", ds.length);
+		mfs_disk_digests_encode(trailer, &ds);
+		r = emit(w, w->digests ? w->digests : (uint8_t *)"", ds.length, err);
+		if (!r)
+			r = emit(w, trailer, sizeof(trailer), err);
+	}
 	if (!r) {
 		mfs_disk_footer_encode(foot, &f);
 		r = emit(w, foot, sizeof(foot), err);
@@ -206,5 +228,6 @@ void mfs_writer_free(struct mfs_writer *w)
 	if (!w)
 		return;
 	free(w->chunks);
+	free(w->digests);
 	free(w);
 }

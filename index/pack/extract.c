@@ -27,8 +27,20 @@ static int extract_work(void *vctx, void *wctx, uint64_t seq, struct mfs_pipe_bu
 	struct extract_ctx *ctx = vctx;
 	const struct mfs_chunk *c = mfs_archive_chunk(ctx->ar, (uint32_t)seq);
 
+	const uint8_t *stored;
+	int r;
+
 	b->out_len = c->llen;
-	return mfs_archive_read_chunk(ctx->ar, (uint32_t)seq, b->out, c->llen, wctx, err);
+	if (!mfs_archive_digest(ctx->ar, (uint32_t)seq))
+		return mfs_archive_read_chunk(ctx->ar, (uint32_t)seq, b->out, c->llen, wctx, err);
+	/* Format 1.2: the stored bytes against their SHA-256 too. */
+	r = mfs_archive_read_stored(ctx->ar, (uint32_t)seq, &stored, wctx, err);
+	if (!r)
+		r = mfs_archive_check_digest(ctx->ar, (uint32_t)seq, stored, err);
+	if (!r)
+		r = mfs_archive_decode_stored(ctx->ar, (uint32_t)seq, stored, b->out, c->llen, wctx,
+					      err);
+	return r;
 }
 
 static int extract_consume(void *vctx, uint64_t seq, struct mfs_pipe_buf *b, int status,

@@ -132,10 +132,10 @@ cp "$c" "$WORK/v2.mfs"
 patch "$WORK/v2.mfs" 8 0200 # format version 2 at both ends: refused before any checksum
 patch "$WORK/v2.mfs" $(($(stat -c %s "$c") - 208 + 184)) 0200
 expect_exit 2 "$MODELFS" verify "$WORK/v2.mfs"
-expect_msg "version 2.1 is not supported"
+expect_msg "version 2.2 is not supported"
 cp "$c" "$WORK/v2head.mfs" # only the header's: a damaged field, not a newer format
 patch "$WORK/v2head.mfs" 8 0200
-damaged "$WORK/v2head.mfs" 1 "header: damaged version field 2.1 (the intact footer says 1.1)" 1
+damaged "$WORK/v2head.mfs" 1 "header: damaged version field 2.2 (the intact footer says 1.2)" 1
 expect_exit 2 "$MODELFS" verify "$WORK/nope.mfs"
 expect_msg "$WORK/nope.mfs: No such file"
 

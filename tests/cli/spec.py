@@ -2,15 +2,17 @@
 # SPDX-License-Identifier: MIT
 """A second reader of index/FORMAT.md, written from the text alone.
 
-Usage: spec.py CONTAINER ORIGINAL [--require CODEC/TRANSFORM | plane:METHOD]...
+Usage: spec.py CONTAINER ORIGINAL [--require CODEC/TRANSFORM | plane:METHOD | digests]...
 
 Parses the header, footer and chunk index, decodes every chunk (rANS,
 planes and transforms here in Python; zstd frames and LZ4 blocks with the
 python3-zstandard and python3-lz4 bindings) and compares the bytes with the
-original file. If this script and the C code disagree, one of them or the
+original file; where the footer's compat bit 0 is set (format 1.2), checks
+every chunk's SHA-256 against the digests section. If this script and the C code disagree, one of them or the
 specification is wrong. Exits non-zero on any mismatch or when nothing was
 decoded with a --require'd codec/transform pair or plane method.
 """
+import hashlib
 import io
 import struct
 import sys
@@ -267,6 +269,15 @@ def main():
     if esize != 48 or length != 48 * count:
         raise Corrupt("chunk index section")
 
+    digests = None
+    if u("I", f, 40) & 1:
+        t = len(cont) - 208 - 40
+        doff, dlen, _, desize, dcount = struct.unpack_from("<QQQII", cont, t)
+        if desize != 32 or dcount != count or dlen != 32 * count or \
+                not data_end <= doff <= doff + dlen <= t:
+            raise Corrupt("digests trailer")
+        digests = cont[doff:doff + dlen]
+
     decoded, at = {}, 0
     for i in range(count):
         r = off + 48 * i
@@ -276,6 +287,11 @@ def main():
             raise Corrupt(f"chunk {i} position")
         at += llen
         stored = cont[poff:poff + plen]
+        if digests is not None:
+            if hashlib.sha256(stored).digest() != digests[32 * i:32 * i + 32]:
+                print(f"spec.py: chunk {i}: its stored bytes do not have its SHA-256")
+                return 1
+            decoded["digests"] = decoded.get("digests", 0) + 1
         sizes = plane_sizes(xform, param, llen)
         if codec == 0:
             if xform != 0 or plen != llen:

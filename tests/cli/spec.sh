@@ -20,7 +20,7 @@ spec=$(dirname "$0")/spec.py
 check() { # check MODEL CODEC REQUIRED...
 	local f=$1 codec=$2 req=()
 	shift 2
-	for r in "$@"; do req+=(--require "$r"); done
+	for r in digests "$@"; do req+=(--require "$r"); done
 	expect_exit 0 "$MODELFS" pack -q -f --codec "$codec" "$f"
 	expect_exit 0 "$py" "$spec" "$f.mfs" "$f" "${req[@]}"
 	echo "$OUT"
@@ -52,6 +52,18 @@ expect_exit 0 "$MODELFS" unpack -q -o "$WORK/old" "$old"
 	fail "the format 1.0 container unpacks to other bytes"
 expect_exit 0 "$py" "$spec" "$old" "$WORK/old/format-1.0-bf16.gguf" --require plane:rans
 pass
+# And one of format 1.1 (plane method 4, no chunk digests: the same model,
+# packed by commit e162c8b): read, verified and unpacked by both readers.
+old=$(dirname "$0")/data/format-1.1-bf16.gguf.mfs
+expect_exit 0 "$MODELFS" inspect "$old"
+grep -q "modelfs container v1.1" <<<"$OUT" || fail "the old container is not 1.1: $OUT"
+grep -q "^digests: *none" <<<"$OUT" || fail "inspect does not say the 1.1 container has no digests: $OUT"
+expect_exit 0 "$MODELFS" verify -q "$old"
+expect_exit 0 "$MODELFS" unpack -q -o "$WORK/old11" "$old"
+[ "$(sha256sum <"$WORK/old11/format-1.1-bf16.gguf" | cut -d' ' -f1)" = fc87ccfd3aa3fc04f9974f4dabf9c4c3bf020cf86c780e869f2507f17b702205 ] ||
+	fail "the format 1.1 container unpacks to other bytes"
+expect_exit 0 "$py" "$spec" "$old" "$WORK/old11/format-1.1-bf16.gguf" --require plane:rans32
+pass
 
 # The second reader must also reject what the first rejects.
 f=$WORK/bf16.gguf
@@ -62,7 +74,7 @@ at=$(grep -o '"stored_at":[0-9]*,"stored":[0-9]*,"codec":"planes"' <<<"$OUT" | h
 read -r pos len <<<"$at"
 flip "$f.mfs" $((pos + len - 3))
 expect_exit 1 "$py" "$spec" "$f.mfs" "$f"
-grep -q -e 'decodes to other bytes' -e 'not a valid container' <<<"$OUT" ||
+grep -q -e 'decodes to other bytes' -e 'not a valid container' -e 'do not have its SHA-256' <<<"$OUT" ||
 	fail "spec.py accepted a flipped byte: $OUT"
 expect_exit 1 "$MODELFS" verify -q "$f.mfs"
 done_ok

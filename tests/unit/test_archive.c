@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
 #include <xxhash.h>
 
 #include "archive.h"
@@ -404,4 +405,73 @@ Test(archive, empty_original)
 	f.data_len = 0;
 	f.strings_len = 0;
 	cr_assert_eq(forge_open(&f, &err), 0, "%s", err.msg);
+}
+
+/*
+ * Format 1.2: the writer puts every chunk's SHA-256 in the digests section;
+ * a digest that does not match its stored bytes is reported; a reader that
+ * ignores the flag (or a container without it) reads the chunks all the same;
+ * a damaged trailer fails the open.
+ */
+Test(archive, chunk_digests)
+{
+	static struct built b;
+	struct mfs_archive *ar;
+	struct memsrc ms;
+	struct mfs_src src;
+	struct mfs_err err = {{0}};
+	size_t foot, trailer, doff;
+	uint8_t sha[32];
+
+	build(&b);
+	foot = b.file.len - MFS_FOOTER_SIZE;
+	trailer = foot - MFS_DIGESTS_TRAILER_SIZE;
+	src = memsrc_make(&ms, b.file.p, b.file.len);
+	cr_assert_eq(mfs_archive_open(&ar, &src, &err), 0, "%s", err.msg);
+	cr_assert(mfs_archive_info(ar)->footer.compat & MFS_COMPAT_DIGESTS);
+	for (uint32_t i = 0; i < b.nchunks; i++) {
+		const struct mfs_chunk *c = mfs_archive_chunk(ar, i);
+
+		cr_assert(mfs_archive_digest(ar, i));
+		SHA256(b.file.p + c->poff, c->plen, sha);
+		cr_assert_eq(memcmp(sha, mfs_archive_digest(ar, i), 32), 0, "chunk %u", i);
+		cr_assert_eq(mfs_archive_check_digest(ar, i, b.file.p + c->poff, NULL), 0);
+	}
+	mfs_archive_close(ar);
+
+	/* A digest changed, its section's and the trailer's checksums redone. */
+	doff = get_le64(b.file.p + trailer);
+	b.file.p[doff + 2 * 32 + 5] ^= 1;
+	put_le64(b.file.p + trailer + 16, XXH3_64bits(b.file.p + doff, (size_t)b.nchunks * 32));
+	put_le64(b.file.p + trailer + 32, XXH3_64bits(b.file.p + trailer, 32));
+	src = memsrc_make(&ms, b.file.p, b.file.len);
+	cr_assert_eq(mfs_archive_open(&ar, &src, &err), 0, "%s", err.msg);
+	for (uint32_t i = 0; i < b.nchunks; i++) {
+		const struct mfs_chunk *c = mfs_archive_chunk(ar, i);
+		int r = mfs_archive_check_digest(ar, i, b.file.p + c->poff, &err);
+
+		cr_assert_eq(r, i == 2 ? -EFSCORRUPTED : 0, "chunk %u: %d", i, r);
+		if (r)
+			cr_assert(strstr(err.msg, "SHA-256"), "%s", err.msg);
+	}
+	mfs_archive_close(ar);
+
+	/* The trailer itself damaged: refused at open. */
+	b.file.p[trailer + 3] ^= 0x10;
+	src = memsrc_make(&ms, b.file.p, b.file.len);
+	cr_assert_eq(mfs_archive_open(&ar, &src, &err), -EFSCORRUPTED);
+	cr_assert(strstr(err.msg, "digests"), "%s", err.msg);
+
+	/* Without the flag (a reader of 1.1 sees the same): no digests, every chunk reads. */
+	{
+		uint32_t compat = get_le32(b.file.p + foot + 40) & ~MFS_COMPAT_DIGESTS;
+
+		put_le32(b.file.p + foot + 40, compat);
+		put_le64(b.file.p + foot + 192, XXH3_64bits(b.file.p + foot, 192));
+	}
+	src = memsrc_make(&ms, b.file.p, b.file.len);
+	cr_assert_eq(mfs_archive_open(&ar, &src, &err), 0, "%s", err.msg);
+	cr_assert_null(mfs_archive_digest(ar, 0));
+	cr_assert_eq(read_all(ar, b.orig), 0);
+	mfs_archive_close(ar);
 }
