@@ -328,15 +328,24 @@ int mfs_fs_stat(struct mfs_fs *fs, struct mfs_node *n, struct stat *st)
 		 * The original's identity; the container's disk use, owner and
 		 * times. Its permissions are the original's within the
 		 * container's: a container the administrator made 0600 stays
-		 * private, and no container grants set-id or sticky bits.
+		 * private, and no container grants set-id or sticky bits. A
+		 * remote source's skeleton is the store's, private (0600): the
+		 * original's permissions alone.
 		 */
-		st->st_mode = S_IFREG | ((mode_t)n->hdr.mode & st->st_mode & 0777);
+		st->st_mode = S_IFREG | ((mode_t)n->hdr.mode & 0777 &
+					 (fs->opts.remote ? 0777 : st->st_mode));
 		st->st_size = (off_t)n->hdr.original_size;
 		st->st_mtim.tv_sec = n->hdr.mtime_sec;
 		st->st_mtim.tv_nsec = n->hdr.mtime_nsec;
 		st->st_nlink = 1;
 		st->st_blksize = MFS_BLKSIZE;
 		pthread_mutex_unlock(&n->lock);
+	} else if (fs->opts.remote) {
+		/*
+		 * A remote source's skeletons live in the store, private to the
+		 * daemon (0700, 0600): what the mount shows is its own, read-only.
+		 */
+		st->st_mode = (st->st_mode & S_IFMT) | (S_ISDIR(st->st_mode) ? 0555 : 0444);
 	}
 	return 0;
 }

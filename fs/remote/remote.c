@@ -104,6 +104,7 @@ struct mfs_remote {
 	unsigned int nthreads, want_threads;
 	bool started, stop;
 	_Atomic uint64_t store_hits, fetched, fetched_bytes, requests, bad_fetches, store_errors;
+	_Atomic uint64_t check_ns; /* checking fetched bytes (SHA-256 or decode) */
 };
 
 /* Per thread: a client (keep-alive) and a decoder for checking fetched chunks. */
@@ -288,7 +289,7 @@ static struct mfs_store_key plain_block(const struct mfs_remote_plain *p, uint64
 					uint32_t *blen)
 {
 	*blen = (uint32_t)(p->size - boff < PLAIN_BLOCK ? p->size - boff : PLAIN_BLOCK);
-	return mfs_store_key_block(p->digest, boff, *blen);
+	return mfs_store_key_block(p->url, boff, *blen);
 }
 
 void mfs_remote_plain_forget(struct mfs_remote *r, const struct mfs_remote_plain *p)
@@ -362,6 +363,36 @@ static const char *remote_url(struct mfs_remote *r, const char *path)
 }
 
 /*
+ * The store key of chunk @i of @ar at @url: its digest where the container
+ * has one (shared with any source), else private to @url.
+ */
+static struct mfs_store_key chunk_key(const char *url, const struct mfs_archive *ar, uint32_t i)
+{
+	const uint8_t *d = mfs_archive_digest(ar, i);
+	const struct mfs_chunk *c = mfs_archive_chunk(ar, i);
+
+	return d ? mfs_store_key_digest(d, c->plen) : mfs_store_key_private(url, c);
+}
+
+/*
+ * Fetched bytes @p of chunk @i: what they must be before they are kept or
+ * served. With a digest, their SHA-256 (cheaper than a decode, and what the
+ * store key says); without, a decode against the chunk's xxh3 into @scratch.
+ * 0, -EFSCORRUPTED (wrong bytes), or another -errno.
+ */
+static int check_fetched(struct mfs_remote *r, const struct mfs_archive *ar, uint32_t i,
+			 const void *p, void *scratch, size_t cap, struct mfs_dctx *dctx,
+			 struct mfs_err *err)
+{
+	uint64_t t0 = mono_ns();
+	int rc = mfs_archive_digest(ar, i) ? mfs_archive_check_digest(ar, i, p, err)
+					   : mfs_archive_decode_stored(ar, i, p, scratch, cap, dctx, err);
+
+	atomic_fetch_add(&r->check_ns, mono_ns() - t0);
+	return rc;
+}
+
+/*
  * Chunk @i of @ar (at @url): from the store, else fetched, verified and
  * stored. A chunk found in the store counts as a hit if @hit, else it was
  * fetched ahead for this read (*@fetched).
@@ -370,7 +401,7 @@ static int get_chunk(struct mfs_remote *r, const char *url, const struct mfs_arc
 		     uint32_t i, void *buf, bool *fetched, bool hit, struct mfs_err *err)
 {
 	const struct mfs_chunk *c = mfs_archive_chunk(ar, i);
-	struct mfs_store_key key = mfs_store_key(c);
+	struct mfs_store_key key = chunk_key(url, ar, i);
 	struct thread_state *t;
 	int rc;
 
@@ -395,7 +426,7 @@ static int get_chunk(struct mfs_remote *r, const char *url, const struct mfs_arc
 		atomic_fetch_add(&r->requests, 1);
 		*fetched = true;
 		/* Checked before it is kept or served: the reader decodes it again. */
-		rc = mfs_archive_decode_stored(ar, i, buf, t->buf, t->cap, t->dctx, err);
+		rc = check_fetched(r, ar, i, buf, t->buf, t->cap, t->dctx, err);
 		if (rc == 0)
 			break;
 		if (rc != -EFSCORRUPTED)
@@ -516,9 +547,9 @@ static void fetch_span(struct fetcher *ft, struct mfs_remote_file *f, uint32_t f
 		for (uint32_t k = 0; k < n; k++) {
 			const struct mfs_chunk *c = mfs_archive_chunk(f->ar, first + k);
 			const uint8_t *p = ft->span + (c->poff - c0->poff);
-			struct mfs_store_key key = mfs_store_key(c);
-			int dr = mfs_archive_decode_stored(f->ar, first + k, p, ft->scratch,
-							   ft->scratch_cap, ft->dctx, &err);
+			struct mfs_store_key key = chunk_key(f->url, f->ar, first + k);
+			int dr = check_fetched(r, f->ar, first + k, p, ft->scratch, ft->scratch_cap,
+					       ft->dctx, &err);
 
 			if (dr == -EFSCORRUPTED)
 				atomic_fetch_add(&r->bad_fetches, 1);
@@ -662,7 +693,7 @@ static void enqueue(struct mfs_remote_file *f, uint32_t i, bool first)
 	pthread_mutex_unlock(&r->lock);
 	if (!c->plen || (!idle(st) && !(first && st == CH_QUEUED)))
 		return;
-	key = mfs_store_key(c);
+	key = chunk_key(f->url, f->ar, i);
 	if (idle(st) && mfs_store_has(r->store, &key, c->plen))
 		return;
 	pthread_mutex_lock(&r->lock);
@@ -735,7 +766,7 @@ int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetc
 
 void mfs_remote_bad(struct mfs_remote_file *f, uint32_t i)
 {
-	struct mfs_store_key key = mfs_store_key(mfs_archive_chunk(f->ar, i));
+	struct mfs_store_key key = chunk_key(f->url, f->ar, i);
 
 	mfs_store_discard(f->r->store, &key);
 }
@@ -748,6 +779,7 @@ void mfs_remote_stats(struct mfs_remote *r, struct mfs_remote_stats *st)
 	st->requests = atomic_load(&r->requests);
 	st->bad_fetches = atomic_load(&r->bad_fetches);
 	st->store_errors = atomic_load(&r->store_errors);
+	st->check_ns = atomic_load(&r->check_ns);
 }
 
 struct mfs_store *mfs_remote_store(struct mfs_remote *r)

@@ -100,6 +100,7 @@ void mfs_remote_bad(struct mfs_remote_file *f, uint32_t i);
 /* Counters for stats: chunks served from the store, fetched (in requests), refetched after bad bytes. */
 struct mfs_remote_stats {
 	uint64_t store_hits, fetched, fetched_bytes, requests, bad_fetches, store_errors;
+	uint64_t check_ns; /* spent checking fetched bytes: SHA-256, or a decode without digests */
 };
 void mfs_remote_stats(struct mfs_remote *r, struct mfs_remote_stats *st);
 struct mfs_store *mfs_remote_store(struct mfs_remote *r);

@@ -397,7 +397,7 @@ static int build_skeleton(struct mfs_http *h, const char *url, uint64_t size, in
 		goto out;
 	}
 	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
-	fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = mfs_err_set(err, -errno, "%s: %s", tmp, strerror(errno));
 		goto out;
@@ -446,7 +446,7 @@ static int write_file_at(int dirfd, const char *name, const void *buf, size_t le
 	int fd, r;
 
 	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	r = mfs_write_all(fd, buf, len);
@@ -475,7 +475,7 @@ static int plain_skeleton(int dirfd, const char *name, uint64_t size, struct mfs
 	if (size > (uint64_t)INT64_MAX)
 		return mfs_err_set(err, -EFSCORRUPTED, "%s: a size of %" PRIu64 " bytes", name, size);
 	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
-	fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return mfs_err_set(err, -errno, "%s: %s", name, strerror(errno));
 	if (ftruncate(fd, (off_t)size) || renameat(dirfd, tmp, dirfd, name))
@@ -672,7 +672,8 @@ int source_prepare(const char *url, const struct source_opts *opts, char **dir_o
 		r = -ENOMEM;
 		goto out;
 	}
-	r = mfs_mkdir_p(dir, 0755);
+	/* The store says what is mounted from where: private (the store's directories 0700). */
+	r = mfs_mkdir_p(dir, 0700);
 	if (r) {
 		mfs_err_set(err, r, "%s: %s", dir, strerror(-r));
 		goto out;

@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -43,6 +44,7 @@ struct mfs_store {
 	struct slot *tab;
 	size_t cap, n, dead; /* slots, used, deleted */
 	uint64_t bytes;
+	uint64_t meta; /* bytes of sources/ (skeletons, manifests) at open: not evicted, counted */
 	uint64_t damaged;
 	uint64_t seq; /* names of files in tmp/ */
 };
@@ -55,28 +57,35 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-struct mfs_store_key mfs_store_key_block(const char *blob, uint64_t off, uint32_t len)
+/* SHA-256 of a kind tag, @n bytes of fields and a string: kinds never share a key. */
+static struct mfs_store_key key_of(const char tag[8], const uint8_t *fields, size_t n,
+				   const char *str)
 {
 	struct mfs_store_key k;
-	uint8_t id[16 + 256];
-	size_t n = strnlen(blob, 256);
-	XXH128_hash_t h;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned int len = 0;
 
-	put_le64(id, off);
-	put_le32(id + 8, len);
-	put_le32(id + 12, 0x4d465042); /* a block of a plain file, not a chunk */
-	memcpy(id + 16, blob, n);
-	h = XXH3_128bits(id, 16 + n);
-	put_le64(k.b, h.low64);
-	put_le64(k.b + 8, h.high64);
+	/* Only allocation can fail here: then a key no chunk has (a store miss). */
+	memset(&k, 0, sizeof(k));
+	if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) && EVP_DigestUpdate(c, tag, 8) &&
+	    EVP_DigestUpdate(c, fields, n) && (!str || EVP_DigestUpdate(c, str, strlen(str) + 1)))
+		EVP_DigestFinal_ex(c, k.b, &len);
+	EVP_MD_CTX_free(c);
 	return k;
 }
 
-struct mfs_store_key mfs_store_key(const struct mfs_chunk *c)
+struct mfs_store_key mfs_store_key_digest(const uint8_t digest[32], uint32_t plen)
 {
-	uint8_t id[32];
-	struct mfs_store_key k;
-	XXH128_hash_t h;
+	uint8_t id[36];
+
+	memcpy(id, digest, 32);
+	put_le32(id + 32, plen);
+	return key_of("mfs-sha\0", id, sizeof(id), NULL);
+}
+
+struct mfs_store_key mfs_store_key_private(const char *source, const struct mfs_chunk *c)
+{
+	uint8_t id[28];
 
 	put_le64(id, c->checksum);
 	put_le32(id + 8, c->llen);
@@ -84,19 +93,27 @@ struct mfs_store_key mfs_store_key(const struct mfs_chunk *c)
 	put_le32(id + 16, c->codec);
 	put_le32(id + 20, c->xform);
 	put_le32(id + 24, c->xparam);
-	put_le32(id + 28, 0x4d465331); /* version of this key */
-	h = XXH3_128bits(id, sizeof(id));
-	put_le64(k.b, h.low64);
-	put_le64(k.b + 8, h.high64);
-	return k;
+	return key_of("mfs-src\0", id, sizeof(id), source);
 }
 
-static void key_path(const struct mfs_store_key *k, char out[64])
+struct mfs_store_key mfs_store_key_block(const char *source, uint64_t off, uint32_t len)
+{
+	uint8_t id[12];
+
+	put_le64(id, off);
+	put_le32(id + 8, len);
+	return key_of("mfs-blk\0", id, sizeof(id), source);
+}
+
+#define KEY_HEX (2 * sizeof(struct mfs_store_key))
+#define PATH_MAX_LEN (16 + KEY_HEX)
+
+static void key_path(const struct mfs_store_key *k, char out[PATH_MAX_LEN])
 {
 	static const char hex[] = "0123456789abcdef";
 	char *p = out + sprintf(out, "chunks/%02x/", k->b[0]);
 
-	for (int i = 0; i < 16; i++) {
+	for (size_t i = 0; i < sizeof(k->b); i++) {
 		*p++ = hex[k->b[i] >> 4];
 		*p++ = hex[k->b[i] & 15];
 	}
@@ -105,9 +122,9 @@ static void key_path(const struct mfs_store_key *k, char out[64])
 
 static bool parse_key(const char *name, struct mfs_store_key *k)
 {
-	if (strlen(name) != 32)
+	if (strlen(name) != KEY_HEX)
 		return false;
-	for (int i = 0; i < 16; i++) {
+	for (size_t i = 0; i < sizeof(k->b); i++) {
 		unsigned int v;
 
 		if (sscanf(name + 2 * i, "%2x", &v) != 1)
@@ -212,7 +229,7 @@ static void evict(struct mfs_store *s)
 	struct slot **v;
 	size_t m = 0;
 
-	if (!s->budget || s->bytes <= s->budget)
+	if (!s->budget || s->bytes + s->meta <= s->budget)
 		return;
 	v = malloc(s->n * sizeof(*v));
 	if (!v)
@@ -221,8 +238,8 @@ static void evict(struct mfs_store *s)
 		if (s->tab[i].state == 1)
 			v[m++] = &s->tab[i];
 	qsort(v, m, sizeof(*v), by_use);
-	for (size_t i = 0; i < m && s->bytes > s->budget / 10 * 9; i++) {
-		char path[64];
+	for (size_t i = 0; i < m && s->bytes + s->meta > s->budget / 10 * 9; i++) {
+		char path[PATH_MAX_LEN];
 
 		key_path(&v[i]->key, path);
 		unlinkat(s->dfd, path, 0);
@@ -256,6 +273,11 @@ static int scan(struct mfs_store *s)
 			struct mfs_store_key k;
 			struct stat st;
 
+			/* A key of before chunk digests (xxh3-based): not trusted, removed. */
+			if (strlen(de->d_name) == 32 && strspn(de->d_name, "0123456789abcdef") == 32) {
+				unlinkat(fd, de->d_name, 0);
+				continue;
+			}
 			if (!parse_key(de->d_name, &k) || k.b[0] != d ||
 			    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
 				continue;
@@ -268,6 +290,56 @@ static int scan(struct mfs_store *s)
 		closedir(dir);
 	}
 	return 0;
+}
+
+/*
+ * The store tells what is mounted from where (skeletons, manifests) and holds
+ * private sources' chunks: its directory is 0700, as are sources/ and
+ * chunks/ (a store made by an older modelfs, 0755, is closed up here).
+ */
+static void make_private(int dfd)
+{
+	static const char *const dirs[] = {".", "sources", "chunks", "tmp"};
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
+		struct stat st;
+
+		if (!fstatat(dfd, dirs[i], &st, AT_SYMLINK_NOFOLLOW) && S_ISDIR(st.st_mode) &&
+		    st.st_uid == geteuid() && (st.st_mode & 077))
+			fchmodat(dfd, dirs[i], st.st_mode & 0700, 0);
+	}
+}
+
+/* Disk bytes under @fd, @depth directories down (sources/ID/files/NAME: 2). */
+static uint64_t disk_use(int fd, int depth)
+{
+	DIR *dir = fdopendir(fd);
+	struct dirent *de;
+	uint64_t sum = 0;
+
+	if (!dir) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(dir))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' && (!de->d_name[1] || !strcmp(de->d_name, "..")))
+			continue;
+		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			sum += (uint64_t)st.st_blocks * 512; /* skeletons are sparse */
+		} else if (S_ISDIR(st.st_mode) && depth > 0) {
+			int sub = openat(dirfd(dir), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (sub >= 0)
+				sum += disk_use(sub, depth - 1);
+		}
+	}
+	closedir(dir);
+	return sum;
 }
 
 /* Files left in tmp/ by a crash are never whole chunks: remove them. */
@@ -307,9 +379,16 @@ int mfs_store_open(struct mfs_store **out, const char *dir, uint64_t budget, str
 	if (!r && ((mkdirat(s->dfd, "chunks", 0700) && errno != EEXIST) ||
 		   (mkdirat(s->dfd, "tmp", 0700) && errno != EEXIST)))
 		r = -errno;
+	if (!r)
+		make_private(s->dfd);
 	if (!r) {
+		int fd = openat(s->dfd, "sources", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
 		clean_tmp(s);
 		r = scan(s);
+		/* What mounts wrote there (skeletons' metadata, manifests) counts too. */
+		if (fd >= 0)
+			s->meta = disk_use(fd, 2);
 	}
 	if (r) {
 		mfs_err_set(err, r, "chunk store %s: %s", dir, strerror(-r));
@@ -351,7 +430,7 @@ static void drop(struct mfs_store *s, const struct mfs_store_key *k, const char 
 
 void mfs_store_remove(struct mfs_store *s, const struct mfs_store_key *key)
 {
-	char path[64];
+	char path[PATH_MAX_LEN];
 	struct slot *e;
 
 	key_path(key, path);
@@ -365,7 +444,7 @@ void mfs_store_remove(struct mfs_store *s, const struct mfs_store_key *key)
 
 void mfs_store_discard(struct mfs_store *s, const struct mfs_store_key *key)
 {
-	char path[64];
+	char path[PATH_MAX_LEN];
 
 	key_path(key, path);
 	drop(s, key, path);
@@ -373,7 +452,7 @@ void mfs_store_discard(struct mfs_store *s, const struct mfs_store_key *key)
 
 bool mfs_store_has(struct mfs_store *s, const struct mfs_store_key *key, size_t len)
 {
-	char path[64];
+	char path[PATH_MAX_LEN];
 	struct stat st;
 
 	key_path(key, path);
@@ -383,7 +462,7 @@ bool mfs_store_has(struct mfs_store *s, const struct mfs_store_key *key, size_t 
 
 int mfs_store_get(struct mfs_store *s, const struct mfs_store_key *key, void *buf, size_t len)
 {
-	char path[64];
+	char path[PATH_MAX_LEN];
 	uint8_t hdr[HDR];
 	struct stat st;
 	struct slot *e;
@@ -423,7 +502,7 @@ int mfs_store_get(struct mfs_store *s, const struct mfs_store_key *key, void *bu
 int mfs_store_put(struct mfs_store *s, const struct mfs_store_key *key, const void *buf,
 		  size_t len, struct mfs_err *err)
 {
-	char path[64], tmp[64];
+	char path[PATH_MAX_LEN], tmp[64];
 	uint8_t hdr[HDR] = {0};
 	struct slot *e;
 	uint64_t seq;
@@ -472,7 +551,7 @@ int mfs_store_put(struct mfs_store *s, const struct mfs_store_key *key, const vo
 void mfs_store_usage(struct mfs_store *s, uint64_t *bytes, uint64_t *chunks, uint64_t *damaged)
 {
 	pthread_mutex_lock(&s->lock);
-	*bytes = s->bytes;
+	*bytes = s->bytes + s->meta;
 	*chunks = s->n;
 	*damaged = s->damaged;
 	pthread_mutex_unlock(&s->lock);

@@ -4,13 +4,22 @@
  *
  * Compressed chunks fetched from a remote source are kept on disk, under a
  * byte budget, so a restart or a lost network does not lose them and a warm
- * device runs offline. Chunks are stored by content: the key is a hash of
- * what identifies a chunk's bytes (its original bytes' xxh3, its lengths,
- * codec and transform; mfs_store_key()), so two models that share tensors
- * share their chunks, wherever those sit in either file.
+ * device runs offline. Keys are SHA-256 hashes, in three kinds that never
+ * meet:
+ *   - a chunk with a digest (format 1.2) is stored by content, under its
+ *     stored bytes' SHA-256: two models that share tensors share their
+ *     chunks, whichever sources they come from - and no source can put
+ *     bytes under another's key, since the fetcher checks that the bytes
+ *     have the digest before they are put (mfs_store_key_digest());
+ *   - a chunk of a container without digests is stored under a key private
+ *     to its source's URL: its xxh3 names its bytes for decay, not against
+ *     forgery, so it is never shared (mfs_store_key_private());
+ *   - a block of a plain file (an OCI layer that is a model as it is) is
+ *     stored under its source's blob URL: nothing checks a block against the
+ *     blob's digest until the whole blob is read (mfs_store_key_block()).
  *
- * Layout under DIR:
- *   chunks/XY/<32 hex digits of the key>   one file per chunk: a 16-byte
+ * Layout under DIR (0700; files 0600):
+ *   chunks/XY/<64 hex digits of the key>   one file per chunk: a 16-byte
  *       header ("MFSC", 4 reserved bytes, the xxh3-64 of the payload) and the
  *       stored bytes
  *   tmp/                                    files being written
@@ -22,7 +31,9 @@
  *
  * Least recently used chunks go when the store is over its budget (file
  * modification times keep the order across restarts). Thread-safe. Several
- * processes may share a store; each keeps its own budget.
+ * processes may share a store; each keeps its own budget. Files named by an
+ * older key (32 hex digits: xxh3-based keys, before chunk digests) are
+ * removed when the store is opened.
  */
 #ifndef MFS_STORE_H
 #define MFS_STORE_H
@@ -37,22 +48,21 @@
 struct mfs_store;
 
 struct mfs_store_key {
-	uint8_t b[16];
+	uint8_t b[32];
 };
 
 /* Opens (creating) the store at @dir with @budget bytes (0: no limit). */
 int mfs_store_open(struct mfs_store **out, const char *dir, uint64_t budget, struct mfs_err *err);
 void mfs_store_close(struct mfs_store *s);
 
-/* The content key of chunk @c. */
-struct mfs_store_key mfs_store_key(const struct mfs_chunk *c);
+/* The key of a chunk of @plen stored bytes whose SHA-256 is @digest: shared by content. */
+struct mfs_store_key mfs_store_key_digest(const uint8_t digest[32], uint32_t plen);
 
-/*
- * The key of bytes [@off, +@len) of a plain file (not a container) whose
- * content is named @blob (an OCI digest: the same blob in two sources is
- * stored once).
- */
-struct mfs_store_key mfs_store_key_block(const char *blob, uint64_t off, uint32_t len);
+/* The key of chunk @c of a container without digests at @source (its URL): private to it. */
+struct mfs_store_key mfs_store_key_private(const char *source, const struct mfs_chunk *c);
+
+/* The key of bytes [@off, +@len) of the plain file (not a container) at @source (its URL). */
+struct mfs_store_key mfs_store_key_block(const char *source, uint64_t off, uint32_t len);
 
 /*
  * Reads the chunk @key into @buf if it is stored with exactly @len bytes

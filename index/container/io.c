@@ -156,7 +156,8 @@ int mfs_mkdir_p(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		/* Directories it makes on the way are as private as the last one. */
+		if (mkdir(buf, mode | 0700) < 0 && errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}

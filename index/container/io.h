@@ -62,7 +62,7 @@ int mfs_src_read_envelope(const struct mfs_src *src, void *buf, size_t len, uint
 int mfs_src_init_direct(struct mfs_src *src, int fd, const struct mfs_src *size_of);
 
 /*
- * mkdir -p @path: parents 0755, the last directory @mode (both less the
+ * mkdir -p @path: parents @mode | 0700, the last directory @mode (both less the
  * umask); existing ones are fine. 0 or -errno.
  */
 int mfs_mkdir_p(const char *path, mode_t mode);

@@ -101,6 +101,31 @@ pass
 [ "$(((store_after - store_before) * 100))" -le "$((store_before * 55))" ] ||
 	fail "tuned: the store grew by $((store_after - store_before)), base took $store_before"
 pass
+
+# ---- the store is private, the mount is not ---------------------------------------
+# Another local user learns nothing from the store (what is mounted from where,
+# the containers' metadata) and reads the models through the mount.
+[ "$(stat -c %a "$WORK/store")" = 700 ] || fail "the store is $(stat -c %a "$WORK/store"), not 700"
+open=$(find "$WORK/store" -mindepth 1 -perm /077 | head -3)
+[ -z "$open" ] || fail "in the store, open to others: $open"
+unmount "$mnt"
+mount_fg "$url" "$mnt" -o store="$WORK/store",allow_other
+second_user
+chmod 755 "$WORK/orig"
+chmod 644 "$WORK/orig/base.gguf"
+as_other ls "$WORK/store" >/dev/null 2>&1 && fail "another user lists the store"
+as_other cat "$WORK"/store/sources/*/files/base.gguf.mfs >/dev/null 2>&1 &&
+	fail "another user reads a skeleton"
+[ "$(stat -c %a "$mnt/base.gguf")" = 644 ] || fail "the mount shows $(stat -c %a "$mnt/base.gguf"), not the original's 644"
+as_other cmp "$mnt/base.gguf" "$WORK/orig/base.gguf" || fail "another user cannot read the mounted model"
+pass
+# Skeletons (the containers' metadata) count in the store's size.
+meta=$(du -sB1 "$WORK/store/sources" | cut -f1)
+[ "$meta" -gt 0 ] || fail "no skeletons under sources/"
+chunks=$(find "$WORK/store/chunks" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+[ "$(stat_json "$mnt" store_bytes)" -ge $((chunks + meta / 2)) ] ||
+	fail "store_bytes $(stat_json "$mnt" store_bytes): chunks $chunks, skeletons $meta not counted"
+pass
 unmount "$mnt"
 
 # ---- a warm store serves a remount without the server ----------------------------

@@ -38,7 +38,7 @@ static struct mfs_store_key key_of(uint64_t checksum, uint32_t plen)
 {
 	struct mfs_chunk c = {.checksum = checksum, .llen = 1000, .plen = plen, .codec = 3};
 
-	return mfs_store_key(&c);
+	return mfs_store_key_private("http://127.0.0.1/models/", &c);
 }
 
 static void fill(uint8_t *b, size_t n, unsigned int seed)
@@ -52,7 +52,7 @@ static char *file_of(const struct mfs_store_key *k)
 	static char path[256];
 
 	snprintf(path, sizeof(path), "%s/chunks/%02x/", dir, k->b[0]);
-	for (int i = 0; i < 16; i++)
+	for (size_t i = 0; i < sizeof(k->b); i++)
 		sprintf(path + strlen(path), "%02x", k->b[i]);
 	return path;
 }
@@ -232,6 +232,47 @@ Test(store, files_removed_by_another_process_are_stored_again)
 	mfs_store_usage(s, &bytes, &chunks, &damaged);
 	cr_expect_eq(chunks, 2);
 	cr_expect_eq(bytes, 2 * (sizeof(in) + 16));
+	mfs_store_close(s);
+	teardown();
+}
+
+/*
+ * The three kinds of key never meet: a chunk by digest, the same chunk
+ * private to two sources, a plain block of either source. Files named by the
+ * keys of before (32 hex digits, xxh3-based) are removed at open.
+ */
+Test(store, keys_by_kind_and_old_keys_removed)
+{
+	struct mfs_chunk c = {.checksum = 5, .llen = 100, .plen = 50, .codec = 2};
+	uint8_t sha[32] = {1, 2, 3};
+	struct mfs_store_key k[6] = {
+	    mfs_store_key_digest(sha, 50),
+	    mfs_store_key_digest(sha, 51),
+	    mfs_store_key_private("http://a/", &c),
+	    mfs_store_key_private("http://b/", &c),
+	    mfs_store_key_block("http://a/", 0, 50),
+	    mfs_store_key_block("http://b/", 0, 50),
+	};
+	struct mfs_store *s;
+	uint64_t bytes, chunks, damaged;
+	char old[300];
+	int fd;
+
+	for (int i = 0; i < 6; i++)
+		for (int j = 0; j < i; j++)
+			cr_expect_neq(memcmp(&k[i], &k[j], sizeof(k[i])), 0, "keys %d and %d", i, j);
+	setup();
+	cr_assert_eq(mfs_store_open(&s, dir, 0, NULL), 0);
+	mfs_store_close(s);
+	snprintf(old, sizeof(old), "%s/chunks/ab/ab0123456789abcdef0123456789abcd", dir);
+	fd = open(old, O_WRONLY | O_CREAT, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "MFSCxxxxxxxxxxxxpayload", 23), 23);
+	close(fd);
+	cr_assert_eq(mfs_store_open(&s, dir, 0, NULL), 0);
+	cr_expect_neq(access(old, F_OK), 0, "a file under an old key was kept");
+	mfs_store_usage(s, &bytes, &chunks, &damaged);
+	cr_expect_eq(chunks, 0);
 	mfs_store_close(s);
 	teardown();
 }
