@@ -72,7 +72,9 @@ unmount "$mnt"
 # ---- a plain GGUF layer, as Docker Model Runner publishes models ---------------------
 # Pushed here with the registry API: a config blob, the .gguf as it is (no
 # title annotation), the manifest. Mounted lazily: served as it is.
-python3 - "$reg" "$WORK/orig/base.gguf" <<'PY' || fail "could not push a plain GGUF artifact"
+# push_plain REGISTRY FILE: FILE as a plain GGUF layer of REGISTRY/models/dmr
+push_plain() {
+python3 - "$1" "$2" <<'PY' || fail "could not push a plain GGUF artifact to $1"
 import hashlib, http.client, json, sys
 reg, path = sys.argv[1], sys.argv[2]
 def put_blob(data):
@@ -98,8 +100,9 @@ c.request("PUT", "/v2/models/dmr/manifests/latest", body=json.dumps(m),
           headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
 r = c.getresponse(); r.read()
 assert r.status == 201, r.status
-print(gguf["digest"][7:19] + ".gguf")
 PY
+}
+push_plain "$reg" "$WORK/orig/base.gguf"
 plain=$(sha256sum "$WORK/orig/base.gguf" | cut -c1-12).gguf
 mount_fg "oci://$reg/models/dmr" "$mnt" -o store="$WORK/pstore"
 [ "$(ls "$mnt")" = "$plain" ] || fail "plain layer listing: $(ls "$mnt"), expected $plain"
@@ -123,6 +126,28 @@ expect_msg "the layer's bytes are not its digest"
 [ "$(find "$WORK/fstore2/chunks" -type f | wc -l)" = 0 ] || fail "blocks of a damaged layer were kept"
 pass
 flip "$blob" 5000
+
+# A second registry, hostile: its manifest names the same blob digest and
+# size, and its storage holds other bytes. Read through a mount first (a lazy
+# read cannot check a plain layer), its blocks stay its own: the genuine
+# registry's mount on the same store fetches and serves the genuine bytes.
+reg1=$reg pid1=$REGISTRY_PID
+start_registry
+reg2=127.0.0.1:$REGISTRY_PORT
+push_plain "$reg2" "$WORK/orig/base.gguf"
+blob2=$(find "$REGISTRY_DATA" -path "*/blobs/sha256/*/$(sha256sum "$WORK/orig/base.gguf" | cut -d' ' -f1)/data")
+flip "$blob2" 5000
+mount_fg "oci://$reg2/models/dmr" "$mnt" -o store="$WORK/shared"
+cmp -s "$mnt/$plain" "$WORK/orig/base.gguf" && fail "the hostile registry served the genuine bytes?"
+unmount "$mnt"
+mount_fg "oci://$reg1/models/dmr" "$mnt" -o store="$WORK/shared"
+same_file "$mnt/$plain" "$WORK/orig/base.gguf"
+[ "$(stat_json "$mnt" remote_fetched_bytes)" -ge "$(stat -c %s "$WORK/orig/base.gguf")" ] ||
+	fail "the genuine registry's mount fetched $(stat_json "$mnt" remote_fetched_bytes) bytes of its layer, not all"
+pass
+unmount "$mnt"
+kill "$REGISTRY_PID"
+REGISTRY_PID=$pid1 reg=$reg1
 
 # Unknown tags and repositories: a clear error.
 expect_exit 1 "$MODELFS" mount -f -o store="$WORK/store" "oci://$reg/models/llama:nope" "$mnt"
