@@ -403,6 +403,14 @@ static void *governor(void *p)
 		if (fs->gov_stop)
 			break;
 		pthread_mutex_unlock(&fs->gov_lock);
+		/*
+		 * SIGTERM or umount: the session loop waits for the requests in
+		 * flight, and those may wait for a server that does not answer.
+		 */
+		if (fs->opts.remote && fuse_session_exited(fs->se) && !fs->cancelled) {
+			mfs_remote_cancel(fs->opts.remote);
+			fs->cancelled = true;
+		}
 		govern(fs);
 		pthread_mutex_lock(&fs->gov_lock);
 	}

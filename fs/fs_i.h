@@ -125,6 +125,7 @@ struct mfs_fs {
 	pthread_t gov;			    /* the memory governor (daemon.c) */
 	bool gov_started;
 	bool gov_stop;			    /* protected by gov_lock */
+	bool cancelled;			    /* the remote source was told the mount ends (governor) */
 	pthread_mutex_t gov_lock;
 	pthread_cond_t gov_cond;
 	char options[PATH_MAX + 256];	/* MFS_OPTIONS_XATTR's value (daemon.c) */

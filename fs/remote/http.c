@@ -288,6 +288,22 @@ static size_t on_upload(char *buf, size_t size, size_t n, void *priv)
 	return (size_t)got;
 }
 
+static bool cancelled(const struct mfs_http *h)
+{
+	return h->conf.cancel && atomic_load(h->conf.cancel);
+}
+
+/* Called about once a second even while nothing moves: non-zero aborts. */
+static int on_progress(void *priv, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return cancelled(priv);
+}
+
 /* Returning less than @n aborts the transfer. */
 static size_t on_body(char *data, size_t size, size_t n, void *priv)
 {
@@ -477,6 +493,11 @@ static int request(struct mfs_http *h, struct mfs_http_req *req, const char *url
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	if (h->conf.cancel) {
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+	}
 	if (h->conf.ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->conf.ca_file);
 	if (req->userpwd && same_host(url, req->url)) {
@@ -528,6 +549,9 @@ static int request(struct mfs_http *h, struct mfs_http_req *req, const char *url
 	}
 	if (x.fail == -ENOMEM)
 		return -ENOMEM;
+	if (rc == CURLE_ABORTED_BY_CALLBACK && cancelled(h))
+		return mfs_err_set(err, -ECANCELED, "%s %s: cancelled (the mount is ending)",
+				   req->method ? req->method : "GET", shown(url, show, sizeof(show)));
 	if (x.fail == -EPERM)
 		return mfs_err_set(err, -EPERM, "%s: plain http to an address other than this "
 				   "machine's (use https, or -o allow_http if the network is "
@@ -753,6 +777,8 @@ static int http_do(struct mfs_http *h, struct mfs_http_req *req, struct mfs_err 
 
 	if (req->range && !req->len)
 		return 0;
+	if (cancelled(h))
+		return mfs_err_set(err, -ECANCELED, "cancelled (the mount is ending)");
 	r = check_url(h, req->url, err);
 	if (r)
 		return r;
@@ -770,8 +796,13 @@ static int http_do(struct mfs_http *h, struct mfs_http_req *req, struct mfs_err 
 		r = -EIO;
 		if (i + 1 >= h->conf.attempts || now_ms() - start + delay >= (uint64_t)h->conf.deadline_ms)
 			break;
-		nanosleep(&(struct timespec){.tv_sec = delay / 1000, .tv_nsec = delay % 1000 * 1000000L},
-			  NULL);
+		/* The backoff, in steps a cancel does not wait behind. */
+		for (unsigned int slept = 0; slept < delay && !cancelled(h); slept += 100)
+			nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
+		if (cancelled(h)) {
+			r = mfs_err_set(err, -ECANCELED, "cancelled (the mount is ending)");
+			break;
+		}
 		delay = delay < 3200 ? delay * 2 : delay;
 	}
 	curl_slist_free_all(hdrs);

@@ -17,6 +17,7 @@
 #ifndef MFS_HTTP_H
 #define MFS_HTTP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,12 @@ struct mfs_http_conf {
 	/* Credentials by host: used only for requests to their host. */
 	const struct mfs_http_cred *creds;
 	size_t ncreds;
+	/*
+	 * Set to true (by another thread): requests in flight end within about
+	 * a second, without retries, and new ones fail at once, -ECANCELED.
+	 * NULL: never.
+	 */
+	const atomic_bool *cancel;
 };
 
 /*
@@ -92,7 +99,8 @@ void mfs_http_free(struct mfs_http *h);
  * after a registry's Bearer challenge was answered once with a token (from
  * its realm, with the host's credentials if any; kept for later requests),
  * -EPERM (plain http refused), -EPROTO (a wrong answer: other bytes than
- * asked, a body over max), -EIO (transient failures to the end), -ENOMEM.
+ * asked, a body over max), -EIO (transient failures to the end),
+ * -ECANCELED (conf->cancel was set), -ENOMEM.
  * Free req's out strings with mfs_http_req_release() either way.
  */
 int mfs_http_do(struct mfs_http *h, struct mfs_http_req *req, struct mfs_err *err);

@@ -103,6 +103,7 @@ struct mfs_remote {
 	pthread_t threads[AHEAD_THREADS_MAX];
 	unsigned int nthreads, want_threads;
 	bool started, stop;
+	atomic_bool cancel; /* the mount is ending: transfers end, none start */
 	_Atomic uint64_t store_hits, fetched, fetched_bytes, requests, bad_fetches, store_errors;
 	_Atomic uint64_t check_ns; /* checking fetched bytes (SHA-256 or decode) */
 };
@@ -174,6 +175,7 @@ int mfs_remote_new(struct mfs_remote **out, const char *base, struct mfs_store *
 	r->store = store;
 	if (http)
 		r->http = *http;
+	r->http.cancel = &r->cancel;
 	r->want_threads = AHEAD_THREADS;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->work, NULL);
@@ -217,6 +219,15 @@ void mfs_remote_free(struct mfs_remote *r)
 	mfs_store_close(r->store);
 	free(r->base);
 	free(r);
+}
+
+void mfs_remote_cancel(struct mfs_remote *r)
+{
+	atomic_store(&r->cancel, true);
+	pthread_mutex_lock(&r->lock);
+	pthread_cond_broadcast(&r->work);
+	pthread_cond_broadcast(&r->done);
+	pthread_mutex_unlock(&r->lock);
 }
 
 void mfs_remote_set_fetchers(struct mfs_remote *r, unsigned int n)
@@ -690,6 +701,9 @@ static void enqueue(struct mfs_remote_file *f, uint32_t i, bool first)
 	c = mfs_archive_chunk(f->ar, i);
 	pthread_mutex_lock(&r->lock);
 	st = f->state[i];
+	/* Failed just now: its reads fail at once rather than wait for the server again. */
+	if (st == CH_FAILED && mono_ns() - f->failed_ns < FAILED_FRESH_NS)
+		st = CH_BUSY;
 	pthread_mutex_unlock(&r->lock);
 	if (!c->plen || (!idle(st) && !(first && st == CH_QUEUED)))
 		return;
@@ -746,10 +760,11 @@ int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetc
 		/*
 		 * The server did not answer the fetch-ahead, retries and all: nor
 		 * this read, which waited for it or comes right after it (a read
-		 * of many chunks, started as workers free up). Later ones ask again.
+		 * of many chunks, started as workers free up; the kernel reading
+		 * again the pages its readahead could not get). Later ones ask
+		 * again.
 		 */
 		*err = f->failed;
-		f->state[i] = CH_NONE;
 		pthread_mutex_unlock(&r->lock);
 		return mfs_err_prefix(err, -EIO, "chunk %u", i);
 	}
@@ -759,6 +774,12 @@ int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetc
 	rc = get_chunk(r, f->url, f->ar, i, buf, fetched, !waited, err);
 	pthread_mutex_lock(&r->lock);
 	f->state[i] = CH_NONE;
+	if (rc == -EIO) {
+		/* As a failed fetch-ahead: the reads right after fail at once. */
+		f->state[i] = CH_FAILED;
+		f->failed = *err;
+		f->failed_ns = mono_ns();
+	}
 	pthread_cond_broadcast(&r->done);
 	pthread_mutex_unlock(&r->lock);
 	return rc;

@@ -35,6 +35,12 @@ int mfs_remote_new(struct mfs_remote **out, const char *base, struct mfs_store *
 		   const struct mfs_http_conf *http, struct mfs_err *err);
 void mfs_remote_free(struct mfs_remote *r);
 
+/*
+ * The mount is ending: every transfer in flight ends within about a second,
+ * none starts, and the reads waiting for them fail (EIO). Any thread, once.
+ */
+void mfs_remote_cancel(struct mfs_remote *r);
+
 /* @n fetch-ahead threads (requests in flight) instead of 4; before the first mfs_remote_want(). */
 void mfs_remote_set_fetchers(struct mfs_remote *r, unsigned int n);
 
