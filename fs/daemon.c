@@ -298,10 +298,11 @@ static void describe_options(struct mfs_fs *fs)
 	mfs_sanitize(trace);
 	snprintf(fs->options, sizeof(fs->options),
 		 "cache_size=%s,pin_size=%s,workers=%u,max_threads=%u,prefetch=%s,drop_behind=%s,"
-		 "backing=%s,kernel_readahead=%zu%s%s",
+		 "backing=%s,kernel_readahead=%zu%s%s%s%s",
 		 cache, pin, o->workers, o->max_threads, prefetch[o->prefetch % 3],
 		 o->drop_behind ? "auto" : "off",
-		 backing[o->backing % 4], o->kernel_readahead, *trace ? ",trace=" : "", trace);
+		 backing[o->backing % 4], o->kernel_readahead, *trace ? ",trace=" : "", trace,
+		 o->listed ? ",pin=" : "", o->listed ? o->listed : "");
 }
 
 static const char *mem_source_name(int source)
@@ -644,9 +645,10 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	}
 	fuse_loop_cfg_set_max_threads(cfg, fs->opts.max_threads);
 	mfs_log(MFS_LOG_INFO,
-		"%s mounted on %s (cache %s%zu MiB, pins %s, %u workers; memory %s %" PRIu64
+		"%s%s%s mounted on %s (cache %s%zu MiB, pins %s, %u workers; memory %s %" PRIu64
 		" MiB, others %" PRIu64 " MiB)",
-		o->src, o->mnt, o->cache_auto ? "auto: " : "", fs->opts.cache_size >> 20,
+		o->src_name ? o->src_name : o->src, o->listed ? ", list " : "",
+		o->listed ? o->listed : "", o->mnt, o->cache_auto ? "auto: " : "", fs->opts.cache_size >> 20,
 		o->pin_auto   ? "auto"
 		: o->pin_size ? "fixed"
 			      : "off",

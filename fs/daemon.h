@@ -66,6 +66,9 @@ struct mfs_daemon_opts {
 	unsigned int timeout;	/* seconds a remote read may take, retries included; 0: 30 */
 	const char *credentials; /* the credentials file, or NULL: the default one if it exists */
 	unsigned int requests;	 /* fetch-ahead range requests in flight; 0: 4 */
+	const char *pin;	 /* "sha256:...": the list must be these bytes, or NULL */
+	/* Set by the command line: the SHA-256 of the list mounted (shown as pin=), or NULL. */
+	const char *listed;
 };
 
 /*

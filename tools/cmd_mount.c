@@ -112,6 +112,9 @@ static const char mount_usage_more[] =
 	"                        host; the file must be yours and private (default\n"
 	"                        /etc/modelfs/credentials for root, else\n"
 	"                        ~/.config/modelfs/credentials, if there)\n"
+	"      pin=sha256:HEX    the list (modelfs.json, the OCI manifest) must be\n"
+	"                        exactly this, or nothing is mounted; a mount shows\n"
+	"                        the list it used as pin= in 'modelfs stats'\n"
 	"      allow_other       let other users read (file permissions still apply)\n"
 	"      auto_unmount      unmount when the daemon exits, even if killed\n"
 	"      fsname=NAME       source shown in /proc/mounts (default modelfs:SRC)\n"
@@ -235,6 +238,8 @@ int mount_run(const char *cmd, struct mfs_daemon_opts *d, char *fuse_opts)
 		}
 		snprintf(src, sizeof(src), "%s", skeletons);
 		free(skeletons);
+		if (*so.listed)
+			d->listed = strdup(so.listed);
 		d->backing = MFS_BACKING_REMOTE;
 		d->src_name = source_shown_url(d->src);
 	} else if (!realpath(d->src, src)) {

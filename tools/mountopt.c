@@ -20,7 +20,7 @@ static const char *const fstab_only[] = {
 };
 
 /* The trace= value outlives the parsed copy of the list; the process owns it. */
-static char *trace_path, *store_path, *cafile_path, *cred_path;
+static char *trace_path, *store_path, *cafile_path, *cred_path, *pin_val;
 
 static bool is_fstab_only(const char *opt)
 {
@@ -171,6 +171,14 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 						    val ? val : "");
 			else
 				d->timeout = (unsigned int)v;
+		} else if (strcmp(opt, "pin") == 0) {
+			free(pin_val);
+			pin_val = val ? strdup(val) : NULL;
+			d->pin = pin_val;
+			if (!val || !source_digest_ok(val))
+				r = cli_usage_error(cmd, "pin '%s' is not sha256:<64 hex digits> (the "
+						    "list's digest, as the mount's pin= shows it)",
+						    val ? val : "");
 		} else if (strcmp(opt, "requests") == 0) {
 			if (!val || !cli_parse_uint(val, 64, &v) || v == 0)
 				r = cli_usage_error(cmd, "requests '%s' is not 1 to 64", val ? val : "");
@@ -211,6 +219,7 @@ void mountopt_source_opts(struct source_opts *so, const struct mfs_daemon_opts *
 				   .credentials = d->credentials, .requests = d->requests,
 				   .tell = cli_tell};
 	so->http.allow_http = d->allow_http;
+	so->pin = d->pin;
 	so->http.ca_file = d->cafile;
 	so->http.deadline_ms = ms;
 	so->http.attempt_timeout_ms = ms;

@@ -176,6 +176,12 @@ static int parse_layer(struct json *j, struct oci_layer *l, bool *keep)
 				if (!strcmp(ak, "org.opencontainers.image.title")) {
 					if (json_string(j, l->name, sizeof(l->name), &nl, "title") < 0)
 						return -EFSCORRUPTED;
+				} else if (!strcmp(ak, MFS_OCI_META_ANNOTATION)) {
+					size_t ml;
+
+					if (json_string(j, l->meta, sizeof(l->meta), &ml, "metadata") < 0 ||
+					    !source_digest_ok(l->meta))
+						return json_fail(j, "the metadata digest annotation");
 				} else if (json_skip(j) < 0) {
 					return -EFSCORRUPTED;
 				}
@@ -273,14 +279,6 @@ bad:
 
 /* ---- a plain layer, fetched whole and checked ---------------------------------- */
 
-/* "sha256:" and the hex digits of SHA-256 @md. */
-static void digest_string(const unsigned char md[32], char out[72])
-{
-	strcpy(out, "sha256:");
-	for (int i = 0; i < 32; i++)
-		sprintf(out + 7 + 2 * i, "%02x", md[i]);
-}
-
 int oci_fetch_plain(struct mfs_remote *r, const struct mfs_remote_plain *p,
 		    void (*tick)(void *ctx, uint64_t bytes), void *ctx, struct mfs_err *err)
 {
@@ -311,7 +309,7 @@ int oci_fetch_plain(struct mfs_remote *r, const struct mfs_remote_plain *p,
 	EVP_MD_CTX_free(md);
 	if (rc)
 		return rc;
-	digest_string(sum, hex);
+	source_sha256_string(sum, hex);
 	if (strcmp(hex, mfs_remote_plain_digest(p))) {
 		/* Wrong somewhere, and no way to tell where: none of it is kept. */
 		mfs_remote_plain_forget(r, p);
@@ -344,7 +342,7 @@ static int sha256_fd(int fd, uint64_t *size, char out[72])
 	EVP_MD_CTX_free(ctx);
 	if (got < 0)
 		return -errno;
-	digest_string(md, out);
+	source_sha256_string(md, out);
 	*size = off;
 	return 0;
 }
@@ -442,7 +440,7 @@ int oci_push(const char *dir, const char *url, const struct mfs_http_conf *conf,
 		   "\", \"size\": 2},\n \"layers\": [");
 	for (int i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
-		char digest[72];
+		char digest[72], meta[72];
 		uint64_t size = 0;
 		struct stat st;
 		int fd;
@@ -456,6 +454,8 @@ int oci_push(const char *dir, const char *url, const struct mfs_http_conf *conf,
 			goto out;
 		}
 		rc = sha256_fd(fd, &size, digest);
+		if (!rc)
+			rc = source_meta_digest(fd, size, meta, err);
 		if (!rc)
 			rc = push_blob(h, &r, digest, fd, size, NULL, &sent, err);
 		close(fd);
@@ -471,7 +471,7 @@ int oci_push(const char *dir, const char *url, const struct mfs_http_conf *conf,
 			   "{\"org.opencontainers.image.title\": ",
 			first ? "" : ",", digest, size);
 		json_write_str(f, name);
-		fprintf(f, "}}");
+		fprintf(f, ", \"" MFS_OCI_META_ANNOTATION "\": \"%s\"}}", meta);
 		first = false;
 	}
 	fprintf(f, "\n]}\n");

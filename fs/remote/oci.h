@@ -24,6 +24,8 @@
 #include "source.h"
 
 #define MFS_OCI_LAYER_TYPE "application/vnd.modelfs.container.v1"
+/* A layer's annotation: the SHA-256 of the container's metadata (source_meta_digest()). */
+#define MFS_OCI_META_ANNOTATION "org.modelfs.container.metadata.digest"
 
 struct oci_ref {
 	char base[600]; /* scheme://host/v2/repo/ */
@@ -34,6 +36,7 @@ struct oci_ref {
 struct oci_layer {
 	char name[256];
 	char digest[80];
+	char meta[80]; /* MFS_OCI_META_ANNOTATION, or "" */
 	uint64_t size;
 	bool plain; /* a .gguf or .safetensors as it is, not a container */
 };

@@ -3,10 +3,18 @@
  * source.c - remote sources: listings, skeletons, publish (see source.h).
  *
  * modelfs.json, the list of an HTTP source:
- *   {"modelfs": 1, "files": [{"name": "X.gguf.mfs", "size": N, "xxh3": "32 hex"}, ...]}
+ *   {"modelfs": 1, "files": [{"name": "X.gguf.mfs", "size": N, "xxh3": "32 hex",
+ *                             "metadata": "sha256:64 hex"}, ...]}
  * name: a container in the same directory (no '/', ends in .mfs); size: its
- * bytes; xxh3: the xxh3-128 of the whole container, high half first. Unknown
- * keys are ignored, so later versions can add some.
+ * bytes; xxh3: the xxh3-128 of the whole container, high half first;
+ * metadata: the SHA-256 of its header and everything after its chunk data
+ * (index, chunk digests, footer: source_meta_digest()), checked before any
+ * of its chunks is fetched. Unknown keys are ignored, so later versions can
+ * add some.
+ *
+ * The chain of trust: the list's own SHA-256 (pinned with -o pin=, or an OCI
+ * manifest by digest) -> each container's metadata digest -> each chunk's
+ * SHA-256 (format 1.2) -> the bytes served.
  */
 #include "source.h"
 
@@ -14,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +54,7 @@ struct entry {
 	char name[NAME_MAX_LEN + 1];
 	uint64_t size;
 	char digest[80]; /* OCI: the blob's digest */
+	char meta[80];	 /* "sha256:..." of its metadata, or "": not given */
 	bool plain;	 /* OCI: a .gguf or .safetensors layer as it is */
 };
 
@@ -230,6 +241,73 @@ bool source_name_ok(const char *s, size_t n)
 	return true;
 }
 
+bool source_digest_ok(const char *d)
+{
+	return strlen(d) == 71 && !strncmp(d, "sha256:", 7) &&
+	       strspn(d + 7, "0123456789abcdef") == 64;
+}
+
+void source_sha256_string(const uint8_t md[32], char out[72])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	memcpy(out, "sha256:", 7);
+	for (int i = 0; i < 32; i++) {
+		out[7 + 2 * i] = hex[md[i] >> 4];
+		out[8 + 2 * i] = hex[md[i] & 15];
+	}
+	out[71] = 0;
+}
+
+void source_sha256(const void *buf, size_t len, char out[72])
+{
+	uint8_t md[32];
+
+	SHA256(buf, len, md);
+	source_sha256_string(md, out);
+}
+
+int source_meta_digest(int fd, uint64_t size, char out[72], struct mfs_err *err)
+{
+	uint8_t hdr[MFS_HEADER_SIZE], foot[MFS_FOOTER_SIZE];
+	static _Thread_local uint8_t buf[1 << 20];
+	struct mfs_footer_info fi;
+	EVP_MD_CTX *md;
+	uint8_t sum[32];
+	unsigned int sl = 0;
+	int r = 0;
+
+	if (size < MFS_HEADER_SIZE + MFS_FOOTER_SIZE ||
+	    pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
+	    pread(fd, foot, sizeof(foot), (off_t)(size - sizeof(foot))) != (ssize_t)sizeof(foot))
+		return mfs_err_set(err, -EFSCORRUPTED, "too small or unreadable for a container");
+	r = mfs_disk_footer_decode(&fi, foot, err);
+	if (r)
+		return r;
+	if (fi.data_end < MFS_HEADER_SIZE || fi.data_end > size - MFS_FOOTER_SIZE)
+		return mfs_err_set(err, -EFSCORRUPTED, "footer: data end outside the file");
+	md = EVP_MD_CTX_new();
+	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(md);
+		return -ENOMEM;
+	}
+	EVP_DigestUpdate(md, hdr, sizeof(hdr));
+	for (uint64_t off = fi.data_end; off < size && !r;) {
+		size_t n = size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
+
+		if (pread(fd, buf, n, (off_t)off) != (ssize_t)n)
+			r = mfs_err_set(err, -EIO, "cannot read the metadata");
+		else
+			EVP_DigestUpdate(md, buf, n);
+		off += n;
+	}
+	EVP_DigestFinal_ex(md, sum, &sl);
+	EVP_MD_CTX_free(md);
+	if (!r)
+		source_sha256_string(sum, out);
+	return r;
+}
+
 static int parse_manifest(const char *buf, size_t len, const char *what, struct entry **out,
 			  size_t *count, struct mfs_err *err)
 {
@@ -278,6 +356,14 @@ static int parse_manifest(const char *buf, size_t len, const char *what, struct 
 						if (json_uint(&j, &e.size, "size") < 0)
 							goto bad;
 						have_size = true;
+					} else if (!strcmp(k, "metadata")) {
+						size_t ml;
+
+						if (json_string(&j, e.meta, sizeof(e.meta), &ml, "metadata") < 0 ||
+						    !source_digest_ok(e.meta)) {
+							json_fail(&j, "metadata: not sha256:<64 hex digits>");
+							goto bad;
+						}
 					} else if (json_skip(&j) < 0) {
 						goto bad;
 					}
@@ -345,12 +431,16 @@ static int write_at(int fd, const void *buf, size_t len, uint64_t off)
 /*
  * Writes the skeleton of the container at @url (@size bytes; 0: ask the
  * server) to @path: header, metadata and footer at their offsets, the chunk
- * data a hole. Checked as a container before it is renamed into place.
+ * data a hole. Checked as a container before it is renamed into place, and
+ * against @meta (the SHA-256 of its metadata the list names, or "").
  */
 static int build_skeleton(struct mfs_http *h, const char *url, uint64_t size, int dirfd,
-			  const char *name, struct mfs_err *err)
+			  const char *name, const char *meta, struct mfs_err *err)
 {
-	uint8_t hdr[MFS_HEADER_SIZE], *buf = NULL;
+	uint8_t hdr[MFS_HEADER_SIZE], *buf = NULL, sum[32];
+	EVP_MD_CTX *md = NULL;
+	unsigned int sl = 0;
+	char got[72];
 	struct mfs_header_info hi;
 	struct mfs_footer_info fi;
 	struct mfs_archive *ar = NULL;
@@ -375,8 +465,13 @@ static int build_skeleton(struct mfs_http *h, const char *url, uint64_t size, in
 	tail_len = size < TAIL_FETCH ? size : TAIL_FETCH;
 	tail_off = size - tail_len;
 	buf = malloc(tail_len > META_PIECE ? tail_len : META_PIECE);
-	if (!buf)
+	md = EVP_MD_CTX_new();
+	if (!buf || !md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		free(buf);
+		EVP_MD_CTX_free(md);
 		return -ENOMEM;
+	}
+	EVP_DigestUpdate(md, hdr, sizeof(hdr));
 	r = mfs_http_range(h, url, tail_off, tail_len, buf, NULL, err);
 	if (r)
 		goto out;
@@ -418,7 +513,26 @@ static int build_skeleton(struct mfs_http *h, const char *url, uint64_t size, in
 			r = mfs_err_set(err, -EIO, "%s: cannot write the skeleton", name);
 			goto out;
 		}
+		EVP_DigestUpdate(md, buf, n);
 		off += n;
+	}
+	/* The tail's part from data_end on, read back (buf held the pieces since). */
+	for (uint64_t off = fi.data_end > tail_off ? fi.data_end : tail_off; off < size;) {
+		size_t n = size - off < META_PIECE ? (size_t)(size - off) : META_PIECE;
+
+		if (pread(fd, buf, n, (off_t)off) != (ssize_t)n) {
+			r = mfs_err_set(err, -EIO, "%s: cannot read the skeleton back", name);
+			goto out;
+		}
+		EVP_DigestUpdate(md, buf, n);
+		off += n;
+	}
+	EVP_DigestFinal_ex(md, sum, &sl);
+	source_sha256_string(sum, got);
+	if (*meta && strcmp(meta, got)) {
+		r = mfs_err_set(err, -EFSCORRUPTED, "%s: its metadata is %s, not the %s the list "
+				"names", name, got, meta);
+		goto out;
 	}
 	r = mfs_src_init_fd(&src, fd, err);
 	if (!r)
@@ -437,16 +551,17 @@ out:
 			unlinkat(dirfd, tmp, 0);
 	}
 	free(buf);
+	EVP_MD_CTX_free(md);
 	return r;
 }
 
-static int write_file_at(int dirfd, const char *name, const void *buf, size_t len)
+static int write_file_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode)
 {
 	char tmp[NAME_MAX_LEN + 32];
 	int fd, r;
 
 	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
 	r = mfs_write_all(fd, buf, len);
@@ -561,8 +676,9 @@ static uint64_t default_budget(const char *dir)
  */
 static int get_list(struct mfs_http *h, const char *url, const struct source_opts *o,
 		    int pdirfd, char **base, struct entry **files, size_t *nfiles, bool *offline,
-		    struct mfs_err *err)
+		    char listed[72], struct mfs_err *err)
 {
+	const char *pin = o->pin;
 	size_t ul = strlen(url), mlen = 0;
 	char *mbuf = NULL, *murl = NULL;
 	const char *cache = oci_is_url(url) ? "oci-manifest.json" : MFS_MANIFEST_NAME;
@@ -574,6 +690,16 @@ static int get_list(struct mfs_http *h, const char *url, const struct source_opt
 		r = oci_parse(url, &o->http, &ref, err);
 		if (r)
 			return r;
+		/* A reference by digest pins the manifest. */
+		if (!strncmp(ref.ref, "sha256:", 7)) {
+			if (!source_digest_ok(ref.ref))
+				return mfs_err_set(err, -EINVAL, "%s: not sha256:<64 hex digits>",
+						   ref.ref);
+			if (pin && strcmp(pin, ref.ref))
+				return mfs_err_set(err, -EINVAL, "pin=%s and the reference's %s differ",
+						   pin, ref.ref);
+			pin = ref.ref;
+		}
 		*base = strdup(ref.base);
 		if (!*base)
 			return -ENOMEM;
@@ -588,6 +714,9 @@ static int get_list(struct mfs_http *h, const char *url, const struct source_opt
 		snprintf((*files)->name, sizeof((*files)->name), "%s", slash + 1);
 		if (!source_name_ok((*files)->name, strlen((*files)->name)))
 			return mfs_err_set(err, -EINVAL, "%s: not a plain X.mfs name", url);
+		if (pin)
+			return mfs_err_set(err, -EINVAL, "pin= needs a listed source (a directory "
+					   "with modelfs.json, an OCI artifact), not one container");
 		*nfiles = 1;
 		return 0;
 	} else {
@@ -610,6 +739,14 @@ static int get_list(struct mfs_http *h, const char *url, const struct source_opt
 		*offline = true;
 		r = 0;
 	}
+	if (!r) {
+		/* What the list is: shown, so it can be pinned; checked, where pinned. */
+		source_sha256(mbuf, mlen, listed);
+		if (pin && strcmp(pin, listed))
+			r = mfs_err_set(err, -EFSCORRUPTED, "%s is %s, not the pinned %s%s",
+					oci_is_url(url) ? "the manifest" : MFS_MANIFEST_NAME, listed,
+					pin, *offline ? " (the copy fetched before)" : "");
+	}
 	if (!r && oci_is_url(url)) {
 		struct oci_layer *l = NULL;
 		size_t n = 0;
@@ -620,6 +757,7 @@ static int get_list(struct mfs_http *h, const char *url, const struct source_opt
 		for (size_t i = 0; !r && i < n; i++) {
 			snprintf((*files)[i].name, sizeof((*files)[i].name), "%s", l[i].name);
 			snprintf((*files)[i].digest, sizeof((*files)[i].digest), "%s", l[i].digest);
+			snprintf((*files)[i].meta, sizeof((*files)[i].meta), "%s", l[i].meta);
 			(*files)[i].size = l[i].size;
 			(*files)[i].plain = l[i].plain;
 		}
@@ -629,7 +767,7 @@ static int get_list(struct mfs_http *h, const char *url, const struct source_opt
 		r = parse_manifest(mbuf, mlen, murl ? murl : url, files, nfiles, err);
 	}
 	if (!r && !*offline) {
-		r = write_file_at(pdirfd, cache, mbuf, mlen);
+		r = write_file_at(pdirfd, cache, mbuf, mlen, 0600);
 		if (r)
 			mfs_err_set(err, r, "%s: cannot keep a copy: %s", cache, strerror(-r));
 	}
@@ -646,7 +784,7 @@ static void file_url(const char *base, const struct entry *e, char *out, size_t 
 		snprintf(out, cap, "%s%s", base, e->name);
 }
 
-int source_prepare(const char *url, const struct source_opts *opts, char **dir_out,
+int source_prepare(const char *url, struct source_opts *opts, char **dir_out,
 		   struct mfs_remote **remote_out, struct mfs_err *err)
 {
 	struct source_opts so = *opts;
@@ -685,7 +823,7 @@ int source_prepare(const char *url, const struct source_opts *opts, char **dir_o
 		r = pdirfd < 0 ? mfs_err_set(err, -errno, "%s: %s", dir, strerror(errno)) : -ENOMEM;
 		goto out;
 	}
-	r = get_list(h, url, o, pdirfd, &base, &files, &nfiles, &offline, err);
+	r = get_list(h, url, o, pdirfd, &base, &files, &nfiles, &offline, opts->listed, err);
 	if (r)
 		goto out;
 	for (size_t i = 0; i < nfiles && !offline; i++) {
@@ -696,7 +834,7 @@ int source_prepare(const char *url, const struct source_opts *opts, char **dir_o
 				goto out;
 			continue;
 		}
-		r = build_skeleton(h, furl, files[i].size, dirfd, files[i].name, err);
+		r = build_skeleton(h, furl, files[i].size, dirfd, files[i].name, files[i].meta, err);
 		if (r == -EIO && nfiles == 1 && !*files[i].digest &&
 		    !faccessat(dirfd, files[i].name, F_OK, 0)) {
 			if (o->tell)
@@ -757,6 +895,7 @@ int source_publish(const char *dirpath, mfs_source_tell_fn tell, struct mfs_err 
 	int dirfd = open(dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
 	struct entry *v = NULL;
 	char (*hash)[33] = NULL;
+	char (*meta)[72] = NULL;
 	size_t n = 0;
 	DIR *d;
 	struct dirent *de;
@@ -795,7 +934,8 @@ int source_publish(const char *dirpath, mfs_source_tell_fn tell, struct mfs_err 
 	}
 	qsort(v, n, sizeof(*v), by_name);
 	hash = calloc(n, sizeof(*hash));
-	if (!hash) {
+	meta = calloc(n, sizeof(*meta));
+	if (!hash || !meta) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -839,6 +979,15 @@ int source_publish(const char *dirpath, mfs_source_tell_fn tell, struct mfs_err 
 			goto out;
 		}
 		snprintf(hash[i], sizeof(hash[i]), "%016" PRIx64 "%016" PRIx64, hv.high64, hv.low64);
+		fd = openat(dirfd, v[i].name, O_RDONLY | O_CLOEXEC);
+		r = fd < 0 ? mfs_err_set(err, -errno, "%s: %s", v[i].name, strerror(errno))
+			   : source_meta_digest(fd, v[i].size, meta[i], err);
+		if (fd >= 0)
+			close(fd);
+		if (r) {
+			mfs_err_prefix(err, r, "%s/%s", dirpath, v[i].name);
+			goto out;
+		}
 		if (tell)
 			tell(false, v[i].name, "%" PRIu64 " bytes", v[i].size);
 	}
@@ -851,20 +1000,22 @@ int source_publish(const char *dirpath, mfs_source_tell_fn tell, struct mfs_err 
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
 		json_write_str(f, v[i].name);
-		fprintf(f, ", \"size\": %" PRIu64 ", \"xxh3\": \"%s\"}", v[i].size, hash[i]);
+		fprintf(f, ", \"size\": %" PRIu64 ", \"xxh3\": \"%s\", \"metadata\": \"%s\"}",
+			v[i].size, hash[i], meta[i]);
 	}
 	fprintf(f, "\n]}\n");
 	if (fclose(f)) {
 		r = -ENOMEM;
 		goto out;
 	}
-	r = write_file_at(dirfd, MFS_MANIFEST_NAME, out, outlen);
+	r = write_file_at(dirfd, MFS_MANIFEST_NAME, out, outlen, 0644); /* for the web server */
 	if (r)
 		mfs_err_set(err, r, "%s/%s: %s", dirpath, MFS_MANIFEST_NAME, strerror(-r));
 out:
 	close(dirfd);
 	free(out);
 	free(hash);
+	free(meta);
 	free(v);
 	return r;
 }

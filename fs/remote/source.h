@@ -17,6 +17,7 @@
 #define MFS_SOURCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -43,6 +44,14 @@ struct source_opts {
 	const char *credentials; /* the credentials file; NULL: the default, if it exists */
 	unsigned int requests;	 /* fetch-ahead requests in flight; 0: the default */
 	mfs_source_tell_fn tell; /* NULL: nothing is told */
+	/*
+	 * "sha256:<64 hex>": the list (modelfs.json, the OCI manifest) must be
+	 * exactly these bytes, or nothing is mounted. NULL: any (an OCI
+	 * reference by digest pins its manifest all the same).
+	 */
+	const char *pin;
+	/* Out (source_prepare): the SHA-256 of the list used, "sha256:<64 hex>". */
+	char listed[72];
 };
 
 /*
@@ -66,8 +75,22 @@ const char *source_default_store(void);
  * skeletons to serve, *@remote the chunk source for the daemon. 0, or -errno
  * with @err saying why (naming the URL).
  */
-int source_prepare(const char *url, const struct source_opts *o, char **dir,
+int source_prepare(const char *url, struct source_opts *o, char **dir,
 		   struct mfs_remote **remote, struct mfs_err *err);
+
+/* Is @d "sha256:" and 64 lower-case hex digits? */
+bool source_digest_ok(const char *d);
+/* "sha256:<hex>" of @len bytes at @buf, or of the 32-byte SHA-256 @md. */
+void source_sha256(const void *buf, size_t len, char out[72]);
+void source_sha256_string(const uint8_t md[32], char out[72]);
+
+/*
+ * The SHA-256 of container @fd's metadata (@size bytes in all): its header
+ * and every byte after its chunk data. What a list names per container
+ * ("metadata"; an OCI layer's MFS_OCI_META_ANNOTATION), and what a mount
+ * checks the skeleton against before it fetches any chunk.
+ */
+int source_meta_digest(int fd, uint64_t size, char out[72], struct mfs_err *err);
 
 /* A container name in a list: plain, printable, no path, ends in .mfs. */
 bool source_name_ok(const char *s, size_t n);

@@ -37,6 +37,8 @@ assert m["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
 assert l["mediaType"] == "application/vnd.modelfs.container.v1"
 assert l["annotations"]["org.opencontainers.image.title"] == "base.gguf.mfs"
 assert l["digest"].startswith("sha256:")
+meta = l["annotations"]["org.modelfs.container.metadata.digest"]
+assert meta.startswith("sha256:") and len(meta) == 71, meta
 PY
 pass
 # Again, and a second tag holding base and the fine-tune: only tuned is sent.
@@ -69,6 +71,21 @@ same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
 	fail "$(stat_json "$mnt" remote_fetched_chunks) chunks fetched again for a stored model"
 pass
 unmount "$mnt"
+# By digest: the manifest is pinned (the registry's answer is checked against
+# it), and a mount by tag shows the digest it resolved.
+digest=sha256:$(sha256sum <"$WORK/manifest.json" | cut -d' ' -f1)
+mount_fg "oci://$reg/models/llama:base" "$mnt" -o store="$WORK/store"
+"$MODELFS" stats "$mnt" | grep -q "^options .*,pin=$digest\$" ||
+	fail "a mount by tag does not show its digest: $("$MODELFS" stats "$mnt" | grep options)"
+unmount "$mnt"
+mount_fg "oci://$reg/models/llama@$digest" "$mnt" -o store="$WORK/store"
+same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
+unmount "$mnt"
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/store",pin=sha256:$(printf '%064d' 1) \
+	"oci://$reg/models/llama@$digest" "$mnt"
+expect_msg "and the reference's $digest differ"
+pass
+
 # ---- a plain GGUF layer, as Docker Model Runner publishes models ---------------------
 # Pushed here with the registry API: a config blob, the .gguf as it is (no
 # title annotation), the manifest. Mounted lazily: served as it is.

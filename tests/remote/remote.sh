@@ -128,6 +128,45 @@ chunks=$(find "$WORK/store/chunks" -type f -printf '%s\n' | awk '{ s += $1 } END
 pass
 unmount "$mnt"
 
+# ---- the chain from a pinned list to every byte -------------------------------------
+# modelfs.json names each container's metadata digest; a mount shows the list's
+# own digest as pin=, and -o pin= mounts exactly that list or nothing.
+python3 - "$www" <<'PY' || fail "modelfs.json lacks the metadata digests"
+import json, os, sys
+m = json.load(open(os.path.join(sys.argv[1], "modelfs.json")))
+for f in m["files"]:
+    assert f["metadata"].startswith("sha256:") and len(f["metadata"]) == 71, f
+PY
+listed=sha256:$(sha256sum "$www/modelfs.json" | cut -d' ' -f1)
+mount_fg "$url" "$mnt" -o store="$WORK/store",pin="$listed"
+"$MODELFS" stats "$mnt" | grep -q "^options .*,pin=$listed\$" ||
+	fail "the mount does not show the list it used: $("$MODELFS" stats "$mnt" | grep options)"
+same_file "$mnt/base.gguf" "$WORK/orig/base.gguf"
+unmount "$mnt"
+wrong=sha256:$(printf '%064d' 0)
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/store",pin="$wrong" "$url" "$mnt"
+expect_msg "modelfs.json is $listed, not the pinned $wrong"
+expect_exit 2 "$MODELFS" mount -f -o store="$WORK/store",pin=sha256:abc "$url" "$mnt"
+expect_msg "pin 'sha256:abc' is not sha256:<64 hex digits>"
+# A list naming other metadata than the container has (base's digest on tuned):
+# refused before any chunk is fetched.
+mkdir -p "$www/swapped"
+cp "$www/base.gguf.mfs" "$www/tuned.gguf.mfs" "$www/swapped/"
+python3 - "$www/modelfs.json" "$www/swapped/modelfs.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+base = [f for f in m["files"] if f["name"] == "base.gguf.mfs"][0]["metadata"]
+for f in m["files"]:
+    if f["name"] == "tuned.gguf.mfs":
+        f["metadata"] = base
+json.dump(m, open(sys.argv[2], "w"))
+PY
+expect_exit 1 "$MODELFS" mount -f -o store="$WORK/store" "${url}swapped/" "$mnt"
+expect_msg "tuned.gguf.mfs: its metadata is sha256:"
+expect_msg "not the $(python3 -c 'import json,sys; print([f for f in json.load(open(sys.argv[1]))["files"] if f["name"] == "base.gguf.mfs"][0]["metadata"])' "$www/modelfs.json") the list names"
+mountpoint -q "$mnt" && fail "mounted a list whose metadata digest does not match"
+pass
+
 # ---- a warm store serves a remount without the server ----------------------------
 stop_nginx
 echo 3 >/proc/sys/vm/drop_caches
