@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,8 @@ struct mfs_store {
 	int dfd; /* the store's directory */
 	uint64_t budget;
 	pthread_mutex_t lock;
+	pthread_mutex_t shared; /* this process's threads, around flock(ufd) */
+	int ufd;		/* STORE/usage: the bytes all processes' chunks take */
 	struct slot *tab;
 	size_t cap, n, dead; /* slots, used, deleted */
 	uint64_t bytes;
@@ -216,41 +219,11 @@ static void forget(struct mfs_store *s, struct slot *e)
 	s->dead++;
 }
 
-static int by_use(const void *a, const void *b)
-{
-	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
 
-	return x->used < y->used ? -1 : x->used > y->used;
-}
-
-/* Over the budget: remove the least recently used down to 90% of it. Locked. */
-static void evict(struct mfs_store *s)
-{
-	struct slot **v;
-	size_t m = 0;
-
-	if (!s->budget || s->bytes + s->meta <= s->budget)
-		return;
-	v = malloc(s->n * sizeof(*v));
-	if (!v)
-		return;
-	for (size_t i = 0; i < s->cap; i++)
-		if (s->tab[i].state == 1)
-			v[m++] = &s->tab[i];
-	qsort(v, m, sizeof(*v), by_use);
-	for (size_t i = 0; i < m && s->bytes + s->meta > s->budget / 10 * 9; i++) {
-		char path[PATH_MAX_LEN];
-
-		key_path(&v[i]->key, path);
-		unlinkat(s->dfd, path, 0);
-		forget(s, v[i]);
-	}
-	free(v);
-}
-
-/* ---- open ------------------------------------------------------------------ */
-
-static int scan(struct mfs_store *s)
+/* Every chunk file under chunks/ (files of older keys removed on the way): @fn for each. */
+static int walk(struct mfs_store *s,
+		int (*fn)(void *arg, const struct mfs_store_key *k, uint64_t size, uint64_t used),
+		void *arg)
 {
 	for (unsigned int d = 0; d < 256; d++) {
 		char sub[16];
@@ -281,8 +254,8 @@ static int scan(struct mfs_store *s)
 			if (!parse_key(de->d_name, &k) || k.b[0] != d ||
 			    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
 				continue;
-			if (insert(s, &k, (uint64_t)st.st_size,
-				   (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec)) {
+			if (fn(arg, &k, (uint64_t)st.st_size,
+			       (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec)) {
 				closedir(dir);
 				return -ENOMEM;
 			}
@@ -291,6 +264,146 @@ static int scan(struct mfs_store *s)
 	}
 	return 0;
 }
+
+static int scan_one(void *arg, const struct mfs_store_key *k, uint64_t size, uint64_t used)
+{
+	return insert(arg, k, size, used);
+}
+
+static int scan(struct mfs_store *s)
+{
+	return walk(s, scan_one, s);
+}
+
+/*
+ * ---- one budget for every process sharing the store -------------------------
+ *
+ * STORE/usage holds the bytes of all chunk files as every process sharing the
+ * store counts them (8 bytes, little-endian), changed under flock() of that
+ * file (and s->shared between this process's threads): a put adds, a removal
+ * that unlinked the file subtracts. Over the budget, eviction walks the
+ * directory - the truth - under the lock, removes the least recently used
+ * files whichever process put them, and writes the total it found.
+ */
+static void shared_lock(struct mfs_store *s)
+{
+	pthread_mutex_lock(&s->shared);
+	while (s->ufd >= 0 && flock(s->ufd, LOCK_EX) && errno == EINTR)
+		;
+}
+
+static void shared_unlock(struct mfs_store *s)
+{
+	if (s->ufd >= 0)
+		flock(s->ufd, LOCK_UN);
+	pthread_mutex_unlock(&s->shared);
+}
+
+static uint64_t usage_get(struct mfs_store *s)
+{
+	uint8_t b[8];
+
+	return s->ufd >= 0 && pread(s->ufd, b, 8, 0) == 8 ? get_le64(b) : s->bytes;
+}
+
+static void usage_set(struct mfs_store *s, uint64_t v)
+{
+	uint8_t b[8];
+
+	put_le64(b, v);
+	if (s->ufd >= 0 && pwrite(s->ufd, b, 8, 0) != 8)
+		return; /* a full disk: the next eviction's walk counts again */
+}
+
+static uint64_t usage_add(struct mfs_store *s, uint64_t add, uint64_t sub)
+{
+	uint64_t v;
+
+	shared_lock(s);
+	v = usage_get(s) + add;
+	v = v > sub ? v - sub : 0;
+	usage_set(s, v);
+	shared_unlock(s);
+	return v;
+}
+
+/* Removes the file at @path, and its bytes from the shared count if it was there. */
+static void unlink_counted(struct mfs_store *s, const char *path)
+{
+	struct stat st;
+
+	if (!fstatat(s->dfd, path, &st, AT_SYMLINK_NOFOLLOW) && !unlinkat(s->dfd, path, 0))
+		usage_add(s, 0, (uint64_t)st.st_size);
+}
+
+struct victims {
+	struct slot *v;
+	size_t n, cap;
+	uint64_t total;
+};
+
+static int victim_one(void *arg, const struct mfs_store_key *k, uint64_t size, uint64_t used)
+{
+	struct victims *vs = arg;
+
+	if (vs->n == vs->cap) {
+		size_t cap = vs->cap ? vs->cap * 2 : 1024;
+		struct slot *v = realloc(vs->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		vs->v = v;
+		vs->cap = cap;
+	}
+	vs->v[vs->n++] = (struct slot){.key = *k, .size = size, .used = used, .state = 1};
+	vs->total += size;
+	return 0;
+}
+
+static int by_used(const void *a, const void *b)
+{
+	const struct slot *x = a, *y = b;
+
+	return x->used < y->used ? -1 : x->used > y->used;
+}
+
+/*
+ * Over the budget (every process's chunks, and the sources' metadata): remove
+ * the least recently used down to 90% of it. Not under s->lock.
+ */
+static void evict(struct mfs_store *s)
+{
+	struct victims vs = {0};
+
+	if (!s->budget)
+		return;
+	shared_lock(s);
+	if (usage_get(s) + s->meta <= s->budget || walk(s, victim_one, &vs)) {
+		shared_unlock(s);
+		free(vs.v);
+		return;
+	}
+	qsort(vs.v, vs.n, sizeof(*vs.v), by_used);
+	for (size_t i = 0; i < vs.n && vs.total + s->meta > s->budget / 10 * 9; i++) {
+		char path[PATH_MAX_LEN];
+		struct slot *e;
+
+		key_path(&vs.v[i].key, path);
+		if (unlinkat(s->dfd, path, 0))
+			continue;
+		vs.total -= vs.v[i].size;
+		pthread_mutex_lock(&s->lock);
+		e = find(s, &vs.v[i].key);
+		if (e)
+			forget(s, e);
+		pthread_mutex_unlock(&s->lock);
+	}
+	usage_set(s, vs.total);
+	shared_unlock(s);
+	free(vs.v);
+}
+
+/* ---- open ------------------------------------------------------------------ */
 
 /*
  * The store tells what is mounted from where (skeletons, manifests) and holds
@@ -368,9 +481,10 @@ int mfs_store_open(struct mfs_store **out, const char *dir, uint64_t budget, str
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
-	s->dfd = -1;
+	s->dfd = s->ufd = -1;
 	s->budget = budget;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->shared, NULL);
 	r = mfs_mkdir_p(dir, 0700);
 	if (!r) {
 		s->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -384,8 +498,14 @@ int mfs_store_open(struct mfs_store **out, const char *dir, uint64_t budget, str
 	if (!r) {
 		int fd = openat(s->dfd, "sources", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
+		s->ufd = openat(s->dfd, "usage", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		clean_tmp(s);
+		/* The walk under the lock is the count every process starts again from. */
+		shared_lock(s);
 		r = scan(s);
+		if (!r)
+			usage_set(s, s->bytes);
+		shared_unlock(s);
 		/* What mounts wrote there (skeletons' metadata, manifests) counts too. */
 		if (fd >= 0)
 			s->meta = disk_use(fd, 2);
@@ -395,9 +515,7 @@ int mfs_store_open(struct mfs_store **out, const char *dir, uint64_t budget, str
 		mfs_store_close(s);
 		return r;
 	}
-	pthread_mutex_lock(&s->lock);
 	evict(s);
-	pthread_mutex_unlock(&s->lock);
 	*out = s;
 	return 0;
 }
@@ -408,7 +526,10 @@ void mfs_store_close(struct mfs_store *s)
 		return;
 	if (s->dfd >= 0)
 		close(s->dfd);
+	if (s->ufd >= 0)
+		close(s->ufd);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->shared);
 	free(s->tab);
 	free(s);
 }
@@ -419,7 +540,7 @@ static void drop(struct mfs_store *s, const struct mfs_store_key *k, const char 
 {
 	struct slot *e;
 
-	unlinkat(s->dfd, path, 0);
+	unlink_counted(s, path);
 	pthread_mutex_lock(&s->lock);
 	e = find(s, k);
 	if (e)
@@ -434,7 +555,7 @@ void mfs_store_remove(struct mfs_store *s, const struct mfs_store_key *key)
 	struct slot *e;
 
 	key_path(key, path);
-	unlinkat(s->dfd, path, 0);
+	unlink_counted(s, path);
 	pthread_mutex_lock(&s->lock);
 	e = find(s, key);
 	if (e)
@@ -543,15 +664,20 @@ int mfs_store_put(struct mfs_store *s, const struct mfs_store_key *key, const vo
 	}
 	pthread_mutex_lock(&s->lock);
 	r = insert(s, key, len + HDR, now_ns());
-	evict(s);
 	pthread_mutex_unlock(&s->lock);
+	if (s->budget && usage_add(s, len + HDR, 0) + s->meta > s->budget)
+		evict(s);
+	else if (!s->budget)
+		usage_add(s, len + HDR, 0);
 	return r;
 }
 
 void mfs_store_usage(struct mfs_store *s, uint64_t *bytes, uint64_t *chunks, uint64_t *damaged)
 {
+	shared_lock(s);
+	*bytes = usage_get(s) + s->meta;
+	shared_unlock(s);
 	pthread_mutex_lock(&s->lock);
-	*bytes = s->bytes + s->meta;
 	*chunks = s->n;
 	*damaged = s->damaged;
 	pthread_mutex_unlock(&s->lock);

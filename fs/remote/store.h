@@ -23,6 +23,7 @@
  *       header ("MFSC", 4 reserved bytes, the xxh3-64 of the payload) and the
  *       stored bytes
  *   tmp/                                    files being written
+ *   usage                                   8 bytes: the chunk files' bytes, all processes
  * A chunk is written to tmp/ and renamed into place: a reader sees a whole
  * file or none. A file torn by a crash or damaged on disk fails its xxh3 when
  * read and is deleted (the caller fetches the chunk again): nothing wrong is
@@ -31,7 +32,10 @@
  *
  * Least recently used chunks go when the store is over its budget (file
  * modification times keep the order across restarts). Thread-safe. Several
- * processes may share a store; each keeps its own budget. Files named by an
+ * processes may share a store and keep one budget between them: STORE/usage
+ * counts every process's chunk bytes under flock(), and eviction walks the
+ * directory and removes the least recently used whoever put them. Files
+ * named by an
  * older key (32 hex digits: xxh3-based keys, before chunk digests) are
  * removed when the store is opened.
  */

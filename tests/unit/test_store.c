@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,8 +232,62 @@ Test(store, files_removed_by_another_process_are_stored_again)
 	cr_expect_eq(memcmp(in, out, sizeof(in)), 0);
 	mfs_store_usage(s, &bytes, &chunks, &damaged);
 	cr_expect_eq(chunks, 2);
+	mfs_store_close(s);
+	/* Files removed behind the store's back are counted again at the next open's walk. */
+	cr_assert_eq(mfs_store_open(&s, dir, 0, NULL), 0);
+	mfs_store_usage(s, &bytes, &chunks, &damaged);
 	cr_expect_eq(bytes, 2 * (sizeof(in) + 16));
 	mfs_store_close(s);
+	teardown();
+}
+
+/*
+ * Two processes (two opens of one store, each with its own table) keep one
+ * budget between them: what either puts counts against it, and eviction
+ * removes the least recently used chunks whichever process put them.
+ */
+Test(store, one_budget_for_every_process)
+{
+	struct mfs_store *a, *b;
+	static uint8_t in[10000];
+	uint64_t bytes, chunks, damaged, files = 0;
+	const uint64_t budget = 10 * (sizeof(in) + 16);
+	char cmd[256];
+	FILE *p;
+
+	setup();
+	fill(in, sizeof(in), 9);
+	cr_assert_eq(mfs_store_open(&a, dir, budget, NULL), 0);
+	cr_assert_eq(mfs_store_open(&b, dir, budget, NULL), 0);
+	for (unsigned int i = 0; i < 8; i++) {
+		struct mfs_store_key ka = key_of(100 + i, sizeof(in)), kb = key_of(200 + i, sizeof(in));
+
+		cr_assert_eq(mfs_store_put(a, &ka, in, sizeof(in), NULL), 0);
+		cr_assert_eq(mfs_store_put(b, &kb, in, sizeof(in), NULL), 0);
+	}
+	snprintf(cmd, sizeof(cmd), "find '%s/chunks' -type f | wc -l", dir);
+	p = popen(cmd, "r");
+	cr_assert(p);
+	cr_assert_eq(fscanf(p, "%" SCNu64, &files), 1);
+	pclose(p);
+	cr_expect_leq(files, 10, "%" PRIu64 " chunk files for a budget of 10", files);
+	cr_expect_geq(files, 8, "%" PRIu64 " chunk files: evicted far below the budget", files);
+	mfs_store_usage(a, &bytes, &chunks, &damaged);
+	cr_expect_leq(bytes, budget, "a counts %" PRIu64 " bytes, over the budget %" PRIu64, bytes,
+		      budget);
+	cr_expect_eq(bytes, files * (sizeof(in) + 16), "a counts %" PRIu64 " bytes for %" PRIu64
+		     " files", bytes, files);
+	mfs_store_usage(b, &bytes, &chunks, &damaged);
+	cr_expect_eq(bytes, files * (sizeof(in) + 16));
+	/* The oldest went first: a's first chunk, whoever evicted it. */
+	{
+		struct mfs_store_key k0 = key_of(100, sizeof(in));
+		uint8_t out[sizeof(in)];
+
+		cr_expect_eq(mfs_store_get(b, &k0, out, sizeof(out)), -ENOENT);
+	}
+	mfs_store_close(a);
+	mfs_store_close(b);
 	teardown();
 }
 
