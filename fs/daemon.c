@@ -412,6 +412,10 @@ static void *governor(void *p)
 			mfs_remote_cancel(fs->opts.remote);
 			fs->cancelled = true;
 		}
+		if (atomic_load(&fs->inval_ino))
+			fuse_lowlevel_notify_inval_inode(fs->se,
+							 (fuse_ino_t)atomic_exchange(&fs->inval_ino, 0),
+							 0, 0);
 		govern(fs);
 		pthread_mutex_lock(&fs->gov_lock);
 	}

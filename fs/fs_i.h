@@ -126,6 +126,8 @@ struct mfs_fs {
 	bool gov_started;
 	bool gov_stop;			    /* protected by gov_lock */
 	bool cancelled;			    /* the remote source was told the mount ends (governor) */
+	/* A plain remote file found not its digest: its cached pages go (governor), or 0. */
+	atomic_uint_fast64_t inval_ino;
 	pthread_mutex_t gov_lock;
 	pthread_cond_t gov_cond;
 	char options[PATH_MAX + 256];	/* MFS_OPTIONS_XATTR's value (daemon.c) */

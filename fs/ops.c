@@ -335,7 +335,7 @@ static int do_read_model(fuse_req_t req, fuse_ino_t ino, struct mfs_cfile *cf, s
 }
 
 /* A plain file of a remote source (remote.h): its bytes from the store or the server. */
-static int do_read_plain(fuse_req_t req, struct mfs_fs *fs, struct mfs_node *n,
+static int do_read_plain(fuse_req_t req, fuse_ino_t ino, struct mfs_fs *fs, struct mfs_node *n,
 			 const struct mfs_remote_plain *p, size_t size, uint64_t off)
 {
 	struct mfs_err err = {{0}};
@@ -349,6 +349,12 @@ static int do_read_plain(fuse_req_t req, struct mfs_fs *fs, struct mfs_node *n,
 		mfs_stat_add(&fs->stats.read_errors, 1);
 		mfs_log(MFS_LOG_ERR, "%s: %s", n->path, mfs_err_msg(&err, (int)got));
 		free(buf);
+		/*
+		 * Read whole and found not its digest: what the page cache holds
+		 * of it goes too - not from here, inside a read of that inode.
+		 */
+		if (mfs_remote_plain_bad(p))
+			atomic_store(&fs->inval_ino, (uint64_t)ino);
 		return got == -ENOMEM ? -ENOMEM : -EIO;
 	}
 	mfs_stat_add(&fs->stats.passthrough_bytes, (uint64_t)got);
@@ -373,7 +379,7 @@ static int do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		const struct mfs_remote_plain *p = mfs_remote_plain(fs->opts.remote, n->path);
 
 		if (p)
-			return do_read_plain(req, fs, n, p, size, (uint64_t)off);
+			return do_read_plain(req, ino, fs, n, p, size, (uint64_t)off);
 	}
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	bv.buf[0].fd = (int)fi->fh;
@@ -456,6 +462,7 @@ static int do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 		g.remote_requests = rs.requests;
 		g.remote_store_hits = rs.store_hits;
 		g.remote_bad_fetches = rs.bad_fetches;
+		g.remote_check_ns = rs.check_ns;
 		mfs_store_usage(mfs_remote_store(fs->opts.remote), &g.store_bytes, &chunks,
 				&g.store_damaged);
 	}

@@ -95,6 +95,8 @@
 	  "Chunks of the remote source read from the local chunk store instead")                  \
 	G(remote_bad_fetches, "remote_bad_fetches",                                               \
 	  "Fetched chunks that failed their checksum (fetched again, never kept)")                \
+	G(remote_check_ns, "remote_check_ns",                                                     \
+	  "Time spent checking fetched chunks: SHA-256, or a decode for containers without digests") \
 	G(store_bytes, "store_bytes", "Bytes in the local chunk store now")                       \
 	G(store_damaged, "store_damaged",                                                         \
 	  "Store entries found damaged and removed since mount (their chunks fetched again)")

@@ -21,6 +21,7 @@
 #include "remote.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -30,6 +31,7 @@
 #include <time.h>
 
 #include "codec.h"
+#include "source.h"
 
 /* Fetches of one chunk whose bytes fail their checksum before it is EIO. */
 #define BAD_FETCHES_MAX 3
@@ -84,6 +86,19 @@ struct url_map {
 struct mfs_remote_plain {
 	char *path, *url, *digest;
 	uint64_t size;
+	struct plain_check *chk;
+};
+
+/*
+ * A plain file read from its start to its end, in order (llama.cpp loading
+ * it, cp, a checksum): its blocks hashed as they come, the whole checked
+ * against its digest at the end. Read any other way, nothing is checked.
+ */
+struct plain_check {
+	pthread_mutex_t lock;
+	EVP_MD_CTX *md;	 /* NULL: not followed any more */
+	uint64_t hashed; /* bytes [0, hashed) went into md */
+	atomic_int state; /* 0 unchecked, 1 its digest, -1 not: reads fail */
 };
 
 struct mfs_remote {
@@ -214,6 +229,9 @@ void mfs_remote_free(struct mfs_remote *r)
 		free(r->plain[i].path);
 		free(r->plain[i].url);
 		free(r->plain[i].digest);
+		EVP_MD_CTX_free(r->plain[i].chk->md);
+		pthread_mutex_destroy(&r->plain[i].chk->lock);
+		free(r->plain[i].chk);
 	}
 	free(r->plain);
 	mfs_store_close(r->store);
@@ -266,12 +284,20 @@ int mfs_remote_map_plain(struct mfs_remote *r, const char *path, const char *url
 	r->plain = v;
 	p = &v[r->nplain];
 	*p = (struct mfs_remote_plain){.path = strdup(path), .url = strdup(url),
-				       .digest = strdup(digest), .size = size};
-	if (!p->path || !p->url || !p->digest) {
+				       .digest = strdup(digest), .size = size,
+				       .chk = calloc(1, sizeof(*p->chk))};
+	if (!p->path || !p->url || !p->digest || !p->chk) {
 		free(p->path);
 		free(p->url);
 		free(p->digest);
+		free(p->chk);
 		return -ENOMEM;
+	}
+	pthread_mutex_init(&p->chk->lock, NULL);
+	p->chk->md = EVP_MD_CTX_new();
+	if (p->chk->md && !EVP_DigestInit_ex(p->chk->md, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(p->chk->md);
+		p->chk->md = NULL;
 	}
 	r->nplain++;
 	return 0;
@@ -288,6 +314,11 @@ const struct mfs_remote_plain *mfs_remote_plain(struct mfs_remote *r, const char
 uint64_t mfs_remote_plain_size(const struct mfs_remote_plain *p)
 {
 	return p->size;
+}
+
+bool mfs_remote_plain_bad(const struct mfs_remote_plain *p)
+{
+	return atomic_load(&p->chk->state) < 0;
 }
 
 const char *mfs_remote_plain_digest(const struct mfs_remote_plain *p)
@@ -313,6 +344,55 @@ void mfs_remote_plain_forget(struct mfs_remote *r, const struct mfs_remote_plain
 	}
 }
 
+/*
+ * Block @boff of @p (@len bytes at @b) was obtained: hashed if it is the next
+ * in order, and then the blocks after it other threads stored meanwhile (the
+ * kernel's readahead runs on several). At the end, the whole against the
+ * digest: -EFSCORRUPTED (every block dropped) if it is not.
+ */
+static int plain_follow(struct mfs_remote *r, const struct mfs_remote_plain *p, uint64_t boff,
+			const uint8_t *b, uint32_t len, struct mfs_err *err)
+{
+	struct plain_check *c = p->chk;
+	uint8_t sum[32], *next = NULL;
+	unsigned int sl = 0;
+	char got[72];
+	int bad = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->md && !atomic_load(&c->state) && boff == c->hashed) {
+		EVP_DigestUpdate(c->md, b, len);
+		c->hashed += len;
+		while (c->hashed < p->size) {
+			uint32_t blen;
+			struct mfs_store_key key = plain_block(p, c->hashed, &blen);
+
+			if (!mfs_store_has(r->store, &key, blen) ||
+			    (!next && !(next = malloc(PLAIN_BLOCK))) ||
+			    mfs_store_get(r->store, &key, next, blen))
+				break;
+			EVP_DigestUpdate(c->md, next, blen);
+			c->hashed += blen;
+		}
+		if (c->hashed == p->size) {
+			EVP_DigestFinal_ex(c->md, sum, &sl);
+			EVP_MD_CTX_free(c->md);
+			c->md = NULL;
+			source_sha256_string(sum, got);
+			atomic_store(&c->state, strcmp(got, p->digest) ? -1 : 1);
+			bad = atomic_load(&c->state) < 0;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	free(next);
+	if (!bad)
+		return 0;
+	atomic_fetch_add(&r->bad_fetches, 1);
+	mfs_remote_plain_forget(r, p);
+	return mfs_err_set(err, -EFSCORRUPTED, "%s: read whole, its bytes are not its digest %s "
+			   "(every stored block dropped; its reads fail)", p->path, p->digest);
+}
+
 ssize_t mfs_remote_plain_read(struct mfs_remote *r, const struct mfs_remote_plain *p,
 			      uint64_t off, size_t len, void *buf, struct mfs_err *err)
 {
@@ -322,6 +402,9 @@ ssize_t mfs_remote_plain_read(struct mfs_remote *r, const struct mfs_remote_plai
 
 	if (!t)
 		return -ENOMEM;
+	if (atomic_load(&p->chk->state) < 0)
+		return mfs_err_set(err, -EIO, "%s: its bytes are not its digest %s", p->path,
+				   p->digest);
 	if (off >= p->size)
 		return 0;
 	if (len > p->size - off)
@@ -352,6 +435,13 @@ ssize_t mfs_remote_plain_read(struct mfs_remote *r, const struct mfs_remote_plai
 			atomic_fetch_add(&r->requests, 1);
 			if (mfs_store_put(r->store, &key, t->buf, blen, err))
 				atomic_fetch_add(&r->store_errors, 1); /* served all the same */
+			/* Found bad meanwhile (by another thread): nothing of it is kept. */
+			if (atomic_load(&p->chk->state) < 0)
+				mfs_store_remove(r->store, &key);
+		}
+		if (!in_buf && (rc = plain_follow(r, p, boff, t->buf, blen, err))) {
+			t->have_block = false;
+			return -EIO;
 		}
 		t->block = key;
 		t->have_block = true;

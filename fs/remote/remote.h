@@ -48,7 +48,10 @@ void mfs_remote_set_fetchers(struct mfs_remote *r, unsigned int n);
  * A plain file at @path (an OCI layer that is a .gguf or .safetensors, not a
  * container): blob @url, @size bytes, content named @digest. Served as it is,
  * fetched in 1 MiB blocks kept in the store. Its bytes cannot be checked as a
- * container's are: no checksum covers less than the whole blob.
+ * container's are: no checksum covers less than the whole blob. Read from
+ * start to end (in any interleaving of threads), the whole is checked against
+ * @digest at the end; found not to be, every block is dropped and its reads
+ * fail from then on.
  */
 struct mfs_remote_plain;
 int mfs_remote_map_plain(struct mfs_remote *r, const char *path, const char *url,
@@ -57,6 +60,8 @@ int mfs_remote_map_plain(struct mfs_remote *r, const char *path, const char *url
 const struct mfs_remote_plain *mfs_remote_plain(struct mfs_remote *r, const char *path);
 uint64_t mfs_remote_plain_size(const struct mfs_remote_plain *p);
 const char *mfs_remote_plain_digest(const struct mfs_remote_plain *p);
+/* Was @p read whole and found not to be its digest? (Its reads fail from then on.) */
+bool mfs_remote_plain_bad(const struct mfs_remote_plain *p);
 /* Drops every stored block of @p (its bytes failed their digest). */
 void mfs_remote_plain_forget(struct mfs_remote *r, const struct mfs_remote_plain *p);
 /*

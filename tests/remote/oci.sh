@@ -129,6 +129,9 @@ pass
 "$MFS_READCHECK" random "$WORK/orig/base.gguf" "$mnt/$plain" 200 7 || fail "random reads of the plain layer"
 pass
 same_file "$mnt/$plain" "$WORK/orig/base.gguf"
+cat "$mnt/$plain" >/dev/null || fail "the genuine layer, read whole, failed its digest"
+[ "$(stat_json "$mnt" remote_bad_fetches)" = 0 ] || fail "the genuine layer counted as bad"
+pass
 unmount "$mnt"
 # modelfs fetch reads a plain layer whole and checks it against its digest.
 expect_exit 0 "$MODELFS" fetch -o store="$WORK/fstore" "oci://$reg/models/dmr"
@@ -139,7 +142,7 @@ blob=$(find "$REGISTRY_DATA" -path "*/blobs/sha256/*/$(sha256sum "$WORK/orig/bas
 [ -f "$blob" ] || fail "the plain layer's blob is not in the registry's storage"
 flip "$blob" 5000
 expect_exit 1 "$MODELFS" fetch -q -o store="$WORK/fstore2" "oci://$reg/models/dmr"
-expect_msg "the layer's bytes are not its digest"
+expect_msg "bytes are not its digest"
 [ "$(find "$WORK/fstore2/chunks" -type f | wc -l)" = 0 ] || fail "blocks of a damaged layer were kept"
 pass
 flip "$blob" 5000
@@ -156,7 +159,18 @@ blob2=$(find "$REGISTRY_DATA" -path "*/blobs/sha256/*/$(sha256sum "$WORK/orig/ba
 flip "$blob2" 5000
 mount_fg "oci://$reg2/models/dmr" "$mnt" -o store="$WORK/shared"
 cmp -s "$mnt/$plain" "$WORK/orig/base.gguf" && fail "the hostile registry served the genuine bytes?"
+# Read whole, in order, the layer is checked against its digest at its end:
+# the last read fails, every block is dropped, later reads fail too.
+cat "$mnt/$plain" >/dev/null 2>"$LOG/cat" && fail "a layer that is not its digest was read whole"
+grep -q "Input/output error" "$LOG/cat" || fail "not EIO: $(cat "$LOG/cat")"
+[ "$(stat_json "$mnt" remote_bad_fetches)" = 1 ] || fail "remote_bad_fetches $(stat_json "$mnt" remote_bad_fetches), not 1"
+sleep 0.5 # the daemon drops the pages the kernel holds of it (its governor, every 0.2 s)
+head -c 4096 "$mnt/$plain" >/dev/null 2>&1 && fail "a layer found not its digest is still served"
+grep -q "read whole, its bytes are not its digest" "$DLOG" || fail "no log line: $(cat "$DLOG")"
+pass
 unmount "$mnt"
+[ "$(find "$WORK/shared/chunks" -type f | wc -l)" = 0 ] || fail "blocks of a layer that is not its digest were kept"
+pass
 mount_fg "oci://$reg1/models/dmr" "$mnt" -o store="$WORK/shared"
 same_file "$mnt/$plain" "$WORK/orig/base.gguf"
 [ "$(stat_json "$mnt" remote_fetched_bytes)" -ge "$(stat -c %s "$WORK/orig/base.gguf")" ] ||
