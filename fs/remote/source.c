@@ -269,8 +269,8 @@ void source_sha256(const void *buf, size_t len, char out[72])
 
 int source_meta_digest(int fd, uint64_t size, char out[72], struct mfs_err *err)
 {
-	uint8_t hdr[MFS_HEADER_SIZE], foot[MFS_FOOTER_SIZE];
-	static _Thread_local uint8_t buf[1 << 20];
+	uint8_t hdr[MFS_HEADER_SIZE], foot[MFS_FOOTER_SIZE], *buf;
+	const size_t cap = 1 << 20;
 	struct mfs_footer_info fi;
 	EVP_MD_CTX *md;
 	uint8_t sum[32];
@@ -286,14 +286,17 @@ int source_meta_digest(int fd, uint64_t size, char out[72], struct mfs_err *err)
 		return r;
 	if (fi.data_end < MFS_HEADER_SIZE || fi.data_end > size - MFS_FOOTER_SIZE)
 		return mfs_err_set(err, -EFSCORRUPTED, "footer: data end outside the file");
+	/* Not a static or thread-local buffer: every thread of the daemon would carry it. */
+	buf = malloc(cap);
 	md = EVP_MD_CTX_new();
-	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+	if (!buf || !md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		free(buf);
 		EVP_MD_CTX_free(md);
 		return -ENOMEM;
 	}
 	EVP_DigestUpdate(md, hdr, sizeof(hdr));
 	for (uint64_t off = fi.data_end; off < size && !r;) {
-		size_t n = size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
+		size_t n = size - off < cap ? (size_t)(size - off) : cap;
 
 		if (pread(fd, buf, n, (off_t)off) != (ssize_t)n)
 			r = mfs_err_set(err, -EIO, "cannot read the metadata");
@@ -303,6 +306,7 @@ int source_meta_digest(int fd, uint64_t size, char out[72], struct mfs_err *err)
 	}
 	EVP_DigestFinal_ex(md, sum, &sl);
 	EVP_MD_CTX_free(md);
+	free(buf);
 	if (!r)
 		source_sha256_string(sum, out);
 	return r;
