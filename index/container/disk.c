@@ -100,6 +100,24 @@ static void section_encode(uint8_t *out, const struct mfs_section_info *s)
 	put_le32(out + OFF(mfs_disk_section, count), s->count);
 }
 
+/* A section descriptor at @p, whose records must be @entry_size bytes. */
+static int section_decode(struct mfs_section_info *s, const uint8_t *p, uint32_t entry_size,
+			  const char *name, struct mfs_err *err)
+{
+	s->offset = get_le64(p + OFF(mfs_disk_section, offset));
+	s->length = get_le64(p + OFF(mfs_disk_section, length));
+	s->checksum = get_le64(p + OFF(mfs_disk_section, checksum));
+	s->entry_size = get_le32(p + OFF(mfs_disk_section, entry_size));
+	s->count = get_le32(p + OFF(mfs_disk_section, count));
+	if (s->entry_size != entry_size)
+		return mfs_err_set(err, -EFSCORRUPTED, "%s: bad record size %u", name,
+				   s->entry_size);
+	if ((uint64_t)s->entry_size * s->count != s->length)
+		return mfs_err_set(err, -EFSCORRUPTED, "%s: length %llu does not match %u records",
+				   name, (unsigned long long)s->length, s->count);
+	return 0;
+}
+
 void mfs_disk_footer_encode(uint8_t out[MFS_FOOTER_SIZE], const struct mfs_footer_info *f)
 {
 	memset(out, 0, MFS_FOOTER_SIZE);
@@ -165,21 +183,12 @@ int mfs_disk_footer_decode(struct mfs_footer_info *f, const uint8_t in[MFS_FOOTE
 				   unknown);
 
 	for (unsigned int i = 0; i < MFS_SEC_NR; i++) {
-		const uint8_t *p = in + OFF(mfs_disk_footer, sections) + i * MFS_SECTION_SIZE;
-		struct mfs_section_info *s = &f->sections[i];
+		int r = section_decode(&f->sections[i],
+				       in + OFF(mfs_disk_footer, sections) + i * MFS_SECTION_SIZE,
+				       mfs_disk_entry_size(i), mfs_disk_section_names[i], err);
 
-		s->offset = get_le64(p + OFF(mfs_disk_section, offset));
-		s->length = get_le64(p + OFF(mfs_disk_section, length));
-		s->checksum = get_le64(p + OFF(mfs_disk_section, checksum));
-		s->entry_size = get_le32(p + OFF(mfs_disk_section, entry_size));
-		s->count = get_le32(p + OFF(mfs_disk_section, count));
-		if (s->entry_size != mfs_disk_entry_size(i))
-			return mfs_err_set(err, -EFSCORRUPTED, "%s: bad record size %u",
-					   mfs_disk_section_names[i], s->entry_size);
-		if ((uint64_t)s->entry_size * s->count != s->length)
-			return mfs_err_set(
-			    err, -EFSCORRUPTED, "%s: length %llu does not match %u records",
-			    mfs_disk_section_names[i], (unsigned long long)s->length, s->count);
+		if (r)
+			return r;
 	}
 	return 0;
 }
@@ -197,24 +206,11 @@ void mfs_disk_digests_encode(uint8_t out[MFS_DIGESTS_TRAILER_SIZE], const struct
 int mfs_disk_digests_decode(struct mfs_section_info *s, const uint8_t in[MFS_DIGESTS_TRAILER_SIZE],
 			    struct mfs_err *err)
 {
-	const uint8_t *p = in + OFF(mfs_disk_digests, section);
-
 	if (get_le64(in + OFF(mfs_disk_digests, checksum)) !=
 	    XXH3_64bits(in, OFF(mfs_disk_digests, checksum)))
 		return mfs_err_set(err, -EFSCORRUPTED, "digests trailer checksum mismatch");
-	s->offset = get_le64(p + OFF(mfs_disk_section, offset));
-	s->length = get_le64(p + OFF(mfs_disk_section, length));
-	s->checksum = get_le64(p + OFF(mfs_disk_section, checksum));
-	s->entry_size = get_le32(p + OFF(mfs_disk_section, entry_size));
-	s->count = get_le32(p + OFF(mfs_disk_section, count));
-	if (s->entry_size != MFS_DIGEST_SIZE)
-		return mfs_err_set(err, -EFSCORRUPTED, "chunk digests: bad record size %u",
-				   s->entry_size);
-	if ((uint64_t)s->entry_size * s->count != s->length)
-		return mfs_err_set(err, -EFSCORRUPTED,
-				   "chunk digests: length %llu does not match %u records",
-				   (unsigned long long)s->length, s->count);
-	return 0;
+	return section_decode(s, in + OFF(mfs_disk_digests, section), MFS_DIGEST_SIZE,
+			      "chunk digests", err);
 }
 
 /* ---- chunk ------------------------------------------------------------- */

@@ -39,31 +39,23 @@ check "$WORK/bf16.gguf" zstd zstd/identity
 check "$WORK/bf16.gguf" lz4 lz4/identity
 check "$WORK/f16.gguf" store store/identity
 
-# A container of format 1.0 (written before plane method 4 existed, by
-# 'modelfs-gen -t bf16 --layers 1 --embd 32 --ff 64 --heads 2 --kv-heads 2'
-# and the packer of commit 16de922): both readers still read it, and the
+# Containers of the formats before this one, of the same model ('modelfs-gen
+# -t bf16 --layers 1 --embd 32 --ff 64 --heads 2 --kv-heads 2'): 1.0 (before
+# plane method 4, packed by commit 16de922) and 1.1 (plane method 4, no chunk
+# digests, packed by commit e162c8b). Both readers still read them, and the
 # original comes back.
-old=$(dirname "$0")/data/format-1.0-bf16.gguf.mfs
-expect_exit 0 "$MODELFS" inspect "$old"
-grep -q "modelfs container v1.0" <<<"$OUT" || fail "the old container is not 1.0: $OUT"
-expect_exit 0 "$MODELFS" verify -q "$old"
-expect_exit 0 "$MODELFS" unpack -q -o "$WORK/old" "$old"
-[ "$(sha256sum <"$WORK/old/format-1.0-bf16.gguf" | cut -d' ' -f1)" = fc87ccfd3aa3fc04f9974f4dabf9c4c3bf020cf86c780e869f2507f17b702205 ] ||
-	fail "the format 1.0 container unpacks to other bytes"
-expect_exit 0 "$py" "$spec" "$old" "$WORK/old/format-1.0-bf16.gguf" --require plane:rans
-pass
-# And one of format 1.1 (plane method 4, no chunk digests: the same model,
-# packed by commit e162c8b): read, verified and unpacked by both readers.
-old=$(dirname "$0")/data/format-1.1-bf16.gguf.mfs
-expect_exit 0 "$MODELFS" inspect "$old"
-grep -q "modelfs container v1.1" <<<"$OUT" || fail "the old container is not 1.1: $OUT"
-grep -q "^digests: *none" <<<"$OUT" || fail "inspect does not say the 1.1 container has no digests: $OUT"
-expect_exit 0 "$MODELFS" verify -q "$old"
-expect_exit 0 "$MODELFS" unpack -q -o "$WORK/old11" "$old"
-[ "$(sha256sum <"$WORK/old11/format-1.1-bf16.gguf" | cut -d' ' -f1)" = fc87ccfd3aa3fc04f9974f4dabf9c4c3bf020cf86c780e869f2507f17b702205 ] ||
-	fail "the format 1.1 container unpacks to other bytes"
-expect_exit 0 "$py" "$spec" "$old" "$WORK/old11/format-1.1-bf16.gguf" --require plane:rans32
-pass
+for v in "1.0 plane:rans" "1.1 plane:rans32"; do
+	old=$(dirname "$0")/data/format-${v% *}-bf16.gguf.mfs
+	expect_exit 0 "$MODELFS" inspect "$old"
+	grep -q "modelfs container v${v% *}" <<<"$OUT" || fail "the old container is not ${v% *}: $OUT"
+	grep -q "^digests: *none" <<<"$OUT" || fail "inspect does not say ${v% *} has no digests: $OUT"
+	expect_exit 0 "$MODELFS" verify -q "$old"
+	expect_exit 0 "$MODELFS" unpack -q -o "$WORK/old${v% *}" "$old"
+	[ "$(sha256sum <"$WORK/old${v% *}/format-${v% *}-bf16.gguf" | cut -d' ' -f1)" = fc87ccfd3aa3fc04f9974f4dabf9c4c3bf020cf86c780e869f2507f17b702205 ] ||
+		fail "the format ${v% *} container unpacks to other bytes"
+	expect_exit 0 "$py" "$spec" "$old" "$WORK/old${v% *}/format-${v% *}-bf16.gguf" --require "${v#* }"
+	pass
+done
 
 # The second reader must also reject what the first rejects.
 f=$WORK/bf16.gguf

@@ -76,6 +76,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
         self.log(self.headers.get("Range"), status, len(body))
 
+    def challenge(self, rng, params):
+        """A registry's 401 with a Bearer challenge of @params."""
+        body = b"token please\n"
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", "Bearer " + params)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.log(rng, 401, len(body))
+
     def do_HEAD(self):
         self.do_GET()
 
@@ -108,15 +118,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.path.startswith("/token?"):
                 return self.plain(200, json.dumps({"token": "stolen"}).encode())
             if self.headers.get("Authorization") != "Bearer stolen":
-                body = b"token please\n"
-                self.send_response(401)
-                self.send_header("WWW-Authenticate",
-                                 f'Bearer realm="http://localhost:{PORT}/token",'
-                                 'service="modelfs-test"')
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                return self.log(rng, 401, len(body))
+                return self.challenge(rng, f'realm="http://localhost:{PORT}/token",'
+                                      'service="modelfs-test"')
         if m.startswith("bearer") or m == "rotate":
             if self.path.startswith("/token?"):
                 want = m.split(":", 1)[1] if m.startswith("bearer:") else None
@@ -129,15 +132,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if m == "rotate" and n % 50 == 0:
                 generation[0] += 1
             if self.headers.get("Authorization") != f"Bearer tok-{generation[0]}":
-                body = b"token please\n"
-                self.send_response(401)
-                self.send_header("WWW-Authenticate",
-                                 f'Bearer realm="http://127.0.0.1:{PORT}/token",'
-                                 'service="modelfs-test",scope="repository:models:pull,push"')
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                return self.log(rng, 401, len(body))
+                return self.challenge(rng, f'realm="http://127.0.0.1:{PORT}/token",'
+                                      'service="modelfs-test",scope="repository:models:pull,push"')
         path = os.path.join(ROOT, self.path.lstrip("/").split("?")[0])
         if ".." in self.path or not os.path.isfile(path):
             return self.plain(404)
