@@ -2,6 +2,7 @@
 /*
  * cmd_mount.c - `modelfs mount SRC MNT`: options, then mfs_daemon_run().
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -177,6 +178,28 @@ static bool mounted_type(const char *mnt, char *type, size_t cap)
 }
 
 /*
+ * A mount hides what the directory holds (FUSE 3 dropped the "nonempty"
+ * check): said, not refused - fstab setups over a directory holding a
+ * placeholder keep working.
+ */
+static void warn_not_empty(const char *mnt)
+{
+	DIR *d = opendir(mnt);
+	struct dirent *de;
+	unsigned int n = 0;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	if (n)
+		cli_warn(mnt, "not empty: its %u entr%s hidden while modelfs is mounted over it", n,
+			 n == 1 ? "y is" : "ies are");
+}
+
+/*
  * @mnt is a mount point whose daemon died (stat gives ENOTCONN). If it was a
  * modelfs mount, detach it - root unmounts it lazily, others ask fusermount3 -
  * and say so; anything else is left for the user.
@@ -238,8 +261,12 @@ int mount_run(const char *cmd, struct mfs_daemon_opts *d, char *fuse_opts)
 		}
 		snprintf(src, sizeof(src), "%s", skeletons);
 		free(skeletons);
-		if (*so.listed)
-			d->listed = strdup(so.listed);
+		if (*so.listed) {
+			static char listed[sizeof(so.listed)];
+
+			memcpy(listed, so.listed, sizeof(listed));
+			d->listed = listed;
+		}
 		d->backing = MFS_BACKING_REMOTE;
 		d->src_name = source_shown_url(d->src);
 	} else if (!realpath(d->src, src)) {
@@ -261,6 +288,16 @@ int mount_run(const char *cmd, struct mfs_daemon_opts *d, char *fuse_opts)
 		free(fuse_opts);
 		return EXIT_FAIL;
 	}
+	/* libfuse opens it itself and says only "Permission denied". */
+	if (access("/dev/fuse", R_OK | W_OK)) {
+		cli_error("/dev/fuse", "%s: this user cannot use FUSE. Mount as root, or have "
+			  "the administrator make /dev/fuse readable and writable for you (Debian "
+			  "makes it 0666; a container or a udev rule may not): see README.md, "
+			  "Troubleshooting", mfs_strerror(errno));
+		free(fuse_opts);
+		return EXIT_FAIL;
+	}
+	warn_not_empty(d->mnt);
 	d->fuse_opts = fuse_opts;
 	r = mfs_daemon_run(d, &err);
 	free(fuse_opts);

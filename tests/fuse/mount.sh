@@ -299,4 +299,31 @@ expect_exit 2 "$MODELFS" mount "$src"
 mountpoint -q "$mnt" && fail "a failed mount left a mount behind"
 pass
 
+# ---- surprises are said ---------------------------------------------------------------
+# A mount point that holds files: mounted, with a warning that they are hidden.
+mkdir -p "$WORK/full"
+touch "$WORK/full/mine"
+mount_fg "$src" "$WORK/full"
+grep -q "$WORK/full: not empty: its 1 entry is hidden while modelfs is mounted over it" "$DLOG" ||
+	fail "no warning for a non-empty mount point: $(cat "$DLOG")"
+[ ! -e "$WORK/full/mine" ] || fail "the mount did not cover the directory"
+unmount "$WORK/full"
+[ -e "$WORK/full/mine" ] || fail "the hidden file is gone after umount"
+pass
+# A user who may not open /dev/fuse (here: a 0600 copy of it bound over it in a
+# mount namespace of this test's own) is told what to do, not just "Permission denied".
+second_user
+mknod "$WORK/fuse0600" c 10 229
+chmod 600 "$WORK/fuse0600"
+mkdir -p "$WORK/umnt"
+chown "$OTHER" "$WORK/umnt"
+chmod 755 "$src"
+OUT=$(unshare -m sh -c "mount --bind '$WORK/fuse0600' /dev/fuse &&
+	setpriv --reuid=$(id -u "$OTHER") --regid=$(id -g "$OTHER") --clear-groups -- \
+	'$MODELFS' mount -f '$src' '$WORK/umnt'" 2>&1) && fail "mounted without /dev/fuse"
+grep -q "/dev/fuse: Permission denied: this user cannot use FUSE" <<<"$OUT" ||
+	fail "no hint for /dev/fuse: $OUT"
+grep -q "Troubleshooting" <<<"$OUT" || fail "the hint does not point to Troubleshooting: $OUT"
+pass
+
 done_ok
