@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Makes the release tarball with `meson dist` (the committed tree), builds the
-# Debian package from it (packaging/debian) with `dpkg-buildpackage -us -uc
-# -b` - which proves the tarball builds - installs it into the machine, runs the
+# Builds the Debian package as users do (tools/build-deb.sh: the release
+# tarball from `meson dist` of the committed tree, `dpkg-buildpackage -us -uc
+# -b` on it - which proves the tarball builds), installs it, runs the
 # installed programs against a generated model - pack, verify, `mount -t
 # modelfs` through /sbin/mount.modelfs, byte comparison, stats, man page,
 # unit, the installed unit under a real systemd (service.sh --installed) -
@@ -31,36 +31,12 @@ fail() {
 	exit 1
 }
 
-# Build dependencies, from debian/control; git for meson dist (a tree
-# copied without git has none).
-deps=(build-essential debhelper dpkg-dev git)
-deps+=($(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$root/packaging/debian/control" |
-	sed '1s/^Build-Depends://; /^[A-Z]/d' | tr ',' '\n' | sed 's/(.*)//; s/ //g' | grep .))
-missing=()
-for p in "${deps[@]}"; do
-	[ "$p" = debhelper-compat ] && continue
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "deb: installing ${missing[*]}" >&2
-	quietly "deb: apt-get update" env DEBIAN_FRONTEND=noninteractive apt-get update
-	quietly "deb: apt-get install" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		--no-install-recommends "${missing[@]}"
-fi
-
-# The release tarball (HEAD: uncommitted edits are not in it), debian/ at its root.
-meson dist -C "$build" --no-tests --formats xztar --allow-dirty >"$work/dist.log" 2>&1 ||
-	fail "meson dist: $(tail -5 "$work/dist.log")"
-tarball=$build/meson-dist/modelfs-0.1.0.tar.xz
-echo "deb: meson dist made $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
-tar -xf "$tarball" -C "$work"
-src=$work/modelfs-0.1.0
-[ -f "$src/meson.build" ] || fail "the tarball has no modelfs-0.1.0/meson.build"
-cp -r "$src/packaging/debian" "$src/debian"
+# The package as a user builds it (tools/build-deb.sh: meson dist, then
+# dpkg-buildpackage on the tarball, which proves the tarball builds).
 t0=$(date +%s)
-(cd "$src" && dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
-	fail "dpkg-buildpackage: $(tail -30 "$work/build.log")"
-deb=$(ls "$work"/modelfs_*.deb)
+deb=$("$root/tools/build-deb.sh" -o "$work" 2>"$work/build-deb.log" | tail -1) ||
+	fail "tools/build-deb.sh: $(tail -30 "$work/build-deb.log")"
+[ -f "$deb" ] || fail "tools/build-deb.sh left no .deb: $(tail -5 "$work/build-deb.log")"
 echo "deb: built $(basename "$deb") in $(($(date +%s) - t0)) s ($(du -k "$deb" | cut -f1) KiB)"
 dpkg-deb -c "$deb" | awk '{print $6}' >"$work/contents"
 for f in ./usr/bin/modelfs ./sbin/mount.modelfs ./lib/systemd/system/modelfs@.service \
