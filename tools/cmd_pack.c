@@ -211,6 +211,14 @@ static void pack_one(struct pack_cli *pc, const char *src, const char *dst, uint
 	pc->packed++;
 	pc->in_bytes += res.original_size;
 	pc->out_bytes += res.container_size;
+	/* Named on the command line, packed whatever it is: never silently. */
+	if (res.source == MFS_SOURCE_RAW)
+		cli_warn(src, "neither GGUF nor safetensors: packed as plain bytes in fixed-size "
+			 "chunks (no tensors, no read plan)");
+	if (res.container_size > res.original_size)
+		cli_warn(dst, "larger than the original (%.3fx): its bytes do not compress; "
+			 "serve the original instead", res.container_size
+			 ? (double)res.original_size / (double)res.container_size : 0.0);
 	if (!pc->quiet)
 		printf("%s: %s -> %s (%.3fx), %s, %u chunks, %.1f s, %.0f MB/s\n", dst,
 		       cli_size(a, sizeof(a), res.original_size),

@@ -4,15 +4,18 @@
  * chunk of a container through mfs_extract(); unpack also writes the result
  * (atomically, with the original mode and mtime), verify only checks.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "archive.h"
 #include "cli.h"
 #include "extract.h"
+#include "format.h"
 #include "outfile.h"
 
 #include "cmds.h"
@@ -47,7 +50,8 @@ static const char verify_usage[] =
 	"  -V, --version      show the version and exit\n"
 	"\n"
 	"Exit status: 0 if every container is intact, 1 if corruption was found,\n"
-	"2 for usage errors or when a file could not be read.\n";
+	"2 for usage errors, a file that could not be read, or one that is not a\n"
+	"container at all (neither end has the container's magic).\n";
 
 /* What the extract callbacks need: where to report, and the progress line. */
 struct cb_ctx {
@@ -69,6 +73,28 @@ static void report_bad(void *arg, uint32_t idx, int code, const char *msg)
 	else
 		cli_error(b->file, "%s (offset %llu%s)", msg, (unsigned long long)c->loff,
 			  c->flags & MFS_CHUNK_META ? ", metadata" : "");
+}
+
+/*
+ * Does @file start or end as a container does? Then it is a damaged one;
+ * with neither magic it is no container at all.
+ */
+static bool has_magic(const char *file)
+{
+	char m[MFS_MAGIC_LEN];
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	bool yes = false;
+
+	if (fd < 0)
+		return false;
+	if (pread(fd, m, sizeof(m), 0) == (ssize_t)sizeof(m))
+		yes = !memcmp(m, MFS_HEAD_MAGIC, MFS_MAGIC_LEN);
+	if (!yes && !fstat(fd, &st) && st.st_size >= (off_t)sizeof(m) &&
+	    pread(fd, m, sizeof(m), st.st_size - (off_t)sizeof(m)) == (ssize_t)sizeof(m))
+		yes = !memcmp(m, MFS_TAIL_MAGIC, MFS_MAGIC_LEN);
+	close(fd);
+	return yes;
 }
 
 static int open_archive(const char *file, struct mfs_archive **ar)
@@ -264,7 +290,7 @@ static int verify_one(const char *file, unsigned int threads, bool quiet)
 
 	r = open_archive(file, &ar);
 	if (r)
-		return r == -EFSCORRUPTED ? EXIT_FAIL : EXIT_USAGE;
+		return r == -EFSCORRUPTED && has_magic(file) ? EXIT_FAIL : EXIT_USAGE;
 	cb.ar = ar;
 	cli_progress_start(&cb.prog, file, quiet);
 	r = mfs_extract(ar, &o, &res, &err);

@@ -99,7 +99,9 @@ damaged() { # FILE EXIT-FOR-VERIFY MESSAGE EXIT-FOR-INSPECT (it reads the index 
 
 for n in 0 10 63 64 1000 $((size / 2)) $((size - 209)) $((size - 208)) $((size - 1)); do
 	head -c "$n" "$c" >"$WORK/trunc.mfs"
-	expect_exit 1 "$MODELFS" verify "$WORK/trunc.mfs"
+	# Cut before the header magic's end (no footer either) it is no container at all
+	# (2), else a damaged one (1).
+	expect_exit $((n < 8 ? 2 : 1)) "$MODELFS" verify "$WORK/trunc.mfs"
 	expect_msg "$WORK/trunc.mfs: "
 	mkdir -p "$WORK/unpacked"
 	expect_exit 1 "$MODELFS" unpack -o "$WORK/unpacked" "$WORK/trunc.mfs"
@@ -125,9 +127,18 @@ for off in 0 20 56 $((size - 300)) $((size - 100)) $((size - 12)) $((size - 1));
 	damaged "$WORK/meta.mfs" 1 "" 1
 done
 
+# A file that is no model, named on the command line: packed, and said so -
+# and that its container is larger than it.
+printf 'some notes\n' >"$WORK/notes.txt"
+expect_exit 0 "$MODELFS" pack -q "$WORK/notes.txt"
+expect_msg "modelfs: warning: $WORK/notes.txt: neither GGUF nor safetensors: packed as plain bytes"
+expect_msg "modelfs: warning: $WORK/notes.txt.mfs: larger than the original"
+[ -f "$WORK/notes.txt.mfs" ] || fail "no container for a file named on the command line"
+pass
+
 # Not a container at all; a newer format version; a missing file.
 head -c 100000 /dev/urandom >"$WORK/random.mfs"
-damaged "$WORK/random.mfs" 1 "not a modelfs container" 1
+damaged "$WORK/random.mfs" 2 "not a modelfs container" 1 # not a container: 2, as unreadable
 cp "$c" "$WORK/v2.mfs"
 patch "$WORK/v2.mfs" 8 0200 # format version 2 at both ends: refused before any checksum
 patch "$WORK/v2.mfs" $(($(stat -c %s "$c") - 208 + 184)) 0200
