@@ -96,7 +96,11 @@ step "done"
 cat <<EOF
 files are in $work
 
-What to try next, on your own models:
+The demo ran $modelfs, from the build: nothing is installed
+yet. To install modelfs (/usr/bin/modelfs, mount -t modelfs, man pages, the service):
+  tools/build-deb.sh && sudo apt install ./modelfs_*.deb
+
+Then, on your own models:
   modelfs pack ~/models                      # every .gguf/.safetensors below (and ollama blobs)
   modelfs mount ~/models /mnt/models         # X.mfs shows as X
   llama-cli -m /mnt/models/MODEL.gguf ...    # or any program that reads the file
