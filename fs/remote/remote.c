@@ -70,7 +70,7 @@ struct mfs_remote_file {
 	uint8_t *state;	   /* per chunk, CH_*, under r->lock */
 	unsigned int busy; /* chunks of this file a fetcher holds */
 	struct mfs_err failed; /* why the last fetch-ahead failed, under r->lock */
-	uint64_t failed_ns;    /* and when */
+	uint64_t *failed_ns;   /* per chunk: when it last failed (CH_FAILED) */
 };
 
 struct qent {
@@ -659,8 +659,10 @@ static void fetch_span(struct fetcher *ft, struct mfs_remote_file *f, uint32_t f
 		}
 	}
 	pthread_mutex_lock(&r->lock);
-	for (uint32_t k = 0; k < n; k++)
+	for (uint32_t k = 0; k < n; k++) {
 		f->state[first + k] = after;
+		f->failed_ns[first + k] = mono_ns();
+	}
 	if (after == CH_FAILED) {
 		/*
 		 * The server did not answer for a whole timeout: what is queued
@@ -668,10 +670,11 @@ static void fetch_span(struct fetcher *ft, struct mfs_remote_file *f, uint32_t f
 		 * readers fail now; the next reads ask again.
 		 */
 		for (uint32_t k = 0; k < f->nchunks; k++)
-			if (f->state[k] == CH_QUEUED || f->state[k] == CH_URGENT)
+			if (f->state[k] == CH_QUEUED || f->state[k] == CH_URGENT) {
 				f->state[k] = CH_FAILED;
+				f->failed_ns[k] = mono_ns();
+			}
 		f->failed = err;
-		f->failed_ns = mono_ns();
 	}
 	f->busy--;
 	pthread_cond_broadcast(&r->done);
@@ -728,9 +731,11 @@ int mfs_remote_open(struct mfs_remote *r, const char *path, const struct mfs_arc
 	f->nchunks = mfs_archive_nchunks(ar);
 	f->url = strdup(remote_url(r, path));
 	f->state = calloc(f->nchunks ? f->nchunks : 1, 1);
-	if (!f->url || !f->state) {
+	f->failed_ns = calloc(f->nchunks ? f->nchunks : 1, sizeof(*f->failed_ns));
+	if (!f->url || !f->state || !f->failed_ns) {
 		free(f->url);
 		free(f->state);
+		free(f->failed_ns);
 		free(f);
 		return -ENOMEM;
 	}
@@ -756,6 +761,7 @@ void mfs_remote_close(struct mfs_remote_file *f)
 		pthread_cond_wait(&r->done, &r->lock);
 	pthread_mutex_unlock(&r->lock);
 	free(f->state);
+	free(f->failed_ns);
 	free(f->url);
 	free(f);
 }
@@ -792,7 +798,7 @@ static void enqueue(struct mfs_remote_file *f, uint32_t i, bool first)
 	pthread_mutex_lock(&r->lock);
 	st = f->state[i];
 	/* Failed just now: its reads fail at once rather than wait for the server again. */
-	if (st == CH_FAILED && mono_ns() - f->failed_ns < FAILED_FRESH_NS)
+	if (st == CH_FAILED && mono_ns() - f->failed_ns[i] < FAILED_FRESH_NS)
 		st = CH_BUSY;
 	pthread_mutex_unlock(&r->lock);
 	if (!c->plen || (!idle(st) && !(first && st == CH_QUEUED)))
@@ -846,7 +852,7 @@ int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetc
 		waited = true;
 		pthread_cond_wait(&r->done, &r->lock);
 	}
-	if (f->state[i] == CH_FAILED && (waited || mono_ns() - f->failed_ns < FAILED_FRESH_NS)) {
+	if (f->state[i] == CH_FAILED && (waited || mono_ns() - f->failed_ns[i] < FAILED_FRESH_NS)) {
 		/*
 		 * The server did not answer the fetch-ahead, retries and all: nor
 		 * this read, which waited for it or comes right after it (a read
@@ -868,7 +874,7 @@ int mfs_remote_read(struct mfs_remote_file *f, uint32_t i, void *buf, bool *fetc
 		/* As a failed fetch-ahead: the reads right after fail at once. */
 		f->state[i] = CH_FAILED;
 		f->failed = *err;
-		f->failed_ns = mono_ns();
+		f->failed_ns[i] = mono_ns();
 	}
 	pthread_cond_broadcast(&r->done);
 	pthread_mutex_unlock(&r->lock);
