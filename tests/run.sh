@@ -9,9 +9,10 @@
 # everything again, and with ThreadSanitizer for the tests of the threaded
 # parts (cache, worker pool, prefetch, the daemon under FUSE and under load;
 # Criterion itself cannot run under TSan; the remote sources' fetch-ahead and
-# workers), and finally cross-builds for arm64
-# and runs what can run under qemu-user (tests/arm64.sh; MFS_SKIP_ARM64=1
-# skips it).
+# workers), then cross-builds for arm64 and runs what can run under
+# qemu-user (tests/arm64.sh; MFS_SKIP_ARM64=1 skips it), and finally boots
+# Debian's own x86_64 and arm64 kernels under qemu-system and runs the daemon
+# on their cgroup v2 (tests/vm/run.sh; MFS_SKIP_VM=1 skips it).
 # The FUSE and llama.cpp tests need root and /dev/fuse; without them they
 # report themselves as skipped.
 #
@@ -72,6 +73,17 @@ if ! $quick; then
 	if [ "${MFS_SKIP_ARM64:-}" != 1 ]; then
 		echo "== arm64: cross build, tests under qemu-user =="
 		"$root/tests/arm64.sh" "$root/build"
+	fi
+	if [ "${MFS_SKIP_VM:-}" != 1 ]; then
+		echo "== the kernels users run: Debian's x86_64 and arm64 kernels under qemu-system, cgroup v2 =="
+		"$root/tests/vm/run.sh" x86_64 "$root/build"
+		if [ -x "$root/build-arm64/tools/modelfs" ]; then
+			"$root/tests/vm/run.sh" arm64 "$root/build-arm64"
+		else
+			echo "SKIP: vm arm64: no build-arm64 (MFS_SKIP_ARM64=1 skipped its cross build)"
+		fi
+	else
+		echo "SKIP: the VM stage (MFS_SKIP_VM=1)"
 	fi
 fi
 echo "== all tests passed =="
