@@ -63,14 +63,16 @@ in_cg t cmp $W/mnt/m.gguf $W/orig.gguf && ok "read again: identical" || bad "sec
 [ "$(stat_of $W/mnt dropped_bytes)" -gt 0 ] && ok "drop-behind: $(stat_of $W/mnt dropped_bytes) bytes dropped" ||
 	bad "drop-behind dropped nothing (window $(stat_of $W/mnt drop_window))"
 cache0=$(stat_of $W/mnt cache_budget) pin0=$(stat_of $W/mnt pin_budget)
-# A hog in the same cgroup: 4 steps of a quarter of the limit, held.
-in_cg t sh -c "dd if=/dev/zero of=/dev/null bs=$((limit / 4))M count=40 &
-	dd if=/dev/zero of=/dev/null bs=$((limit / 4))M count=40 & wait" &
+# A hog in the same cgroup, as a program grows: 4 MiB more every 0.3 s up to
+# half the limit (each dd holds its block while it copies), held a while.
+in_cg t sh -c "for i in \$(seq $((limit / 8))); do
+	dd if=/dev/zero of=/dev/null bs=4M count=400 2>/dev/null & sleep 0.3; done; wait" &
 hog=$!
 low=$((cache0 + pin0))
 while kill -0 $hog 2>/dev/null; do
-	now=$(($(stat_of $W/mnt cache_budget) + $(stat_of $W/mnt pin_budget)))
-	[ "$now" -lt "$low" ] && low=$now
+	c=$(stat_of $W/mnt cache_budget) p=$(stat_of $W/mnt pin_budget)
+	[ -n "$c" ] && [ -n "$p" ] || { bad "the mount stopped answering under the hog"; break; }
+	[ $((c + p)) -lt "$low" ] && low=$((c + p))
 	sleep 0.1
 done
 wait $hog && ok "the hog ran to its end" || bad "the hog failed (killed?)"

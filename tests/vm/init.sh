@@ -11,6 +11,7 @@ mount -t devtmpfs dev /dev
 mkdir -p /sys/fs/cgroup /tmp /run
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t tmpfs tmp /tmp
+echo # the firmware leaves its escape sequences on the console's current line
 uname -m
 # busybox's stat knows no name for cgroup2's magic: the number says it.
 t=$(stat -fc %t /sys/fs/cgroup)

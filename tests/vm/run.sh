@@ -130,7 +130,8 @@ timeout "$timeout" "$qemu" "${machine[@]}" "${accel[@]}" -m 1024 -smp 2 -nograph
 	-append "console=$console panic=-1 ${MFS_VM_VERBOSE:+ignore_loglevel}${MFS_VM_VERBOSE:-quiet loglevel=3}" </dev/null >"$work/console.log" 2>&1 || rc=$?
 secs=$(($(date +%s) - t0))
 # What the guest printed, without the firmware's and kernel's lines.
-tr -d '\r' <"$work/console.log" | grep -E '^(x86_64|aarch64|cgroup:|ok:|FAIL:|guest:|VM:|init:)' |
+tr -d '\r' <"$work/console.log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' |
+	grep -E '^(x86_64|aarch64|cgroup:|ok:|FAIL:|guest:|VM:|init:)' |
 	sed "s/^/vm $arch: /"
 [ "$rc" = 124 ] && fail "the guest did not finish within $timeout s: $(tail -5 "$work/console.log")"
 grep -q '^VM: PASS' <(tr -d '\r' <"$work/console.log") ||
