@@ -183,6 +183,28 @@ static void raise_nofile(void)
 	}
 }
 
+/*
+ * Handles the kernel never released (the session ended with readers still
+ * holding files: SIGTERM, umount -f): their references go now.
+ */
+static void put_handles(struct mfs_fs *fs)
+{
+	for (;;) {
+		struct mfs_cfile *cf = NULL;
+		unsigned int n = 0;
+
+		pthread_mutex_lock(&fs->cfiles_lock);
+		for (struct mfs_cfile *c = fs->cfiles; c && !cf; c = c->next)
+			if ((n = atomic_exchange(&c->handles, 0)))
+				cf = c;
+		pthread_mutex_unlock(&fs->cfiles_lock);
+		if (!cf)
+			return;
+		while (n--)
+			mfs_cfile_put(cf);
+	}
+}
+
 static void fs_free(struct mfs_fs *fs)
 {
 	/*
@@ -190,6 +212,7 @@ static void fs_free(struct mfs_fs *fs)
 	 * not. Every node goes, so none may forget its directory on the way
 	 * (that one may be gone already).
 	 */
+	put_handles(fs);
 	for (size_t i = 0; fs->table && i < fs->table_size; i++)
 		for (struct mfs_node *n = fs->table[i]; n; n = n->hnext)
 			n->parent = NULL;

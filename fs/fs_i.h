@@ -154,6 +154,8 @@ struct mfs_cfile {
 	_Atomic(uint8_t *) *pinned; /* stored bytes kept, per chunk (MADV_FREE mappings) */
 	pthread_rwlock_t pin_lock;  /* held for reading while a pinned copy is used */
 	struct mfs_cfile *next, *prev; /* in fs->cfiles; protected by fs->cfiles_lock */
+	/* References held by open file handles (a shutdown puts those the kernel never released). */
+	atomic_uint handles;
 	char trace_id[MFS_HASH_HEX_SIZE]; /* the original's xxh3-128, for trace lines */
 	uint64_t repacked;		  /* bytes of tensors llama.cpp repacks */
 	struct mfs_prefetcher prefetch;	  /* what to decode ahead (prefetch.h) */

@@ -271,6 +271,7 @@ static int do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 		cf = n->cf;
 		mfs_cfile_get(cf); /* the handle's reference */
+		atomic_fetch_add(&cf->handles, 1);
 		mfs_fs_opened(n);
 		pthread_mutex_unlock(&n->lock);
 		fi->fh = (uintptr_t)cf;
@@ -286,6 +287,7 @@ static int do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->direct_io = 0;
 	if (fuse_reply_open(req, fi) < 0) {
 		if (cf) {
+			atomic_fetch_sub(&cf->handles, 1);
 			mfs_cfile_put(cf);
 			mfs_fs_closed(fs, n);
 		} else {
@@ -401,7 +403,10 @@ static void mfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 	struct mfs_node *n = mfs_fs_node(fs, ino);
 
 	if (n->kind == MFS_NODE_MODEL) {
-		mfs_cfile_put((struct mfs_cfile *)(uintptr_t)fi->fh);
+		struct mfs_cfile *cf = (struct mfs_cfile *)(uintptr_t)fi->fh;
+
+		atomic_fetch_sub(&cf->handles, 1);
+		mfs_cfile_put(cf);
 		mfs_fs_closed(fs, n);
 	} else
 		close((int)fi->fh);
