@@ -53,6 +53,8 @@ echo $((limit << 20)) >$CG/t/memory.max
 in_cg t modelfs mount -f $W/src $W/mnt 2>$W/dlog &
 dpid=$!
 wait_mounted $W/mnt || bad "no mount: $(cat $W/dlog)"
+# The log line comes right after the mount appears: wait for it.
+for _ in $(seq 50); do grep -q "mounted on" $W/dlog && break; sleep 0.1; done
 grep -q "memory cgroup v2 $limit MiB" $W/dlog && ok "the daemon sees cgroup v2, $limit MiB" ||
 	bad "the daemon's view: $(cat $W/dlog)"
 [ "$(stat_of $W/mnt memory_limit)" = $((limit << 20)) ] && ok "stats: memory_limit $limit MiB" ||
