@@ -267,6 +267,23 @@ void source_sha256(const void *buf, size_t len, char out[72])
 	source_sha256_string(md, out);
 }
 
+/* A @cap-byte buffer and a SHA-256 of a container's metadata begun with its header @hdr. */
+static int meta_hash_start(const uint8_t hdr[MFS_HEADER_SIZE], size_t cap, uint8_t **buf,
+			   EVP_MD_CTX **md)
+{
+	*buf = malloc(cap);
+	*md = EVP_MD_CTX_new();
+	if (!*buf || !*md || !EVP_DigestInit_ex(*md, EVP_sha256(), NULL)) {
+		free(*buf);
+		EVP_MD_CTX_free(*md);
+		*buf = NULL;
+		*md = NULL;
+		return -ENOMEM;
+	}
+	EVP_DigestUpdate(*md, hdr, MFS_HEADER_SIZE);
+	return 0;
+}
+
 int source_meta_digest(int fd, uint64_t size, char out[72], struct mfs_err *err)
 {
 	uint8_t hdr[MFS_HEADER_SIZE], foot[MFS_FOOTER_SIZE], *buf;
@@ -287,14 +304,8 @@ int source_meta_digest(int fd, uint64_t size, char out[72], struct mfs_err *err)
 	if (fi.data_end < MFS_HEADER_SIZE || fi.data_end > size - MFS_FOOTER_SIZE)
 		return mfs_err_set(err, -EFSCORRUPTED, "footer: data end outside the file");
 	/* Not a static or thread-local buffer: every thread of the daemon would carry it. */
-	buf = malloc(cap);
-	md = EVP_MD_CTX_new();
-	if (!buf || !md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
-		free(buf);
-		EVP_MD_CTX_free(md);
+	if (meta_hash_start(hdr, cap, &buf, &md))
 		return -ENOMEM;
-	}
-	EVP_DigestUpdate(md, hdr, sizeof(hdr));
 	for (uint64_t off = fi.data_end; off < size && !r;) {
 		size_t n = size - off < cap ? (size_t)(size - off) : cap;
 
@@ -468,14 +479,8 @@ static int build_skeleton(struct mfs_http *h, const char *url, uint64_t size, in
 		return mfs_err_prefix(err, r, "%s", name);
 	tail_len = size < TAIL_FETCH ? size : TAIL_FETCH;
 	tail_off = size - tail_len;
-	buf = malloc(tail_len > META_PIECE ? tail_len : META_PIECE);
-	md = EVP_MD_CTX_new();
-	if (!buf || !md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
-		free(buf);
-		EVP_MD_CTX_free(md);
+	if (meta_hash_start(hdr, tail_len > META_PIECE ? tail_len : META_PIECE, &buf, &md))
 		return -ENOMEM;
-	}
-	EVP_DigestUpdate(md, hdr, sizeof(hdr));
 	r = mfs_http_range(h, url, tail_off, tail_len, buf, NULL, err);
 	if (r)
 		goto out;
@@ -795,7 +800,7 @@ int source_prepare(const char *url, struct source_opts *opts, char **dir_out,
 	const struct source_opts *o = opts;
 	const char *store_dir = o->store ? o->store : source_default_store();
 	size_t nfiles = 0;
-	char *base = NULL, *dir = NULL, furl[4096];
+	char *base = NULL, *dir = NULL, furl[4096], id[72];
 	struct entry *files = NULL;
 	struct mfs_http *h = NULL;
 	struct mfs_store *store = NULL;
@@ -808,8 +813,9 @@ int source_prepare(const char *url, struct source_opts *opts, char **dir_out,
 	if (r)
 		return r;
 	o = &so;
-	if (asprintf(&dir, "%s/sources/%016" PRIx64 "/files", store_dir,
-		     (uint64_t)XXH3_64bits(url, strlen(url))) < 0) {
+	/* Named by a SHA-256 of the URL: a source cannot choose a name another's skeletons have. */
+	source_sha256(url, strlen(url), id);
+	if (asprintf(&dir, "%s/sources/%.32s/files", store_dir, id + 7) < 0) {
 		dir = NULL;
 		r = -ENOMEM;
 		goto out;
