@@ -10,15 +10,18 @@
  */
 #include "fs_i.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <malloc.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -237,7 +240,6 @@ static void fs_free(struct mfs_fs *fs)
 		close(fs->trace_fd);
 	pthread_mutex_destroy(&fs->nodes_lock);
 	pthread_mutex_destroy(&fs->cfiles_lock);
-	pthread_mutex_destroy(&fs->gov_lock);
 	free(fs);
 }
 
@@ -420,13 +422,29 @@ static void govern(struct mfs_fs *fs)
 static void *governor(void *p)
 {
 	struct mfs_fs *fs = p;
+	struct pollfd pfd[2] = {{.fd = fs->gov_wake, .events = POLLIN},
+				{.fd = fs->psi_fd, .events = POLLPRI}};
 
-	pthread_mutex_lock(&fs->gov_lock);
-	while (!fs->gov_stop) {
-		mfs_cond_wait_ms(&fs->gov_cond, &fs->gov_lock, MFS_MEMGOV_PERIOD_MS);
-		if (fs->gov_stop)
+	for (;;) {
+		/*
+		 * The period paces what only a look can see (room to grow back,
+		 * re-reads per period); a fall does not wait for it when the
+		 * kernel reports pressure.
+		 */
+		int n = poll(pfd, fs->psi_fd >= 0 ? 2 : 1, MFS_MEMGOV_PERIOD_MS);
+
+		if (n < 0 && errno != EINTR)
 			break;
-		pthread_mutex_unlock(&fs->gov_lock);
+		if (n > 0 && pfd[0].revents)
+			break;
+		if (n > 0 && fs->psi_fd >= 0 && (pfd[1].revents & (POLLERR | POLLNVAL))) {
+			/* The cgroup went away (or the kernel dropped the trigger): poll. */
+			mfs_log(MFS_LOG_WARN, "memory pressure: the PSI trigger is gone, polling");
+			close(fs->psi_fd);
+			fs->psi_fd = -1;
+		} else if (n > 0 && fs->psi_fd >= 0 && (pfd[1].revents & POLLPRI)) {
+			mfs_stat_add(&fs->stats.pressure_wakeups, 1);
+		}
 		/*
 		 * SIGTERM or umount: the session loop waits for the requests in
 		 * flight, and those may wait for a server that does not answer.
@@ -440,32 +458,55 @@ static void *governor(void *p)
 							 (fuse_ino_t)atomic_exchange(&fs->inval_ino, 0),
 							 0, 0);
 		govern(fs);
-		pthread_mutex_lock(&fs->gov_lock);
 	}
-	pthread_mutex_unlock(&fs->gov_lock);
 	return NULL;
 }
 
+/*
+ * The governor and its wakeups: an eventfd that stops it, and a PSI trigger
+ * (memgov.h) unless MODELFS_PSI=0 in the environment (to measure the
+ * polling alone; see fs/README.md).
+ */
 static int start_governor(struct mfs_fs *fs)
 {
+	const char *env = getenv("MODELFS_PSI");
 	int r;
 
-	mfs_cond_init_monotonic(&fs->gov_cond);
+	fs->gov_wake = eventfd(0, EFD_CLOEXEC);
+	if (fs->gov_wake < 0)
+		return -errno;
+	fs->psi_fd = -1;
+	fs->psi_file[0] = '\0';
+	if (!(env && strcmp(env, "0") == 0)) {
+		fs->psi_fd = mfs_memgov_psi_open(fs->psi_file, sizeof(fs->psi_file));
+		if (fs->psi_fd < 0)
+			mfs_log(MFS_LOG_DEBUG, "memory pressure: no PSI trigger (%s), polling",
+				mfs_strerror(fs->psi_fd));
+	}
 	r = pthread_create(&fs->gov, NULL, governor, fs);
 	fs->gov_started = r == 0;
+	if (r) {
+		if (fs->psi_fd >= 0)
+			close(fs->psi_fd);
+		close(fs->gov_wake);
+		fs->psi_fd = fs->gov_wake = -1;
+	}
 	return -r;
 }
 
 static void stop_governor(struct mfs_fs *fs)
 {
+	uint64_t one = 1;
+
 	if (!fs->gov_started)
 		return;
-	pthread_mutex_lock(&fs->gov_lock);
-	fs->gov_stop = true;
-	pthread_cond_signal(&fs->gov_cond);
-	pthread_mutex_unlock(&fs->gov_lock);
+	if (write(fs->gov_wake, &one, sizeof(one)) != sizeof(one))
+		mfs_log(MFS_LOG_WARN, "cannot wake the memory governor: %s", mfs_strerror(-errno));
 	pthread_join(fs->gov, NULL);
-	pthread_cond_destroy(&fs->gov_cond);
+	close(fs->gov_wake);
+	if (fs->psi_fd >= 0)
+		close(fs->psi_fd);
+	fs->gov_wake = fs->psi_fd = -1;
 	fs->gov_started = false;
 }
 
@@ -552,7 +593,6 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	describe_options(fs);
 	pthread_mutex_init(&fs->nodes_lock, NULL);
 	pthread_mutex_init(&fs->cfiles_lock, NULL);
-	pthread_mutex_init(&fs->gov_lock, NULL);
 	atomic_store(&fs->pin_budget, o->pin_auto ? 0 : o->pin_size);
 	mfs_memgov_feedback_init(&fs->pin_feedback);
 	mfs_memgov_feedback_init(&fs->keep_feedback);
@@ -673,14 +713,15 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	fuse_loop_cfg_set_max_threads(cfg, fs->opts.max_threads);
 	mfs_log(MFS_LOG_INFO,
 		"%s%s%s mounted on %s (cache %s%zu MiB, pins %s, %u workers; memory %s %" PRIu64
-		" MiB, others %" PRIu64 " MiB)",
+		" MiB, others %" PRIu64 " MiB, pressure %s%s)",
 		o->src_name ? o->src_name : o->src, o->listed ? ", list " : "",
 		o->listed ? o->listed : "", o->mnt, o->cache_auto ? "auto: " : "", fs->opts.cache_size >> 20,
 		o->pin_auto   ? "auto"
 		: o->pin_size ? "fixed"
 			      : "off",
 		fs->opts.workers, mem_source_name(atomic_load(&fs->mem_source)),
-		atomic_load(&fs->mem_limit) >> 20, atomic_load(&fs->mem_others) >> 20);
+		atomic_load(&fs->mem_limit) >> 20, atomic_load(&fs->mem_others) >> 20,
+		fs->psi_fd >= 0 ? "by PSI of " : "polled", fs->psi_fd >= 0 ? fs->psi_file : "");
 	start_ready_notifier(o->mnt, o->src);
 	r = fuse_session_loop_mt(se, cfg);
 	if (r > 0)

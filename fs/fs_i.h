@@ -124,12 +124,12 @@ struct mfs_fs {
 	struct mfs_cfile *cfiles;	    /* open containers; protected by cfiles_lock */
 	pthread_t gov;			    /* the memory governor (daemon.c) */
 	bool gov_started;
-	bool gov_stop;			    /* protected by gov_lock */
+	int gov_wake;			    /* eventfd: the governor stops */
+	int psi_fd;			    /* PSI trigger on memory pressure (memgov.h), or -1 */
+	char psi_file[256];		    /* its file */
 	bool cancelled;			    /* the remote source was told the mount ends (governor) */
 	/* A plain remote file found not its digest: its cached pages go (governor), or 0. */
 	atomic_uint_fast64_t inval_ino;
-	pthread_mutex_t gov_lock;
-	pthread_cond_t gov_cond;
 	char options[PATH_MAX + 256];	/* MFS_OPTIONS_XATTR's value (daemon.c) */
 	char readahead_knob[96];	/* sysfs read_ahead_kb of the mount, or "" */
 	struct fuse_session *se;	/* for the dropper's notifications */

@@ -13,11 +13,13 @@
  *   wins), memory.stat anon, shmem and the file pages, memory.current.
  * - /proc/meminfo: MemTotal, MemAvailable; /proc/self/status: RssAnon.
  * The view with the least room wins: a cgroup limit above what the machine
- * has free is no promise.
+ * has free is no promise. Falls are not left to the polling: a PSI trigger
+ * (mfs_memgov_psi_open) wakes the governor when memory starts to stall.
  */
 #include "memgov.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,4 +311,45 @@ void mfs_memgov_read(struct mfs_memview *v, uint64_t pinned)
 			v->source = MFS_MEM_MACHINE;
 		}
 	}
+}
+
+/* Writes @trigger to a pressure file; the fd, or -errno. */
+static int psi_trigger(const char *file, const char *trigger)
+{
+	int fd = open(file, O_RDWR | O_NONBLOCK | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return -errno;
+	/* The kernel takes the trigger with its terminating NUL (psi.rst). */
+	if (write(fd, trigger, strlen(trigger) + 1) >= 0)
+		return fd;
+	e = errno;
+	close(fd);
+	return -e;
+}
+
+int mfs_memgov_psi_open(char *what, size_t len)
+{
+	char cg_file[4200], v1[4096], v2[4096], fast[64], slow[64];
+	int fd, r = -ENOENT;
+
+	snprintf(fast, sizeof(fast), "some %u %u", MFS_PSI_STALL_US, MFS_PSI_WINDOW_US);
+	/* Unprivileged: a 2 s window, the stall scaled with it. */
+	snprintf(slow, sizeof(slow), "some %u %u", MFS_PSI_STALL_US * 4, 2000000u);
+	own_cgroups(v1, v2, sizeof(v1));
+	/* The cgroup's own file (v2, not the root: that is the machine's). */
+	if (v2[0] && strcmp(v2, "/") != 0) {
+		snprintf(cg_file, sizeof(cg_file), CGROOT "%s/memory.pressure", v2);
+		if ((fd = psi_trigger(cg_file, fast)) >= 0 || (fd = psi_trigger(cg_file, slow)) >= 0) {
+			snprintf(what, len, "%s", cg_file);
+			return fd;
+		}
+		r = fd;
+	}
+	if ((fd = psi_trigger("/proc/pressure/memory", fast)) >= 0 ||
+	    (fd = psi_trigger("/proc/pressure/memory", slow)) >= 0) {
+		snprintf(what, len, "/proc/pressure/memory");
+		return fd;
+	}
+	return r == -ENOENT ? fd : r;
 }

@@ -15,7 +15,7 @@
  * inputs from /proc and /sys.
  *
  * The budgets are re-derived while the mount runs (fs/daemon.c, every
- * MFS_MEMGOV_PERIOD_MS): when others grow, the cache shrinks and pinned
+ * MFS_MEMGOV_PERIOD_MS and when a PSI trigger fires): when others grow, the cache shrinks and pinned
  * chunks are let go before anyone meets the OOM killer. Pinned chunks are
  * also MADV_FREE (cfile.c), so under sudden pressure the kernel takes them
  * back itself, faster than any polling.
@@ -24,6 +24,7 @@
 #define MFS_MEMGOV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define MFS_MEMGOV_PERIOD_MS 200
@@ -166,5 +167,21 @@ uint64_t mfs_memgov_feedback(struct mfs_pin_feedback *f, uint64_t reclaimed_tota
  * /proc/meminfo, without that to "no limit".
  */
 void mfs_memgov_read(struct mfs_memview *v, uint64_t pinned);
+
+/*
+ * Pressure by notification: a PSI trigger (the kernel's pressure stall
+ * information) on the memory of our cgroup (v2's memory.pressure) or of the
+ * machine (/proc/pressure/memory), fired when tasks there stall MFS_PSI_STALL_US
+ * in MFS_PSI_WINDOW_US waiting for memory - reclaim, throttling above
+ * memory.high, refaults - the moment the limit starts to bite, not at the
+ * governor's next look. The fd is poll()ed for POLLPRI (POLLERR: the cgroup
+ * went away). A user without CAP_SYS_RESOURCE may only ask for windows of
+ * whole 2 s (Linux >= 6.4): that is tried second. Returns the fd and writes
+ * the file's name to @what (@len bytes), or -errno where the kernel has no PSI (built without,
+ * psi=0) or no trigger may be made: the governor then only polls.
+ */
+#define MFS_PSI_STALL_US 1000u
+#define MFS_PSI_WINDOW_US 500000u
+int mfs_memgov_psi_open(char *what, size_t len);
 
 #endif

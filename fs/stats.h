@@ -72,6 +72,8 @@
 	  "Decode workers that may run at once now (with default workers, as many as reads need)") \
 	C(pressure_events, "pressure_events_total",                                               \
 	  "Times the budgets were lowered because others needed the memory")                      \
+	C(pressure_wakeups, "pressure_wakeups_total",                                             \
+	  "Times the kernel reported memory stalls (PSI) and woke the governor")                  \
 	C(bytes_given_back, "given_back_bytes_total",                                             \
 	  "Cache and pinned bytes freed to lower the budgets")                                    \
 	G(drop_window, "drop_window_bytes",                                                       \

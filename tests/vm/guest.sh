@@ -57,6 +57,8 @@ wait_mounted $W/mnt || bad "no mount: $(cat $W/dlog)"
 for _ in $(seq 50); do grep -q "mounted on" $W/dlog && break; sleep 0.1; done
 grep -q "memory cgroup v2 $limit MiB" $W/dlog && ok "the daemon sees cgroup v2, $limit MiB" ||
 	bad "the daemon's view: $(cat $W/dlog)"
+grep -q "pressure by PSI of $CG/t/memory.pressure" $W/dlog && ok "pressure by a PSI trigger on the cgroup's memory.pressure" ||
+	bad "no PSI trigger on $CG/t/memory.pressure: $(cat $W/dlog)"
 [ "$(stat_of $W/mnt memory_limit)" = $((limit << 20)) ] && ok "stats: memory_limit $limit MiB" ||
 	bad "stats: memory_limit $(stat_of $W/mnt memory_limit)"
 in_cg t cmp $W/mnt/m.gguf $W/orig.gguf && ok "read through the mount in the cgroup: identical" ||
@@ -85,6 +87,39 @@ oom=$(sed -n 's/^oom_kill //p' $CG/t/memory.events)
 [ "$oom" = 0 ] && ok "no OOM kill in the cgroup" || bad "$oom OOM kills"
 umount $W/mnt
 wait_gone $dpid && ok "unmounted, the daemon exited" || bad "the daemon is still running"
+
+# ---- 2b. how soon the budgets fall when a program grows at once ----------------------
+# The model's pages fill the cgroup, then a program takes HOG MiB in one
+# allocation (mfs-hogwatch: it reads the stats every millisecond from the
+# program's first touch): with the PSI trigger (the default) and with
+# polling alone (MODELFS_PSI=0), alternating, ROUNDS each.
+hog=12
+rounds=5
+[ "$(uname -m)" = aarch64 ] && rounds=2 # slower: the measure is x86_64's
+fall_after_hog() { # MODELFS_PSI value: prints hogwatch's "fell MS touched MS wakeups N"
+	in_cg t env MODELFS_PSI=$1 modelfs mount -f $W/src $W/mnt 2>$W/dlogr &
+	rpid=$!
+	wait_mounted $W/mnt || { echo "fell - (no mount)"; return; }
+	in_cg t cat $W/mnt/m.gguf >/dev/null
+	sleep 1
+	mfs-hogwatch $W/mnt $CG/t $hog || echo "fell - (not in 5 s)"
+	umount $W/mnt
+	wait_gone $rpid || bad "the daemon (MODELFS_PSI=$1) is still running"
+}
+psi= polled=
+for mode in $(for _ in $(seq $rounds); do echo 1 0; done); do
+	r=$(fall_after_hog $mode | tail -1)
+	echo "guest: MODELFS_PSI=$mode: $r"
+	set -- $r
+	[ $mode = 1 ] && psi="$psi $2" || polled="$polled $2"
+done
+echo "guest: budgets fell after a sudden $hog MiB hog, ms: PSI$psi; polled$polled"
+case "$psi $polled" in
+*-*) bad "the budgets did not fall within 5 s of a $hog MiB hog (PSI:$psi polled:$polled)" ;;
+*) ok "budgets fall after a sudden $hog MiB hog (PSI:$psi ms; polled:$polled ms)" ;;
+esac
+oom=$(sed -n 's/^oom_kill //p' $CG/t/memory.events)
+[ "$oom" = 0 ] && ok "no OOM kill under the sudden hogs" || bad "$oom OOM kills under the sudden hogs"
 
 # ---- 3. memory.high on a parent only ------------------------------------------------
 mkdir -p $CG/p/c

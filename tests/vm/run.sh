@@ -3,7 +3,7 @@
 # Boots Debian's own kernel for ARCH under qemu-system (KVM where /dev/kvm is
 # there, TCG otherwise) from an initramfs made here: busybox (Debian's static
 # build for ARCH), the fuse module of the same kernel package, the project's
-# modelfs and modelfs-gen for ARCH with the libraries they link, and
+# modelfs, modelfs-gen and mfs-hogwatch for ARCH with the libraries they link, and
 # tests/vm/{init,guest}.sh. No disk, no network. The guest prints `uname -m`
 # and the type of /sys/fs/cgroup first, then runs guest.sh's checks on cgroup
 # v2 and powers off; this script fails if any check fails or if the guest does
@@ -35,7 +35,7 @@ arm64 | aarch64)
 	;;
 *) echo "run.sh: ARCH is x86_64 or arm64, not '$arch'" >&2; exit 2 ;;
 esac
-[ -x "$build/tools/modelfs" ] || { echo "vm: no $build/tools/modelfs (build it first)" >&2; exit 1; }
+[ -x "$build/tools/modelfs" ] && [ -x "$build/tests/vm/mfs-hogwatch" ] || { echo "vm: no $build/tools/modelfs (build it first)" >&2; exit 1; }
 fail() {
 	echo "FAIL: vm $arch: $*" >&2
 	exit 1
@@ -90,12 +90,12 @@ esac
 cp "$root/tests/vm/init.sh" "$ir/init"
 cp "$root/tests/vm/guest.sh" "$ir/guest.sh"
 chmod +x "$ir/init"
-cp "$build/tools/modelfs" "$build/tests/gen/modelfs-gen" "$ir/usr/bin/"
+cp "$build/tools/modelfs" "$build/tests/gen/modelfs-gen" "$build/tests/vm/mfs-hogwatch" "$ir/usr/bin/"
 # Libraries: the ELF's DT_NEEDED, resolved in the target's library directories,
 # recursively (no ldd: the binaries may be of another architecture).
 needed() { LC_ALL=C readelf -d "$1" 2>/dev/null | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'; }
 declare -A seen=()
-queue=("$ir/usr/bin/modelfs" "$ir/usr/bin/modelfs-gen")
+queue=("$ir/usr/bin/modelfs" "$ir/usr/bin/modelfs-gen" "$ir/usr/bin/mfs-hogwatch")
 while [ ${#queue[@]} -gt 0 ]; do
 	f=${queue[0]}
 	queue=("${queue[@]:1}")
