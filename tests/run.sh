@@ -76,7 +76,17 @@ if ! $quick; then
 	fi
 	if [ "${MFS_SKIP_VM:-}" != 1 ]; then
 		echo "== the kernels users run: Debian's x86_64 and arm64 kernels under qemu-system, cgroup v2 =="
-		"$root/tests/vm/run.sh" x86_64 "$root/build"
+		# edge.sh's cgroup v2 path in the x86_64 guest, where llama-completion
+		# is built (tests/bench/llama-tools.sh: minutes, once; MFS_VM_EDGE=1
+		# builds it here, MFS_VM_EDGE=0 leaves edge.sh out)
+		edge=()
+		llama_bin=${LLAMA_BUILD:-/var/tmp/llama-build}/src/build/bin/llama-completion
+		if [ "${MFS_VM_EDGE:-}" = 1 ] || { [ "${MFS_VM_EDGE:-}" != 0 ] && [ -x "$llama_bin" ]; }; then
+			edge=(--edge)
+		else
+			echo "SKIP: vm x86_64 edge.sh (no $llama_bin; MFS_VM_EDGE=1 builds it)"
+		fi
+		"$root/tests/vm/run.sh" x86_64 "${edge[@]}" "$root/build"
 		if [ -x "$root/build-arm64/tools/modelfs" ]; then
 			"$root/tests/vm/run.sh" arm64 "$root/build-arm64"
 		else

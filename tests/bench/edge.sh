@@ -24,6 +24,8 @@
 #   --pin SIZE      modelfs pin_size for off/sequential/plan (default 0)
 #   --backing B     modelfs backing= (default: the daemon's default)
 #   --rounds N      repeat the whole set N times, report medians (default 1)
+#   --preset NAME   modelfs-gen's preset for the models (default bench; tiny,
+#                   small and medium make quick runs, as tests/vm/run.sh --edge)
 #   --report        run nothing: the table again from WORKDIR's last results
 #
 # Besides the table, each summary row is appended to WORKDIR/edge.csv
@@ -55,7 +57,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mem=160M bw=50000000 tokens=16 types="bf16 q8_0" runs="raw squashfuse auto plan"
-cache=8M pin=0 backing= rounds=1 ctx= report=0
+cache=8M pin=0 backing= rounds=1 ctx= report=0 preset=bench
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mem) mem=$2; shift 2 ;;
@@ -68,8 +70,9 @@ while [ $# -gt 0 ]; do
 	--pin) pin=$2; shift 2 ;;
 	--backing) backing=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
+	--preset) preset=$2; shift 2 ;;
 	--report) report=1; shift ;;
-	-h | --help) sed -n '3,40p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,42p' "$0"; exit 0 ;;
 	-*) echo "edge.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -81,7 +84,8 @@ work=$(cd "$work" && pwd)
 
 . "$root/tests/bench/lib.sh"
 bench_setup squashfuse squashfs-tools
-llama=$("$root/tests/bench/llama-tools.sh")/llama-completion
+# LLAMA_TOOLS_DIR: llama-completion and llama-quantize built elsewhere (the VM)
+llama=${LLAMA_TOOLS_DIR:-$("$root/tests/bench/llama-tools.sh")}/llama-completion
 
 bytes() { numfmt --from=iec "$1"; }
 mem_b=$(bytes "$mem")
@@ -161,7 +165,7 @@ for t in $types; do
 			# K-quants as users get them: llama-quantize of the BF16 model
 			if [ ! -f "$work/raw/bf16.gguf" ]; then
 				echo "generating bf16 ..." >&2
-				"$gen" -q -p bench -t bf16 --order sorted -o "$work/raw/bf16.gguf"
+				"$gen" -q -p "$preset" -t bf16 --order sorted -o "$work/raw/bf16.gguf"
 			fi
 			echo "llama-quantize $t ..." >&2
 			"$(dirname "$llama")/llama-quantize" "$work/raw/bf16.gguf" "$work/raw/$t.tmp" \
@@ -171,11 +175,11 @@ for t in $types; do
 		moe)
 			# a mixture of experts: 8 experts a layer (ff 512 each), 2 used
 			echo "generating $t ..." >&2
-			"$gen" -q -p bench -t q8_0 --experts 8 --ff 512 --order sorted \
+			"$gen" -q -p "$preset" -t q8_0 --experts 8 --ff 512 --order sorted \
 				-o "$work/raw/$t.gguf" ;;
 		*)
 			echo "generating $t ..." >&2
-			"$gen" -q -p bench -t "$t" --order sorted -o "$work/raw/$t.gguf" ;;
+			"$gen" -q -p "$preset" -t "$t" --order sorted -o "$work/raw/$t.gguf" ;;
 		esac
 	fi
 	if [ ! -f "$work/mfs/$t.gguf.mfs" ] || [ "$modelfs" -nt "$work/mfs/$t.gguf.mfs" ]; then
@@ -333,6 +337,10 @@ probe() {
 		>/dev/null 2>"$work/probe.$t" ||
 		{ echo "edge.sh: probe of $t failed, see $work/probe.$t" >&2; exit 1; }
 	"$modelfs" inspect --json "$work/mfs/$t.gguf.mfs" >"$work/inspect.$t.json"
+	command -v python3 >/dev/null || {
+		echo "edge.sh: no python3: $t's limit not computed" >&2
+		return 0
+	}
 	python3 - "$t" "$work/probe.$t" "$work/inspect.$t.json" >>"$work/limits" <<'PY'
 import json, re, sys
 t, log, insp = sys.argv[1:4]
@@ -403,7 +411,7 @@ function val(key,   i) {
 	for (i = 11; i <= NF; i++) if (index($i, key "=") == 1) return substr($i, length(key) + 2)
 	return ""
 }
-FNR == NR { tfit[$1] = $2; W[$1] = $3; Ws[$1] = $4; next }
+FILENAME == ARGV[1] { tfit[$1] = $2; W[$1] = $3; Ws[$1] = $4; next } # (FNR == NR is wrong when limits is empty)
 {
 	k = $1 " " $2
 	if (!(k in seen)) { seen[k] = 1; order[++n] = k }

@@ -4,9 +4,16 @@
 
 # bench_setup PKG...: install the project's build dependencies and the Debian
 # packages named (the tools a benchmark compares against), build, and set
-# $modelfs and $gen.
+# $modelfs and $gen. With MFS_BENCH_PREBUILT=1 (a machine that has them but
+# no package manager or compiler: the VM), nothing is installed or built:
+# $MODELFS and $MODELFS_GEN name the binaries.
 bench_setup() {
 	local p missing=()
+
+	if [ "${MFS_BENCH_PREBUILT:-}" = 1 ]; then
+		modelfs=${MODELFS:?MFS_BENCH_PREBUILT=1 needs MODELFS} gen=${MODELFS_GEN:?and MODELFS_GEN}
+		return 0
+	fi
 
 	"$root/tools/install-deps.sh"
 	for p in "$@"; do

@@ -7,7 +7,9 @@
 #     limit seen (stats, the log), drop-behind engaged, a hog in the same
 #     cgroup makes the budgets fall, nobody is OOM-killed;
 #  3. memory.high set on a parent only: seen by a daemon in a child;
-#  4. a corrupted chunk: EIO for the reads that touch it, the rest served.
+#  4. a corrupted chunk: EIO for the reads that touch it, the rest served;
+#  5. with run.sh --edge: tests/bench/edge.sh (memory.max, io.max, io.stat,
+#     memory.peak) on a small Q8_0 model, raw file and modelfs mount.
 # Prints "ok: ..." or "FAIL: ..." per check; exits non-zero if any failed.
 set -u
 fails=0
@@ -154,6 +156,33 @@ head -c 65536 $W/orig.gguf >$W/h2
 cmp $W/h1 $W/h2 && ok "the chunks before it are served" || bad "the first chunk fails too"
 umount $W/mnt
 wait_gone $dpid || bad "the daemon of the damaged source is still running"
+
+# ---- 5. edge.sh on cgroup v2 (run.sh --edge) ---------------------------------------------
+if [ -d /edge ]; then
+	for m in crc32c_generic crc16 mbcache jbd2 ext4; do insmod /edge/ko/$m.ko || bad "insmod $m"; done
+	insmod /edge/ko/brd.ko rd_nr=1 rd_size=$((128 * 1024)) || bad "insmod brd"
+	mkdir -p /disk
+	mke2fs -q /dev/ram0 >/dev/null && mount -t ext2 /dev/ram0 /disk ||
+		bad "no file system on /dev/ram0: $(dmesg | tail -3)"
+	t0=$(date +%s)
+	PATH=/edge/bin:$PATH MFS_BENCH_PREBUILT=1 MODELFS=/usr/bin/modelfs MODELFS_GEN=/usr/bin/modelfs-gen \
+		LLAMA_TOOLS_DIR=$(cat /edge/llama_dir) bash /edge/root/tests/bench/edge.sh --preset small \
+		--types q8_0 --runs "raw auto" --tokens 4 --mem 128M --bw 20000000 /disk/edge \
+		>$W/edge.out 2>$W/edge.err && ok "edge.sh ran ($(($(date +%s) - t0)) s)" ||
+		{ bad "edge.sh failed: $(tail -5 $W/edge.err)"; tail -n 5 /disk/edge/probe.* /disk/edge/err.* 2>/dev/null | sed 's/^/guest: /'; }
+	sed 's/^/edge: /' $W/edge.out
+	grep -q "cgroup v2" $W/edge.out && grep -q "on /dev/ram0 (1:0)" $W/edge.out &&
+		ok "edge.sh: memory.max and io.max on /dev/ram0" || bad "edge.sh did not take the v2 path"
+	# results: type run load ms runs disk_bytes peak daemon_rss same secs ...
+	r=$(grep '^q8_0 raw ' /disk/edge/results) a=$(grep '^q8_0 auto ' /disk/edge/results)
+	set -- $r
+	[ "${6:-0}" -gt 0 ] && [ "${7:-0}" -gt 0 ] && ok "raw: $6 bytes read (io.stat), peak $7 (memory.peak)" ||
+		bad "raw run's counters: $r"
+	set -- $a
+	[ "${9:-}" = yes ] && [ "${6:-0}" -gt 0 ] && ok "modelfs: the same tokens, $6 bytes read" ||
+		bad "modelfs run: $a"
+	umount /disk
+fi
 
 echo "guest: $fails checks failed"
 [ $fails = 0 ]

@@ -11,15 +11,32 @@
 # Debian's archive through apt (the kernel and busybox packages are
 # downloaded, not installed; qemu-system and cpio are installed).
 #
-#   tests/vm/run.sh x86_64 [BUILD_DIR]     default build/
+#   tests/vm/run.sh x86_64 [--edge] [BUILD_DIR]     default build/
 #   tests/vm/run.sh arm64 [BUILD_DIR]      default build-arm64/ (tests/arm64.sh makes it)
+#
+# --edge (x86_64): the guest also runs tests/bench/edge.sh - its cgroup v2
+# path: memory.max, io.max on a block device, io.stat, memory.peak - on a small
+# Q8_0 model with llama-completion (tests/bench/llama-tools.sh builds it if
+# missing), raw file against a modelfs mount, from an ext2 file system on a
+# RAM disk (brd). The initramfs then also holds this machine's bash, GNU
+# date, numfmt, findmnt, lsblk, mountpoint and getfattr with their libraries, and the
+# kernel package's brd and ext4 modules.
 #
 # MFS_VM_TIMEOUT: seconds the guest may take (default 600 for x86_64, 1500 for arm64).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/tools/progress.sh"
-arch=${1:?usage: run.sh x86_64|arm64 [BUILD_DIR]}
+edge=0
+args=()
+for a; do
+	case $a in
+	--edge) edge=1 ;;
+	*) args+=("$a") ;;
+	esac
+done
+set -- "${args[@]}"
+arch=${1:?usage: run.sh x86_64|arm64 [--edge] [BUILD_DIR]}
 case $arch in
 x86_64)
 	deb_arch=amd64 qemu=qemu-system-x86_64 qpkg=qemu-system-x86 kflavour=amd64
@@ -35,6 +52,7 @@ arm64 | aarch64)
 	;;
 *) echo "run.sh: ARCH is x86_64 or arm64, not '$arch'" >&2; exit 2 ;;
 esac
+[ "$edge" = 0 ] || [ "$arch" = x86_64 ] || { echo "run.sh: --edge is for x86_64 only" >&2; exit 2; }
 [ -x "$build/tools/modelfs" ] && [ -x "$build/tests/vm/mfs-hogwatch" ] || { echo "vm: no $build/tools/modelfs (build it first)" >&2; exit 1; }
 fail() {
 	echo "FAIL: vm $arch: $*" >&2
@@ -95,22 +113,50 @@ cp "$build/tools/modelfs" "$build/tests/gen/modelfs-gen" "$build/tests/vm/mfs-ho
 # recursively (no ldd: the binaries may be of another architecture).
 needed() { LC_ALL=C readelf -d "$1" 2>/dev/null | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'; }
 declare -A seen=()
-queue=("$ir/usr/bin/modelfs" "$ir/usr/bin/modelfs-gen" "$ir/usr/bin/mfs-hogwatch")
-while [ ${#queue[@]} -gt 0 ]; do
-	f=${queue[0]}
-	queue=("${queue[@]:1}")
-	for lib in $(needed "$f"); do
-		[ -n "${seen[$lib]:-}" ] && continue
-		seen[$lib]=1
-		src=
-		for d in "$libdir" "/usr$libdir"; do
-			[ -e "$d/$lib" ] && { src=$d/$lib; break; }
+# copy_libs: every library the files in $queue load, and theirs, into the
+# initramfs (those found in SKIP_DIR of the initramfs are there already).
+copy_libs() {
+	local f lib src d
+	while [ ${#queue[@]} -gt 0 ]; do
+		f=${queue[0]}
+		queue=("${queue[@]:1}")
+		for lib in $(needed "$f"); do
+			[ -n "${seen[$lib]:-}" ] && continue
+			[ -n "${skip_dir:-}" ] && [ -e "$ir$skip_dir/$lib" ] && continue
+			seen[$lib]=1
+			src=
+			for d in "$libdir" "/usr$libdir"; do
+				[ -e "$d/$lib" ] && { src=$d/$lib; break; }
+			done
+			[ -n "$src" ] || fail "library $lib for $arch not found (install its :$deb_arch package)"
+			cp -L "$src" "$ir$libdir/$lib"
+			queue+=("$ir$libdir/$lib")
 		done
-		[ -n "$src" ] || fail "library $lib for $arch not found (install its :$deb_arch package)"
-		cp -L "$src" "$ir$libdir/$lib"
-		queue+=("$ir$libdir/$lib")
 	done
-done
+}
+queue=("$ir/usr/bin/modelfs" "$ir/usr/bin/modelfs-gen" "$ir/usr/bin/mfs-hogwatch")
+copy_libs
+# --edge: edge.sh and what it runs, at the paths it expects.
+if [ "$edge" = 1 ]; then
+	llama_dir=$("$root/tests/bench/llama-tools.sh")
+	mkdir -p "$ir/edge/bin" "$ir/edge/root/tests/bench" "$ir/edge/root/tools" "$ir/edge/ko" "$ir$llama_dir"
+	cp "$root/tests/bench/edge.sh" "$root/tests/bench/lib.sh" "$ir/edge/root/tests/bench/"
+	cp "$root/tools/progress.sh" "$ir/edge/root/tools/"
+	echo "$llama_dir" >"$ir/edge/llama_dir"
+	# llama.cpp's libraries are found by its RUNPATH: the same directory.
+	cp -P "$llama_dir"/llama-completion "$llama_dir"/*.so* "$ir$llama_dir/"
+	for f in "$ir$llama_dir"/*; do [ -L "$f" ] || queue+=("$f"); done
+	for t in bash date numfmt findmnt lsblk mountpoint getfattr; do
+		cp -L "$(command -v "$t")" "$ir/edge/bin/" || fail "no $t on this machine for --edge"
+		queue+=("$ir/edge/bin/$t")
+	done
+	kmod=$(dirname "$fusemod")/../..
+	for m in crypto/crc32c_generic.ko lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.ko fs/ext4/ext4.ko drivers/block/brd.ko; do
+		cp "$kmod/$m" "$ir/edge/ko/" || fail "no $m in $kpkg"
+	done
+	skip_dir=$llama_dir
+	copy_libs
+fi
 cp -L "$loader" "$ir$loader"
 echo "root:x:0:0:root:/:/bin/sh" >"$ir/etc/passwd"
 (cd "$ir" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
@@ -125,13 +171,16 @@ accel=(-accel tcg)
 	accel=(-accel kvm)
 t0=$(date +%s)
 rc=0
-timeout "$timeout" "$qemu" "${machine[@]}" "${accel[@]}" -m 1024 -smp 2 -nographic -no-reboot \
+mem=1024
+# --edge: room for the RAM disk; llama.cpp's AVX2 code needs a CPU that has it
+[ "$edge" = 0 ] || { mem=2048; machine+=(-cpu max); timeout=${MFS_VM_TIMEOUT:-1500}; }
+timeout "$timeout" "$qemu" "${machine[@]}" "${accel[@]}" -m $mem -smp 2 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$work/initrd.gz" \
 	-append "console=$console panic=-1 ${MFS_VM_VERBOSE:+ignore_loglevel}${MFS_VM_VERBOSE:-quiet loglevel=3}" </dev/null >"$work/console.log" 2>&1 || rc=$?
 secs=$(($(date +%s) - t0))
 # What the guest printed, without the firmware's and kernel's lines.
 tr -d '\r' <"$work/console.log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' |
-	grep -E '^(x86_64|aarch64|cgroup:|ok:|FAIL:|guest:|VM:|init:)' |
+	grep -E '^(x86_64|aarch64|cgroup:|ok:|FAIL:|guest:|edge:|VM:|init:)' |
 	sed "s/^/vm $arch: /"
 [ "$rc" = 124 ] && fail "the guest did not finish within $timeout s: $(tail -5 "$work/console.log")"
 grep -q '^VM: PASS' <(tr -d '\r' <"$work/console.log") ||
