@@ -6,7 +6,7 @@
  * Counters are monotonic since mount, updated with relaxed atomics (no
  * ordering between them is promised); gauges (cache bytes and entries) are
  * read from the cache when a snapshot is taken. Every counter is documented
- * in README.md; the JSON keys are the field names.
+ * in modelfs(1); the JSON keys are the field names.
  */
 #ifndef MFS_STATS_H
 #define MFS_STATS_H
@@ -22,7 +22,7 @@
 /*
  * Every counter and gauge, once: the struct fields, the JSON keys and their
  * order, the Prometheus names and help texts and `modelfs stats` all come
- * from this list, and tests/unit/test_stats.c checks README.md's table against
+ * from this list, and tests/unit/test_stats.c checks modelfs(1)'s list against
  * it. C() is a counter (monotonic, in struct mfs_stats), S() a counter of
  * nanoseconds (Prometheus shows seconds), G() a gauge (read when a snapshot
  * is taken, in struct mfs_stats_gauges).

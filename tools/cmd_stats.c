@@ -23,8 +23,8 @@
 static const char stats_usage[] =
 	"Usage: modelfs stats [--json | --prometheus] [-o FILE] MNT\n"
 	"       modelfs stats --watch [SECONDS] [--count N] MNT...\n"
-	"Show the counters of the modelfs daemon serving MNT (see README.md, 'Stats',\n"
-	"for what each one counts). They count since the mount was made.\n"
+	"Show the counters of the modelfs daemon serving MNT (modelfs(1), 'stats', says\n"
+	"what each one counts). They count since the mount was made.\n"
 	"\n"
 	"With --watch, a line per mount every SECONDS (default 1), like iostat: what\n"
 	"happened in that interval (MB/s served to readers and read from the disk;\n"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_stats.c - the one list of counters (fs/stats.h) against what users
- * read: the JSON the daemon serves and the table in README.md.
+ * read: the JSON the daemon serves and the list of counters in modelfs(1).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -26,12 +26,12 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-Test(stats, every_counter_is_in_the_json_and_documented_in_the_readme)
+Test(stats, every_counter_is_in_the_json_and_documented_in_the_man_page)
 {
 	static struct mfs_stats s;
 	struct mfs_stats_gauges g = {0};
 	char json[4096], key[80];
-	char *readme = slurp(MFS_SOURCE_ROOT "/README.md");
+	char *man = slurp(MFS_SOURCE_ROOT "/packaging/man/modelfs.1");
 	size_t len = mfs_stats_json(&s, &g, json, sizeof(json));
 
 	cr_assert_gt(len, 0);
@@ -43,17 +43,17 @@ Test(stats, every_counter_is_in_the_json_and_documented_in_the_readme)
 
 		snprintf(key, sizeof(key), "\"%s\":0", d->key);
 		cr_assert_not_null(strstr(json, key), "%s not in the JSON", d->key);
-		/* A row of its own, or one shared with a neighbour ("| a, b |"). */
-		snprintf(row, sizeof(row), "\n| %s |", d->key);
-		snprintf(row2, sizeof(row2), "\n| %s, ", d->key);
-		snprintf(row3, sizeof(row3), ", %s |", d->key);
-		cr_assert(strstr(readme, row) || strstr(readme, row2) || strstr(readme, row3),
-			  "README.md's stats table lacks %s", d->key);
+		/* An item of its own, or one shared with a neighbour (".B a, b"). */
+		snprintf(row, sizeof(row), "\n.TP\n.B %s\n", d->key);
+		snprintf(row2, sizeof(row2), "\n.TP\n.B %s, ", d->key);
+		snprintf(row3, sizeof(row3), ", %s\n", d->key);
+		cr_assert(strstr(man, row) || strstr(man, row2) || strstr(man, row3),
+			  "modelfs(1) does not list the counter %s", d->key);
 		cr_assert(d->help[0] && d->prom[0]);
 		cr_assert_eq(strstr(d->prom, "_total") != NULL, d->kind != MFS_STAT_GAUGE,
 			     "%s: counters and only counters end in _total", d->prom);
 	}
-	free(readme);
+	free(man);
 }
 
 Test(stats, a_small_buffer_gets_nothing_rather_than_half_an_object)
