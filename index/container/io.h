@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sys.h"
 #include "err.h"
 
 struct mfs_src {
@@ -61,13 +62,6 @@ int mfs_src_read_envelope(const struct mfs_src *src, void *buf, size_t len, uint
 /* A source reading @fd opened with O_DIRECT; the size comes from @size_of. */
 int mfs_src_init_direct(struct mfs_src *src, int fd, const struct mfs_src *size_of);
 
-/*
- * mkdir -p @path: parents @mode | 0700, the last directory @mode (both less the
- * umask); existing ones are fine. 0 or -errno.
- */
-int mfs_mkdir_p(const char *path, mode_t mode);
 
-/* CPUs online, at least 1: what "0 threads" means everywhere (pack, verify, the daemon). */
-unsigned int mfs_cpu_count(void);
 
 #endif

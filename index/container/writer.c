@@ -24,23 +24,6 @@ struct mfs_writer {
 	uint32_t incompat; /* MFS_INCOMPAT_* the chunks added need */
 };
 
-int mfs_write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t r = write(fd, p, len);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
 
 static int emit(struct mfs_writer *w, const void *buf, size_t len, struct mfs_err *err)
 {

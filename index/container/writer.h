@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "sys.h"
 #include "disk.h"
 #include "err.h"
 
@@ -47,7 +48,5 @@ int mfs_writer_finish(struct mfs_writer *w, const struct mfs_tensor *tensors, ui
 
 void mfs_writer_free(struct mfs_writer *w);
 
-/* write(2) all of @buf, retrying short writes; -errno on failure. */
-int mfs_write_all(int fd, const void *buf, size_t len);
 
 #endif
