@@ -87,21 +87,14 @@ static const char pack_usage[] =
 
 static bool has_model_ext(const char *name)
 {
-	size_t n = strlen(name);
-
-	return (n > 5 && strcasecmp(name + n - 5, ".gguf") == 0) ||
-	       (n > 12 && strcasecmp(name + n - 12, ".safetensors") == 0);
+	return mfs_model_kind_of_name(name, strlen(name)) != NULL;
 }
 
 static uint32_t source_for_name(const char *name)
 {
-	size_t n = strlen(name);
+	const struct mfs_model_kind *k = mfs_model_kind_of_name(name, strlen(name));
 
-	if (n > 5 && strcasecmp(name + n - 5, ".gguf") == 0)
-		return MFS_SOURCE_GGUF;
-	if (n > 12 && strcasecmp(name + n - 12, ".safetensors") == 0)
-		return MFS_SOURCE_SAFETENSORS;
-	return MFS_SOURCE_NR;
+	return k ? k->source : MFS_SOURCE_NR;
 }
 
 /*

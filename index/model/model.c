@@ -6,24 +6,54 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dtype.h"
 #include "gguf.h"
 #include "names.h"
 #include "safetensors.h"
 
+static const char *const gguf_media[] = {
+    "application/vnd.docker.ai.gguf.v3",	    /* Docker Model Runner */
+    "application/vnd.docker.ai.model.file.v1+gguf", /* its newer name */
+    NULL,
+};
+static const char *const safetensors_media[] = {"application/vnd.docker.ai.safetensors", NULL};
+
+const struct mfs_model_kind mfs_model_kinds[] = {
+    {MFS_SOURCE_GGUF, "gguf", ".gguf", gguf_media},
+    {MFS_SOURCE_SAFETENSORS, "safetensors", ".safetensors", safetensors_media},
+    {MFS_SOURCE_NR, NULL, NULL, NULL},
+};
+
 const char *mfs_source_name(uint32_t source)
 {
-	switch (source) {
-	case MFS_SOURCE_RAW:
+	if (source == MFS_SOURCE_RAW)
 		return "raw";
-	case MFS_SOURCE_GGUF:
-		return "gguf";
-	case MFS_SOURCE_SAFETENSORS:
-		return "safetensors";
-	default:
-		return "unknown";
+	for (const struct mfs_model_kind *k = mfs_model_kinds; k->name; k++)
+		if (k->source == source)
+			return k->name;
+	return "unknown";
+}
+
+const struct mfs_model_kind *mfs_model_kind_of_name(const char *name, size_t len)
+{
+	for (const struct mfs_model_kind *k = mfs_model_kinds; k->name; k++) {
+		size_t el = strlen(k->ext);
+
+		if (len > el && strncasecmp(name + len - el, k->ext, el) == 0)
+			return k;
 	}
+	return NULL;
+}
+
+const struct mfs_model_kind *mfs_model_kind_of_media(const char *media_type)
+{
+	for (const struct mfs_model_kind *k = mfs_model_kinds; k->name; k++)
+		for (const char *const *m = k->media_types; *m; m++)
+			if (strcmp(media_type, *m) == 0)
+				return k;
+	return NULL;
 }
 
 uint32_t mfs_model_sniff(const void *buf, size_t len, uint64_t file_size)

@@ -11,6 +11,7 @@
 #ifndef MFS_MODEL_H
 #define MFS_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "disk.h"
@@ -49,5 +50,27 @@ void mfs_model_release(struct mfs_model *m);
 
 /* "raw", "gguf", "safetensors"; "unknown" otherwise. */
 const char *mfs_source_name(uint32_t source);
+
+/*
+ * The kinds of model file modelfs knows, once: what they are called, what
+ * names them, what OCI media types carry one as it is. Every caller - pack's
+ * directory walk, a remote listing's skeletons, OCI layers - asks here; their
+ * bytes are told apart by mfs_model_sniff() and parsed by mfs_model_parse().
+ * Adding a format: a row here, a sniff and a parser (HACKING.md).
+ */
+struct mfs_model_kind {
+	uint32_t source;		/* enum mfs_source */
+	const char *name;		/* as mfs_source_name() says it: "gguf" */
+	const char *ext;		/* files named *.ext are this kind (any case): ".gguf" */
+	const char *const *media_types; /* OCI layers of this kind as it is; NULL-ended */
+};
+
+extern const struct mfs_model_kind mfs_model_kinds[]; /* ends with a NULL name */
+
+/* The kind whose extension ends @name (@len bytes), in any case; NULL if none. */
+const struct mfs_model_kind *mfs_model_kind_of_name(const char *name, size_t len);
+
+/* The kind an OCI layer of @media_type holds as it is, or NULL. */
+const struct mfs_model_kind *mfs_model_kind_of_media(const char *media_type);
 
 #endif
