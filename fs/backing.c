@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "options.h"
 #include "log.h"
 #include "remote.h"
 

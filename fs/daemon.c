@@ -16,17 +16,16 @@
 #include <libgen.h>
 #include <limits.h>
 #include <malloc.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "memgov.h"
 #include "notify.h"
@@ -243,91 +242,12 @@ static void fs_free(struct mfs_fs *fs)
 	free(fs);
 }
 
-/* ---- memory: budgets sized from what the daemon sees (memgov.h) ---------- */
-
-/* Applies cache budget @cache and the prefetch cap that follows from it; bytes freed. */
-static uint64_t set_cache_budget(struct mfs_fs *fs, uint64_t cache)
-{
-	uint64_t freed = 0;
-
-	if (fs->cache)
-		freed = mfs_cache_set_budget(fs->cache, cache);
-	/* Decoding ahead may use a quarter of the cache, at most 32 MiB. */
-	atomic_store(&fs->prefetch_cap, cache / 4 < (32u << 20) ? cache / 4 : (32u << 20));
-	return freed;
-}
-
-/*
- * References on up to 32 open containers (all, or only those with pins) into
- * @batch; the caller puts them. Taken under the list lock and dropped outside
- * it (the last put of a container takes that lock itself).
- */
-static size_t hold_cfiles(struct mfs_fs *fs, struct mfs_cfile **batch, bool pinned_only)
-{
-	size_t n = 0;
-
-	pthread_mutex_lock(&fs->cfiles_lock);
-	for (struct mfs_cfile *cf = fs->cfiles; cf && n < 32; cf = cf->next)
-		if ((!pinned_only || cf->pinned) && mfs_cfile_tryget(cf))
-			batch[n++] = cf;
-	pthread_mutex_unlock(&fs->cfiles_lock);
-	return n;
-}
-
-/* Unpins open containers' chunks until at most @budget bytes are pinned. */
-static uint64_t trim_pins(struct mfs_fs *fs, uint64_t budget)
-{
-	struct mfs_cfile *batch[32];
-	uint64_t freed = 0, pinned;
-	size_t n = hold_cfiles(fs, batch, true);
-
-	for (size_t i = 0; i < n; i++) {
-		pinned = atomic_load(&fs->pinned_bytes);
-		if (pinned > budget)
-			freed += mfs_cfile_unpin(batch[i], pinned - budget);
-		mfs_cfile_put(batch[i]);
-	}
-	return freed;
-}
-
-/* Un-keeps chunks of open containers until at most @budget bytes are kept (dropbehind.h). */
-static void trim_kept(struct mfs_fs *fs, uint64_t budget)
-{
-	struct mfs_cfile *batch[32];
-	size_t n = hold_cfiles(fs, batch, false);
-
-	for (size_t i = 0; i < n; i++) {
-		if (atomic_load(&fs->dropper.kept) > budget)
-			mfs_dropper_unkeep(&fs->dropper, batch[i], budget);
-		mfs_cfile_put(batch[i]);
-	}
-}
-
 /* fs->options: what `modelfs stats` shows and tests check each option by. */
 static void describe_options(struct mfs_fs *fs)
 {
-	static const char *const prefetch[] = {"off", "sequential", "plan"};
-	static const char *const backing[] = {"cached", "dontneed", "direct", "remote"};
-	const struct mfs_daemon_opts *o = &fs->opts;
-	char cache[32], pin[32], trace[PATH_MAX];
-
-	if (o->cache_auto)
-		snprintf(cache, sizeof(cache), "auto");
-	else
-		snprintf(cache, sizeof(cache), "%zu", o->cache_size);
-	if (o->pin_auto)
-		snprintf(pin, sizeof(pin), "auto");
-	else
-		snprintf(pin, sizeof(pin), "%zu", o->pin_size);
-	snprintf(trace, sizeof(trace), "%s", o->trace ? o->trace : "");
-	mfs_sanitize(trace);
-	snprintf(fs->options, sizeof(fs->options),
-		 "cache_size=%s,pin_size=%s,workers=%u,max_threads=%u,prefetch=%s,drop_behind=%s,"
-		 "backing=%s,kernel_readahead=%zu%s%s%s%s",
-		 cache, pin, o->workers, o->max_threads, prefetch[o->prefetch % 3],
-		 o->drop_behind ? "auto" : "off",
-		 backing[o->backing % 4], o->kernel_readahead, *trace ? ",trace=" : "", trace,
-		 o->listed ? ",pin=" : "", o->listed ? o->listed : "");
+	mfs_options_describe(&fs->opts, fs->workers, fs->max_threads, fs->options,
+			     sizeof(fs->options));
+	mfs_sanitize(fs->options); /* trace= may be any name */
 }
 
 static const char *mem_source_name(int source)
@@ -343,171 +263,6 @@ static int drop_pages(void *arg, uint64_t ino, uint64_t off, uint64_t len)
 	struct mfs_fs *fs = arg;
 
 	return fuse_lowlevel_notify_inval_inode(fs->se, (fuse_ino_t)ino, (off_t)off, (off_t)len);
-}
-
-/* One look at memory; budgets re-derived and applied. */
-static void govern(struct mfs_fs *fs)
-{
-	struct mfs_memview v;
-	struct mfs_memgov_in in;
-	struct mfs_memgov_out out;
-	uint64_t cache_bytes = 0, entries, pinned = atomic_load(&fs->pinned_bytes), freed = 0;
-	uint64_t old_cache, old_pin, reread, keep_was;
-
-	mfs_memgov_read(&v, pinned);
-	if (fs->cache)
-		mfs_cache_usage(fs->cache, &cache_bytes, &entries);
-	in.limit = v.limit;
-	in.others = v.others;
-	in.own_base = v.own > cache_bytes + pinned ? v.own - cache_bytes - pinned : 0;
-	in.models_size = atomic_load(&fs->open_size);
-	in.models_stored = atomic_load(&fs->open_stored);
-	/*
-	 * A reader re-reads chunks (their pages left the page cache before it
-	 * came back to them): it cycles over more than fits. Evidence kept
-	 * while models are open.
-	 */
-	reread = atomic_load(&fs->stats.reread_bytes);
-	if (!in.models_size)
-		fs->cycling = false;
-	else if (reread - fs->reread_seen >= MFS_MEMGOV_CYCLE_BYTES)
-		fs->cycling = true;
-	fs->reread_seen = reread;
-	in.cycling = fs->cycling;
-	mfs_memgov_size(&in, &out);
-	atomic_store(&fs->mem_limit, v.limit);
-	atomic_store(&fs->mem_others, v.others);
-	old_cache = fs->cache ? mfs_cache_budget(fs->cache) : 0;
-	old_pin = atomic_load(&fs->pin_budget);
-	atomic_store(&fs->mem_source, v.source);
-	if (fs->opts.cache_auto && !fs->cache)
-		fs->opts.cache_size = (size_t)out.cache;
-	else if (fs->opts.cache_auto && out.cache != old_cache)
-		freed += set_cache_budget(fs, out.cache);
-	if (fs->opts.pin_auto) {
-		uint64_t pin = mfs_memgov_feedback(&fs->pin_feedback,
-						   atomic_load(&fs->stats.pin_reclaimed), 0,
-						   atomic_load(&fs->pinned_bytes), out.pin);
-
-		out.page_room += out.pin - pin; /* what the kernel keeps instead */
-		out.pin = pin;
-		atomic_store(&fs->pin_budget, out.pin);
-		if (pinned > out.pin)
-			freed += trim_pins(fs, out.pin);
-	}
-	if (!fs->opts.drop_behind) {
-		out.drop_window = 0;
-		out.keep = 0;
-	}
-	/*
-	 * Refaults cut the budget in force, not what is kept yet: while the
-	 * resident set grows, an eviction says the budget is too large by that
-	 * much, not that it should stop where it is.
-	 */
-	keep_was = atomic_load(&fs->dropper.keep);
-	out.keep = mfs_memgov_feedback(&fs->keep_feedback, atomic_load(&fs->stats.refault_bytes), 1,
-				       keep_was ? keep_was : out.keep, out.keep);
-	mfs_dropper_set_window(&fs->dropper, out.drop_window, out.keep);
-	atomic_store(&fs->prefetch_cycle_only, out.cycle_only && fs->opts.drop_behind);
-	if (atomic_load(&fs->dropper.kept) > out.keep)
-		trim_kept(fs, out.keep);
-	if (freed) {
-		mfs_stat_add(&fs->stats.bytes_given_back, freed);
-		if ((fs->opts.cache_auto && out.cache < old_cache) ||
-		    (fs->opts.pin_auto && out.pin < old_pin))
-			mfs_stat_add(&fs->stats.pressure_events, 1);
-	}
-}
-
-static void *governor(void *p)
-{
-	struct mfs_fs *fs = p;
-	struct pollfd pfd[2] = {{.fd = fs->gov_wake, .events = POLLIN},
-				{.fd = fs->psi_fd, .events = POLLPRI}};
-
-	for (;;) {
-		/*
-		 * The period paces what only a look can see (room to grow back,
-		 * re-reads per period); a fall does not wait for it when the
-		 * kernel reports pressure.
-		 */
-		int n = poll(pfd, fs->psi_fd >= 0 ? 2 : 1, MFS_MEMGOV_PERIOD_MS);
-
-		if (n < 0 && errno != EINTR)
-			break;
-		if (n > 0 && pfd[0].revents)
-			break;
-		if (n > 0 && fs->psi_fd >= 0 && (pfd[1].revents & (POLLERR | POLLNVAL))) {
-			/* The cgroup went away (or the kernel dropped the trigger): poll. */
-			mfs_log(MFS_LOG_WARN, "memory pressure: the PSI trigger is gone, polling");
-			close(fs->psi_fd);
-			fs->psi_fd = -1;
-		} else if (n > 0 && fs->psi_fd >= 0 && (pfd[1].revents & POLLPRI)) {
-			mfs_stat_add(&fs->stats.pressure_wakeups, 1);
-		}
-		/*
-		 * SIGTERM or umount: the session loop waits for the requests in
-		 * flight, and those may wait for a server that does not answer.
-		 */
-		if (fs->opts.remote && fuse_session_exited(fs->se) && !fs->cancelled) {
-			mfs_remote_cancel(fs->opts.remote);
-			fs->cancelled = true;
-		}
-		if (atomic_load(&fs->inval_ino))
-			fuse_lowlevel_notify_inval_inode(fs->se,
-							 (fuse_ino_t)atomic_exchange(&fs->inval_ino, 0),
-							 0, 0);
-		govern(fs);
-	}
-	return NULL;
-}
-
-/*
- * The governor and its wakeups: an eventfd that stops it, and a PSI trigger
- * (memgov.h) unless MODELFS_PSI=0 in the environment (to measure the
- * polling alone; see fs/README.md).
- */
-static int start_governor(struct mfs_fs *fs)
-{
-	const char *env = getenv("MODELFS_PSI");
-	int r;
-
-	fs->gov_wake = eventfd(0, EFD_CLOEXEC);
-	if (fs->gov_wake < 0)
-		return -errno;
-	fs->psi_fd = -1;
-	fs->psi_file[0] = '\0';
-	if (!(env && strcmp(env, "0") == 0)) {
-		fs->psi_fd = mfs_memgov_psi_open(fs->psi_file, sizeof(fs->psi_file));
-		if (fs->psi_fd < 0)
-			mfs_log(MFS_LOG_DEBUG, "memory pressure: no PSI trigger (%s), polling",
-				mfs_strerror(fs->psi_fd));
-	}
-	r = pthread_create(&fs->gov, NULL, governor, fs);
-	fs->gov_started = r == 0;
-	if (r) {
-		if (fs->psi_fd >= 0)
-			close(fs->psi_fd);
-		close(fs->gov_wake);
-		fs->psi_fd = fs->gov_wake = -1;
-	}
-	return -r;
-}
-
-static void stop_governor(struct mfs_fs *fs)
-{
-	uint64_t one = 1;
-
-	if (!fs->gov_started)
-		return;
-	if (write(fs->gov_wake, &one, sizeof(one)) != sizeof(one))
-		mfs_log(MFS_LOG_WARN, "cannot wake the memory governor: %s", mfs_strerror(-errno));
-	pthread_join(fs->gov, NULL);
-	close(fs->gov_wake);
-	if (fs->psi_fd >= 0)
-		close(fs->psi_fd);
-	fs->gov_wake = fs->psi_fd = -1;
-	fs->gov_started = false;
 }
 
 /*
@@ -560,119 +315,124 @@ static void start_ready_notifier(const char *mnt, const char *src)
 	mfs_log(MFS_LOG_WARN, "cannot notify systemd: out of memory");
 }
 
-int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
-{
-	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fuse_loop_config *cfg = NULL;
-	struct fuse_session *se = NULL;
-	struct mfs_fs *fs;
-	char *opts = NULL, *esc = NULL;
-	int r, mounted = 0;
+/* What mounting made, for teardown() to undo in reverse. */
+struct session {
+	struct fuse_args args;
+	char *opts, *esc;
+	struct fuse_session *se;
+	struct fuse_loop_config *cfg;
+	bool signals, mounted;
+};
 
-	fs = calloc(1, sizeof(*fs));
+/*
+ * The trace file, opened before daemonizing changes the directory. Never
+ * through a symlink, and only a file of our own: a root daemon must not
+ * append to whatever someone planted under the name (the usual place is
+ * /tmp).
+ */
+static int open_trace(struct mfs_fs *fs, const char *trace, struct mfs_err *err)
+{
+	struct stat st;
+
+	fs->trace_fd = open(trace, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			    0600);
+	if (fs->trace_fd < 0)
+		return mfs_err_set(err, -errno, "%s: cannot open the trace file: %s", trace,
+				   errno == ELOOP ? "it is a symlink" : mfs_strerror(errno));
+	if (fstat(fs->trace_fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    st.st_nlink != 1)
+		return mfs_err_set(err, -EPERM,
+				   "%s: the trace file must be a regular file of ours with one link",
+				   trace);
+	return 0;
+}
+
+/* The daemon's state for @o, its source opened: nothing mounted, no thread yet. */
+static int setup(const struct mfs_daemon_opts *o, struct mfs_fs **out, struct mfs_err *err)
+{
+	struct mfs_fs *fs = calloc(1, sizeof(*fs));
+	int r;
+
+	*out = fs;
 	if (!fs)
 		return -ENOMEM;
 	fs->opts = *o;
 	fs->src_fd = -1;
 	fs->trace_fd = -1;
-	if (o->debug)
-		fs->opts.foreground = true;
 	/*
 	 * O_DIRECT reads block their worker: more workers keep more reads in
 	 * flight. By default the pool runs only as many at once as the reads
 	 * need (pool.h): on tmpfs, or from pins, they do not block, and four
 	 * decoders a core were 20% slower than one (cold read from tmpfs).
 	 */
-	if (!fs->opts.workers) {
-		fs->opts.workers = o->backing == MFS_BACKING_DIRECT || o->remote ? 4 * mfs_cpu_count()
-										: mfs_cpu_count();
+	fs->workers = o->workers;
+	if (!fs->workers) {
+		fs->workers = o->backing == MFS_BACKING_DIRECT || o->remote ? 4 * mfs_cpu_count()
+									    : mfs_cpu_count();
 		fs->pool_cores = mfs_cpu_count();
 	}
-	if (!fs->opts.max_threads)
-		fs->opts.max_threads = MFS_MAX_THREADS_DEFAULT;
+	fs->max_threads = o->max_threads ? o->max_threads : MFS_MAX_THREADS_DEFAULT;
+	fs->cache_start = o->cache_size;
 	describe_options(fs);
 	pthread_mutex_init(&fs->nodes_lock, NULL);
 	pthread_mutex_init(&fs->cfiles_lock, NULL);
 	atomic_store(&fs->pin_budget, o->pin_auto ? 0 : o->pin_size);
 	mfs_memgov_feedback_init(&fs->pin_feedback);
 	mfs_memgov_feedback_init(&fs->keep_feedback);
-	govern(fs); /* no cache yet: the first numbers */
-	set_cache_budget(fs, fs->opts.cache_size);
+	mfs_governor_look(fs); /* no cache yet: the first numbers */
+	mfs_governor_set_cache(fs, fs->cache_start);
 	fs->table_size = 4096;
 	fs->table = calloc(fs->table_size, sizeof(*fs->table));
-	if (!fs->table) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (!fs->table)
+		return -ENOMEM;
 	r = open_source(fs, o->src, err);
-	if (r)
-		goto out;
-	if (o->trace) {
-		/* Opened here, before daemonizing changes the directory. */
-		struct stat st;
+	if (!r && o->trace)
+		r = open_trace(fs, o->trace, err);
+	return r;
+}
 
-		/*
-		 * Never through a symlink, and only a file of our own: a root
-		 * daemon must not append to whatever someone planted under the
-		 * name (the usual place is /tmp).
-		 */
-		fs->trace_fd =
-		    open(o->trace,
-			 O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
-		if (fs->trace_fd < 0) {
-			r = mfs_err_set(err, -errno, "%s: cannot open the trace file: %s", o->trace,
-					errno == ELOOP ? "it is a symlink" : mfs_strerror(errno));
-			goto out;
-		}
-		if (fstat(fs->trace_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-		    st.st_uid != geteuid() || st.st_nlink != 1) {
-			r = mfs_err_set(err, -EPERM,
-					"%s: the trace file must be a regular file of ours with "
-					"one link",
-					o->trace);
-			goto out;
-		}
-	}
+/*
+ * A FUSE session mounted at o->mnt, the process daemonized unless in the
+ * foreground. Read-only, no set-id programs or device nodes, permission
+ * checks by the kernel; the user's options come last and win.
+ */
+static int mount_session(struct mfs_fs *fs, struct session *s, struct mfs_err *err)
+{
+	const struct mfs_daemon_opts *o = &fs->opts;
 
-	/*
-	 * Read-only, no set-id programs or device nodes, permission checks by
-	 * the kernel; the user's options come last and win.
-	 */
-	esc = escape_opt(o->src_name ? o->src_name : o->src);
-	if (!esc || asprintf(&opts,
-			     "ro,nosuid,nodev,default_permissions,fsname=modelfs:%s,"
-			     "subtype=modelfs%s%s",
-			     esc, o->fuse_opts && *o->fuse_opts ? "," : "",
-			     o->fuse_opts ? o->fuse_opts : "") < 0) {
-		opts = NULL;
-		r = -ENOMEM;
-		goto out;
+	s->esc = escape_opt(o->src_name ? o->src_name : o->src);
+	if (!s->esc || asprintf(&s->opts,
+				"ro,nosuid,nodev,default_permissions,fsname=modelfs:%s,"
+				"subtype=modelfs%s%s",
+				s->esc, o->fuse_opts && *o->fuse_opts ? "," : "",
+				o->fuse_opts ? o->fuse_opts : "") < 0) {
+		s->opts = NULL;
+		return -ENOMEM;
 	}
-	if (fuse_opt_add_arg(&args, "modelfs") || fuse_opt_add_arg(&args, "-o") ||
-	    fuse_opt_add_arg(&args, opts) || (o->debug && fuse_opt_add_arg(&args, "-d"))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	se = fuse_session_new(&args, &mfs_ops, sizeof(mfs_ops), fs);
-	if (!se) {
-		r = mfs_err_set(err, -EINVAL, "cannot start FUSE (bad mount options: %s?)", opts);
-		goto out;
-	}
-	if (fuse_set_signal_handlers(se)) {
-		r = mfs_err_set(err, -EIO, "cannot install signal handlers");
-		goto out;
-	}
-	if (fuse_session_mount(se, o->mnt)) {
-		r = mfs_err_set(err, -EIO, "%s: cannot mount (see the message above)", o->mnt);
-		goto out_signals;
-	}
-	mounted = 1;
+	if (fuse_opt_add_arg(&s->args, "modelfs") || fuse_opt_add_arg(&s->args, "-o") ||
+	    fuse_opt_add_arg(&s->args, s->opts) || (o->debug && fuse_opt_add_arg(&s->args, "-d")))
+		return -ENOMEM;
+	s->se = fuse_session_new(&s->args, &mfs_ops, sizeof(mfs_ops), fs);
+	if (!s->se)
+		return mfs_err_set(err, -EINVAL, "cannot start FUSE (bad mount options: %s?)", s->opts);
+	if (fuse_set_signal_handlers(s->se))
+		return mfs_err_set(err, -EIO, "cannot install signal handlers");
+	s->signals = true;
+	if (fuse_session_mount(s->se, o->mnt))
+		return mfs_err_set(err, -EIO, "%s: cannot mount (see the message above)", o->mnt);
+	s->mounted = true;
 	find_readahead_knob(fs, o->mnt);
-	if (fuse_daemonize(fs->opts.foreground)) {
-		r = mfs_err_set(err, -EIO, "cannot become a daemon");
-		goto out_unmount;
-	}
-	mfs_log_init(!fs->opts.foreground, o->debug ? MFS_LOG_DEBUG : MFS_LOG_INFO);
+	if (fuse_daemonize(o->foreground || o->debug))
+		return mfs_err_set(err, -EIO, "cannot become a daemon");
+	mfs_log_init(!(o->foreground || o->debug), o->debug ? MFS_LOG_DEBUG : MFS_LOG_INFO);
+	return 0;
+}
+
+/* Threads started (only now: fuse_daemonize() forked), requests served until unmounted. */
+static int serve(struct mfs_fs *fs, struct session *s)
+{
+	const struct mfs_daemon_opts *o = &fs->opts;
+	int r;
 
 	/*
 	 * Keep resident memory near cache_size: buffers of 64 KiB and more are
@@ -684,67 +444,81 @@ int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
 	raise_nofile();
 	mallopt(M_MMAP_THRESHOLD, 64 << 10);
 	mallopt(M_ARENA_MAX, 2);
-	/* Threads only now: fuse_daemonize() forked. */
 	/*
 	 * An auto cache starts with the shards of its smallest size: a shard
 	 * must hold a few chunks whatever the budget shrinks to.
 	 */
-	fs->cache = fs->opts.cache_auto ? mfs_cache_new_range(MFS_MEMGOV_CACHE_MIN,
-							      MFS_MEMGOV_CACHE_MAX, &fs->stats)
-					: mfs_cache_new(fs->opts.cache_size, &fs->stats);
+	fs->cache = o->cache_auto ? mfs_cache_new_range(MFS_MEMGOV_CACHE_MIN, MFS_MEMGOV_CACHE_MAX,
+							&fs->stats)
+				  : mfs_cache_new(fs->cache_start, &fs->stats);
 	if (fs->cache)
-		mfs_cache_set_budget(fs->cache, fs->opts.cache_size);
-	fs->pool = fs->cache ? mfs_pool_new(fs->opts.workers, fs->pool_cores) : NULL;
-	cfg = fuse_loop_cfg_create();
-	fs->se = se;
+		mfs_cache_set_budget(fs->cache, fs->cache_start);
+	fs->pool = fs->cache ? mfs_pool_new(fs->workers, fs->pool_cores) : NULL;
+	s->cfg = fuse_loop_cfg_create();
+	fs->se = s->se;
+	if (!fs->cache || !fs->pool || !s->cfg) {
+		mfs_log(MFS_LOG_ERR, "%s: out of memory", o->mnt);
+		return -ENOMEM;
+	}
 	if (mfs_dropper_start(&fs->dropper, drop_pages, fs, &fs->stats.dropped_bytes,
 			      &fs->stats.reread_bytes, &fs->stats.refault_bytes))
 		mfs_log(MFS_LOG_WARN, "%s: no drop-behind (cannot start its thread)", o->mnt);
-	if (fs->cache && fs->pool && cfg && start_governor(fs)) {
+	if (mfs_governor_start(fs)) {
 		mfs_log(MFS_LOG_ERR, "%s: cannot start the memory governor", o->mnt);
-		r = -ENOMEM;
-		goto out_unmount;
+		return -ENOMEM;
 	}
-	if (!fs->cache || !fs->pool || !cfg) {
-		mfs_log(MFS_LOG_ERR, "%s: out of memory", o->mnt);
-		r = -ENOMEM;
-		goto out_unmount;
-	}
-	fuse_loop_cfg_set_max_threads(cfg, fs->opts.max_threads);
+	fuse_loop_cfg_set_max_threads(s->cfg, fs->max_threads);
 	mfs_log(MFS_LOG_INFO,
-		"%s%s%s mounted on %s (cache %s%zu MiB, pins %s, %u workers; memory %s %" PRIu64
+		"%s%s%s mounted on %s (cache %s%" PRIu64 " MiB, pins %s, %u workers; memory %s %" PRIu64
 		" MiB, others %" PRIu64 " MiB, pressure %s%s)",
 		o->src_name ? o->src_name : o->src, o->listed ? ", list " : "",
-		o->listed ? o->listed : "", o->mnt, o->cache_auto ? "auto: " : "", fs->opts.cache_size >> 20,
+		o->listed ? o->listed : "", o->mnt, o->cache_auto ? "auto: " : "", fs->cache_start >> 20,
 		o->pin_auto   ? "auto"
 		: o->pin_size ? "fixed"
 			      : "off",
-		fs->opts.workers, mem_source_name(atomic_load(&fs->mem_source)),
+		fs->workers, mem_source_name(atomic_load(&fs->mem_source)),
 		atomic_load(&fs->mem_limit) >> 20, atomic_load(&fs->mem_others) >> 20,
 		fs->psi_fd >= 0 ? "by PSI of " : "polled", fs->psi_fd >= 0 ? fs->psi_file : "");
 	start_ready_notifier(o->mnt, o->src);
-	r = fuse_session_loop_mt(se, cfg);
-	if (r > 0)
-		r = 0; /* the number of the signal that ended the loop: a clean exit */
-	stop_governor(fs);
-	mfs_dropper_stop(&fs->dropper);
+	r = fuse_session_loop_mt(s->se, s->cfg);
 	mfs_notify("STOPPING=1");
 	mfs_log(MFS_LOG_INFO, "%s unmounted", o->mnt);
-out_unmount:
-	stop_governor(fs);
-	mfs_dropper_stop(&fs->dropper);
-	if (mounted)
-		fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out:
-	if (cfg)
-		fuse_loop_cfg_destroy(cfg);
-	if (se)
-		fuse_session_destroy(se);
-	fuse_opt_free_args(&args);
-	free(opts);
-	free(esc);
-	fs_free(fs);
+	return r > 0 ? 0 : r; /* > 0: the number of the signal that ended the loop, a clean exit */
+}
+
+/* Threads stopped, the mount taken down, everything freed; in reverse of the above. */
+static void teardown(struct mfs_fs *fs, struct session *s)
+{
+	if (fs) {
+		mfs_governor_stop(fs);
+		mfs_dropper_stop(&fs->dropper);
+	}
+	if (s->mounted)
+		fuse_session_unmount(s->se);
+	if (s->signals)
+		fuse_remove_signal_handlers(s->se);
+	if (s->cfg)
+		fuse_loop_cfg_destroy(s->cfg);
+	if (s->se)
+		fuse_session_destroy(s->se);
+	fuse_opt_free_args(&s->args);
+	free(s->opts);
+	free(s->esc);
+	if (fs)
+		fs_free(fs);
+}
+
+int mfs_daemon_run(const struct mfs_daemon_opts *o, struct mfs_err *err)
+{
+	struct session s = {.args = FUSE_ARGS_INIT(0, NULL)};
+	struct mfs_fs *fs;
+	int r;
+
+	r = setup(o, &fs, err);
+	if (!r)
+		r = mount_session(fs, &s, err);
+	if (!r)
+		r = serve(fs, &s);
+	teardown(fs, &s);
 	return r;
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "remote.h"
 
 #define MFS_SUFFIX ".mfs"
 #define MFS_SUFFIX_LEN 4
@@ -86,7 +87,8 @@ static int read_header(int fd, struct mfs_header_info *h, const char *path)
  */
 static struct mfs_node *node_get(struct mfs_fs *fs, const struct stat *st, int kind, int fd,
 				 char *path, const struct mfs_header_info *hdr,
-				 struct mfs_node *dir, const char *name)
+				 const struct mfs_remote_plain *plain, struct mfs_node *dir,
+				 const char *name)
 {
 	struct mfs_node *n, *old_parent = NULL;
 	char *dup = kind == MFS_NODE_DIR ? NULL : strdup(name), *old_name = NULL;
@@ -131,6 +133,7 @@ static struct mfs_node *node_get(struct mfs_fs *fs, const struct stat *st, int k
 	n->kind = kind;
 	n->fd = fd;
 	n->path = path;
+	n->plain = plain;
 	n->nlookup = 1;
 	if (dup) {
 		n->parent = dir;
@@ -358,6 +361,7 @@ int mfs_fs_lookup(struct mfs_fs *fs, struct mfs_node *dir, const char *name,
 	size_t n = strlen(name);
 	struct mfs_node *node;
 	struct stat st, plain;
+	const struct mfs_remote_plain *rplain = NULL;
 	int kind = -1, fd, r;
 	char *path;
 
@@ -411,6 +415,10 @@ int mfs_fs_lookup(struct mfs_fs *fs, struct mfs_node *dir, const char *name,
 		path = join(dir->path, name);
 		if (!path)
 			return -ENOMEM;
+		/* A remote source's plain file: its skeleton stands for it (plain.c reads it). */
+		if (kind == MFS_NODE_REG && fs->opts.remote &&
+		    (rplain = mfs_remote_plain(fs->opts.remote, path)))
+			kind = MFS_NODE_PLAIN;
 		/* Only a directory keeps a descriptor (see fs_i.h). */
 		fd = kind == MFS_NODE_DIR ? openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)
 					  : -1;
@@ -421,7 +429,7 @@ int mfs_fs_lookup(struct mfs_fs *fs, struct mfs_node *dir, const char *name,
 			goto fail;
 		}
 	}
-	node = node_get(fs, &st, kind, fd, path, hdrp, dir, name);
+	node = node_get(fs, &st, kind, fd, path, hdrp, rplain, dir, name);
 	if (!node) {
 		r = -ENOMEM;
 		goto fail;

@@ -37,7 +37,7 @@
 #include "backing.h"
 #include "plan_order.h"
 #include "cache.h"
-#include "daemon.h"
+#include "options.h"
 #include "disk.h"
 #include "dropbehind.h"
 #include "io.h"
@@ -58,9 +58,11 @@ enum mfs_node_kind {
 	MFS_NODE_REG,	/* a plain file, passed through */
 	MFS_NODE_LNK,
 	MFS_NODE_MODEL, /* X.mfs, shown as X */
+	MFS_NODE_PLAIN, /* a remote source's plain model file: bytes from fs/remote (plain.c) */
 };
 
 struct mfs_cfile;
+struct mfs_remote_plain;
 
 struct mfs_node {
 	struct mfs_node *hnext; /* protected by fs->nodes_lock */
@@ -86,6 +88,7 @@ struct mfs_node {
 	struct timespec seen_ctime; /* containers: the file as hdr was read; protected by lock */
 	off_t seen_size;
 	bool changed;		    /* rewritten in place since the last open; protected by lock */
+	const struct mfs_remote_plain *plain; /* MFS_NODE_PLAIN: the remote file (remote.h) */
 };
 
 struct mfs_fs {
@@ -102,6 +105,9 @@ struct mfs_fs {
 	unsigned int nidle;
 	struct mfs_cache *cache;
 	struct mfs_pool *pool;
+	unsigned int workers;	 /* the pool's threads: workers=, or the default (daemon.c) */
+	unsigned int max_threads; /* FUSE request threads: max_threads=, or the default */
+	uint64_t cache_start;	 /* the cache budget to start with: cache_size=, or auto's first */
 	unsigned int pool_cores; /* workers defaulted: the least that run at once (pool.h) */
 	struct mfs_stats stats;
 	atomic_uint_fast64_t prefetch_cap;  /* most prefetched bytes not yet read, at once */
@@ -223,6 +229,24 @@ const char *mfs_fs_shown_name(struct mfs_fs *fs, struct mfs_node *dir, const cha
 #define MFS_READAHEAD_TIGHT (128u << 10) /* the kernel's default */
 #define MFS_READAHEAD_ROOM 4u
 void mfs_fs_apply_readahead(struct mfs_fs *fs, uint64_t models, uint64_t repacked);
+
+/*
+ * plain.c: up to @size bytes at @off of plain node @n into @buf, from the
+ * store or the server; the count, or -EIO/-ENOMEM (logged, counted; a file
+ * found not its digest has its cached pages dropped by the governor).
+ */
+ssize_t mfs_plain_read(struct mfs_fs *fs, struct mfs_node *n, uint64_t ino, uint64_t off,
+		       size_t size, void *buf);
+/* plain.c: the gauges of a stats snapshot: cache, pins, budgets, memory, remote source. */
+struct mfs_stats_gauges;
+void mfs_fs_gauges(struct mfs_fs *fs, struct mfs_stats_gauges *g);
+
+/* governor.c: the memory governor's thread (started after daemonizing), and one look now. */
+int mfs_governor_start(struct mfs_fs *fs);
+void mfs_governor_stop(struct mfs_fs *fs);
+void mfs_governor_look(struct mfs_fs *fs);
+/* Applies cache budget @cache and the prefetch cap that follows from it; bytes freed. */
+uint64_t mfs_governor_set_cache(struct mfs_fs *fs, uint64_t cache);
 
 /* cfile.c: opened containers and reads from them */
 int mfs_cfile_open(struct mfs_fs *fs, struct mfs_node *n, struct mfs_cfile **out);

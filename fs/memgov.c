@@ -111,6 +111,11 @@ void mfs_memgov_feedback_init(struct mfs_pin_feedback *f)
 	f->calm = 0;
 }
 
+uint64_t mfs_memgov_feedback_cap(const struct mfs_pin_feedback *f, uint64_t want)
+{
+	return min_u64(f->cap, want);
+}
+
 uint64_t mfs_memgov_feedback(struct mfs_pin_feedback *f, uint64_t reclaimed_total, uint64_t unit,
 			     uint64_t held_now, uint64_t want)
 {

@@ -157,6 +157,8 @@ struct mfs_pin_feedback {
 	unsigned int calm;
 };
 void mfs_memgov_feedback_init(struct mfs_pin_feedback *f);
+/* What mfs_memgov_feedback() allows of @want now, without counting a period. */
+uint64_t mfs_memgov_feedback_cap(const struct mfs_pin_feedback *f, uint64_t want);
 uint64_t mfs_memgov_feedback(struct mfs_pin_feedback *f, uint64_t reclaimed_total, uint64_t unit,
 			     uint64_t held_now, uint64_t want);
 

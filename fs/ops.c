@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "remote.h"
 
 static struct mfs_fs *fs_of(fuse_req_t req)
 {
@@ -336,33 +335,20 @@ static int do_read_model(fuse_req_t req, fuse_ino_t ino, struct mfs_cfile *cf, s
 	return 0;
 }
 
-/* A plain file of a remote source (remote.h): its bytes from the store or the server. */
+/* A plain file of a remote source: its bytes from plain.c. */
 static int do_read_plain(fuse_req_t req, fuse_ino_t ino, struct mfs_fs *fs, struct mfs_node *n,
-			 const struct mfs_remote_plain *p, size_t size, uint64_t off)
+			 size_t size, uint64_t off)
 {
-	struct mfs_err err = {{0}};
 	uint8_t *buf = malloc(size ? size : 1);
 	ssize_t got;
 
 	if (!buf)
 		return -ENOMEM;
-	got = mfs_remote_plain_read(fs->opts.remote, p, off, size, buf, &err);
-	if (got < 0) {
-		mfs_stat_add(&fs->stats.read_errors, 1);
-		mfs_log(MFS_LOG_ERR, "%s: %s", n->path, mfs_err_msg(&err, (int)got));
-		free(buf);
-		/*
-		 * Read whole and found not its digest: what the page cache holds
-		 * of it goes too - not from here, inside a read of that inode.
-		 */
-		if (mfs_remote_plain_bad(p))
-			atomic_store(&fs->inval_ino, (uint64_t)ino);
-		return got == -ENOMEM ? -ENOMEM : -EIO;
-	}
-	mfs_stat_add(&fs->stats.passthrough_bytes, (uint64_t)got);
-	fuse_reply_buf(req, (const char *)buf, (size_t)got);
+	got = mfs_plain_read(fs, n, (uint64_t)ino, off, size, buf);
+	if (got >= 0)
+		fuse_reply_buf(req, (const char *)buf, (size_t)got);
 	free(buf);
-	return 0;
+	return got < 0 ? (int)got : 0;
 }
 
 static int do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -377,12 +363,8 @@ static int do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (n->kind == MFS_NODE_MODEL)
 		return do_read_model(req, ino, (struct mfs_cfile *)(uintptr_t)fi->fh, size,
 				     (uint64_t)off);
-	if (fs->opts.remote) {
-		const struct mfs_remote_plain *p = mfs_remote_plain(fs->opts.remote, n->path);
-
-		if (p)
-			return do_read_plain(req, ino, fs, n, p, size, (uint64_t)off);
-	}
+	if (n->kind == MFS_NODE_PLAIN)
+		return do_read_plain(req, ino, fs, n, size, (uint64_t)off);
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	bv.buf[0].fd = (int)fi->fh;
 	bv.buf[0].pos = off;
@@ -446,31 +428,7 @@ static int do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	}
 	if (ino != FUSE_ROOT_ID || strcmp(name, MFS_STATS_XATTR) != 0)
 		return -ENODATA;
-	mfs_cache_usage(fs->cache, &g.cache_bytes, &g.cache_entries);
-	g.prefetch_pending = mfs_cache_spec_bytes(fs->cache);
-	g.pinned_bytes = atomic_load(&fs->pinned_bytes);
-	g.cache_budget = mfs_cache_budget(fs->cache);
-	g.pin_budget = atomic_load(&fs->pin_budget);
-	g.drop_window = atomic_load(&fs->dropper.window);
-	g.keep_budget = atomic_load(&fs->dropper.keep);
-	g.kept_bytes = atomic_load(&fs->dropper.kept);
-	g.memory_limit = atomic_load(&fs->mem_limit);
-	g.memory_others = atomic_load(&fs->mem_others);
-	g.workers_active = fs->pool ? mfs_pool_active_limit(fs->pool) : 0;
-	if (fs->opts.remote) {
-		struct mfs_remote_stats rs;
-		uint64_t chunks;
-
-		mfs_remote_stats(fs->opts.remote, &rs);
-		g.remote_fetched_chunks = rs.fetched;
-		g.remote_fetched_bytes = rs.fetched_bytes;
-		g.remote_requests = rs.requests;
-		g.remote_store_hits = rs.store_hits;
-		g.remote_bad_fetches = rs.bad_fetches;
-		g.remote_check_ns = rs.check_ns;
-		mfs_store_usage(mfs_remote_store(fs->opts.remote), &g.store_bytes, &chunks,
-				&g.store_damaged);
-	}
+	mfs_fs_gauges(fs, &g);
 	len = mfs_stats_json(&fs->stats, &g, buf, sizeof(buf));
 	if (size == 0)
 		fuse_reply_xattr(req, len);

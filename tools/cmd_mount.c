@@ -18,7 +18,6 @@
 #include "cli.h"
 #include "daemon.h"
 #include "mountopt.h"
-#include "oci.h"
 #include "source.h"
 
 #include "cmds.h"
@@ -45,80 +44,9 @@ static const char mount_usage[] =
 	"  -f, --foreground    stay in the foreground and log to stderr (default: run\n"
 	"                      in the background once mounted, log to syslog)\n"
 	"  -d, --debug         trace every FUSE request (implies -f)\n"
-	"  -o OPT[,OPT...]     mount options:\n"
-	"      cache_size=auto|SIZE  memory for decompressed chunks\n"
-	"      pin_size=auto|SIZE    memory for compressed chunks kept while a model\n"
-	"                        is open: with less RAM than the model, each token\n"
-	"                        re-reads every weight and no LRU helps; pinned\n"
-	"                        chunks are not read from disk again\n"
-	"                        auto (the default for both) sizes them from the\n"
-	"                        memory the daemon sees - its memory cgroup's limit\n"
-	"                        (v1 or v2) or the RAM - less what everything else\n"
-	"                        there uses, and re-sizes them every 200 ms: the\n"
-	"                        cache is 4M-64M; pins are used only when the open\n"
-	"                        models are over 1.5 times what the page cache\n"
-	"                        could hold (below that the kernel keeps most of\n"
-	"                        them), and given back when others need the\n"
-	"                        memory. A SIZE is a fixed limit. Pinned memory\n"
-	"                        is always MADV_FREE: under pressure the kernel\n"
-	"                        takes it back (the chunk is then read from disk\n"
-	"                        again) rather than kill anyone; auto then pins\n"
-	"                        less. 'modelfs stats' shows the budgets.\n"
-	"      drop_behind=auto|off  auto (default): while the models do not fit,\n"
-	"                        drop the pages a reader has gone past from the\n"
-	"                        page cache (each would be evicted before its next\n"
-	"                        use anyway), so the pins stay in memory; for\n"
-	"                        quantized models, once the reader comes back to\n"
-	"                        chunks, keep a resident set of them instead\n";
-/* Two strings: C99 promises string literals of 4095 bytes only. */
-static const char mount_usage_more[] =
-	"      workers=N         threads that read and decompress chunks (default:\n"
-	"                        4 per CPU with backing=direct or a remote source,\n"
-	"                        else one per CPU; of the default, only as many\n"
-	"                        run at once as the reads need: one per CPU when\n"
-	"                        reads do not block, as from tmpfs)\n"
-	"      max_threads=N     threads serving FUSE requests (default 10)\n"
-	"      prefetch=plan|sequential|off  what to decompress ahead of readers:\n"
-	"                        plan (default) follows the container's prefetch plan,\n"
-	"                        the order inference reads tensors in, across layer\n"
-	"                        jumps and around to the first layer; sequential\n"
-	"                        follows the file; off decodes only what is read\n"
-	"      trace=FILE        append the chunks of every read to FILE, for\n"
-	"                        'modelfs plan' (record under memory pressure, where\n"
-	"                        the kernel re-reads weights each token)\n"
-	"      kernel_readahead=SIZE  the kernel's readahead window on the mount\n"
-	"                        (default 1M; 0 keeps the kernel's 128K; needs root);\n"
-	"                        128K for Q4_0/Q4_K models opened while memory is\n"
-	"                        tight\n"
-	"      backing=direct|dontneed|cached  how compressed bytes are read: with\n"
-	"                        O_DIRECT (direct, the default), keeping no copy in\n"
-	"                        memory; through the page cache, dropped once decoded\n"
-	"                        (dontneed); or through the page cache, which keeps\n"
-	"                        them (cached: fastest cold reads when RAM is plenty)\n"
-	"      store=DIR         remote sources: the chunk store (default\n"
-	"                        /var/cache/modelfs for root, else ~/.cache/modelfs)\n"
-	"      store_size=SIZE   its budget; least recently used chunks go first\n"
-	"                        (default: half the space free there, at least 1G)\n"
-	"      timeout=SECONDS   a remote read that takes longer, retries included,\n"
-	"                        fails with EIO (default 30)\n"
-	"      requests=N        range requests in flight, each over many adjacent\n"
-	"                        chunks the readers will need (default 4; more for\n"
-	"                        long round trips, at up to 1.3 MiB of memory each)\n"
-	"      cafile=FILE       trust these certificates instead of the system's\n"
-	"      allow_http        plain http:// to other hosts than this one (it is\n"
-	"                        refused otherwise: use https)\n"
-	"      credentials=FILE  lines 'HOST basic USER:PASSWORD', 'HOST bearer TOKEN'\n"
-	"                        or 'HOST header NAME: VALUE' (more than one), sent\n"
-	"                        only to HOST, never along a redirect to another\n"
-	"                        host; the file must be yours and private (default\n"
-	"                        /etc/modelfs/credentials for root, else\n"
-	"                        ~/.config/modelfs/credentials, if there)\n"
-	"      pin=sha256:HEX    the list (modelfs.json, the OCI manifest) must be\n"
-	"                        exactly this, or nothing is mounted; a mount shows\n"
-	"                        the list it used as pin= in 'modelfs stats'\n"
-	"      allow_other       let other users read (file permissions still apply)\n"
-	"      auto_unmount      unmount when the daemon exits, even if killed\n"
-	"      fsname=NAME       source shown in /proc/mounts (default modelfs:SRC)\n"
+	"  -o OPT[,OPT...]     mount options:\n";
+/* After the options' own lines (mountopt_help). */
+static const char mount_usage_tail[] =
 	"      other options are passed to FUSE (see mount.fuse3(8))\n"
 	"  -h, --help          show this help and exit\n"
 	"  -V, --version       show the version and exit\n"
@@ -249,7 +177,7 @@ int mount_run(const char *cmd, struct mfs_daemon_opts *d, char *fuse_opts)
 	struct stat st;
 	int r;
 
-	if (mfs_http_is_url(d->src) || oci_is_url(d->src)) {
+	if (source_is_url(d->src)) {
 		struct source_opts so;
 
 		mountopt_source_opts(&so, d);
@@ -339,7 +267,8 @@ int cmd_mount(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(mount_usage, stdout);
-			fputs(mount_usage_more, stdout);
+			mountopt_help(stdout);
+			fputs(mount_usage_tail, stdout);
 			free(fuse_opts);
 			return EXIT_OK;
 		case 'V':

@@ -319,7 +319,7 @@ int cmd_fetch(int argc, char **argv)
 			return cli_usage_error("fetch", "bad option");
 		}
 	}
-	if (argc - optind != 1 || !(mfs_http_is_url(argv[optind]) || oci_is_url(argv[optind])))
+	if (argc - optind != 1 || !source_is_url(argv[optind]))
 		return cli_usage_error("fetch", "give one https://, http:// or oci:// URL");
 	bool quiet = so.quiet;
 

@@ -4,6 +4,7 @@
  */
 #include "mountopt.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,9 +20,6 @@ static const char *const fstab_only[] = {
 	"rw",	    "ro",    "loud",   "silent",  NULL,
 };
 
-/* The trace= value outlives the parsed copy of the list; the process owns it. */
-static char *trace_path, *store_path, *cafile_path, *cred_path, *pin_val;
-
 static bool is_fstab_only(const char *opt)
 {
 	if (strncmp(opt, "x-", 2) == 0 || strncmp(opt, "comment=", 8) == 0)
@@ -32,17 +30,52 @@ static bool is_fstab_only(const char *opt)
 	return false;
 }
 
+/*
+ * "      NAME=ARG" then the help from column 24 (on the same line when NAME=ARG
+ * leaves room), words wrapped at 79 columns; a '\n' in the help starts a new
+ * line.
+ */
+void mountopt_help(FILE *out)
+{
+	enum { INDENT = 24, WIDTH = 79 };
+
+	for (const struct mfs_mount_option *m = mfs_mount_options; m->name; m++) {
+		const char *p = m->help;
+		int col;
+
+		if (!p)
+			continue;
+		col = fprintf(out, "      %s%s%s", m->name, m->arg ? "=" : "", m->arg ? m->arg : "");
+		if (col < INDENT - 1)
+			col += fprintf(out, "%*s", INDENT - col, "");
+		else
+			col += fprintf(out, "  ");
+		for (bool first = true; *p;) {
+			size_t w;
+
+			if (*p == ' ' || *p == '\n') {
+				if (*p++ == '\n') {
+					col = fprintf(out, "\n%*s", INDENT, "") - 1;
+					first = true;
+				}
+				continue;
+			}
+			w = strcspn(p, " \n");
+			if (!first && col + 1 + (int)w > WIDTH) {
+				col = fprintf(out, "\n%*s", INDENT, "") - 1;
+				first = true;
+			}
+			col += fprintf(out, "%s%.*s", first ? "" : " ", (int)w, p);
+			p += w;
+			first = false;
+		}
+		fputc('\n', out);
+	}
+}
+
 void mountopt_defaults(struct mfs_daemon_opts *d)
 {
-	memset(d, 0, sizeof(*d));
-	d->cache_size = MFS_CACHE_SIZE_DEFAULT;
-	d->cache_auto = true;
-	d->pin_auto = true;
-	d->max_threads = MFS_MAX_THREADS_DEFAULT;
-	d->prefetch = MFS_PREFETCH_PLAN;
-	d->drop_behind = true;
-	d->backing = MFS_BACKING_DIRECT;
-	d->kernel_readahead = MFS_KERNEL_READAHEAD_DEFAULT;
+	mfs_options_defaults(d);
 }
 
 static int add_fuse_opt(char **list, const char *opt)
@@ -59,6 +92,108 @@ static int add_fuse_opt(char **list, const char *opt)
 	return 0;
 }
 
+/* What a value of @m must be, for its error message. */
+static const char *expected(const struct mfs_mount_option *m, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	switch (m->kind) {
+	case MFS_OPT_SIZE:
+		if (m->min)
+			snprintf(buf, len, "%sa size of %" PRIu64 "M or more", m->auto_at ? "auto or " : "",
+				 m->min >> 20);
+		else if (m->max < (1ull << 40))
+			snprintf(buf, len, "a size up to %" PRIu64 "M", m->max >> 20);
+		else
+			snprintf(buf, len, "%sa size", m->auto_at ? "auto or " : "");
+		break;
+	case MFS_OPT_UINT:
+		snprintf(buf, len, "%" PRIu64 " to %" PRIu64 "%s", m->min, m->max,
+			 strcmp(m->arg, "SECONDS") == 0 ? " seconds" : "");
+		break;
+	case MFS_OPT_CHOICE: {
+		uint64_t k = 0, count = 0;
+
+		for (uint64_t i = 0; i < m->max; i++)
+			count += m->choices[i] != NULL;
+		buf[0] = '\0';
+		for (uint64_t i = 0; i < m->max && n < len; i++) {
+			if (!m->choices[i])
+				continue;
+			k++;
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+					      k == 1 ? "" : k == count ? " or " : ", ", m->choices[i]);
+		}
+		break;
+	}
+	case MFS_OPT_NAME:
+		snprintf(buf, len, m->min ? "an absolute directory name" : "a file name");
+		break;
+	case MFS_OPT_DIGEST:
+		snprintf(buf, len, "sha256:<64 hex digits> (the list's digest, as the mount's pin= "
+				   "shows it)");
+		break;
+	default:
+		buf[0] = '\0';
+	}
+	return buf;
+}
+
+/* Sets @m from @val in @d; false if @val is not one of its values. */
+static bool set_option(const struct mfs_mount_option *m, const char *val, struct mfs_daemon_opts *d)
+{
+	void *f = mfs_option_field(d, m->at);
+	uint64_t v;
+
+	if (m->kind == MFS_OPT_FLAG) {
+		*(bool *)f = true;
+		return !val;
+	}
+	if (!val)
+		return false;
+	if (m->auto_at) {
+		*(bool *)mfs_option_field(d, m->auto_at) = strcmp(val, "auto") == 0;
+		if (strcmp(val, "auto") == 0)
+			return true;
+	}
+	switch (m->kind) {
+	case MFS_OPT_SIZE:
+		if (!cli_parse_size(val, &v) || v < m->min || v > m->max)
+			return false;
+		*(uint64_t *)f = v;
+		return true;
+	case MFS_OPT_UINT:
+		if (!cli_parse_uint(val, m->max, &v) || v < m->min)
+			return false;
+		*(unsigned int *)f = (unsigned int)v;
+		return true;
+	case MFS_OPT_CHOICE:
+		for (uint64_t i = 0; i < m->max; i++)
+			if (m->choices[i] && strcmp(val, m->choices[i]) == 0) {
+				*(int *)f = (int)i;
+				return true;
+			}
+		return false;
+	case MFS_OPT_NAME:
+	case MFS_OPT_DIGEST: {
+		char *copy;
+
+		if (!*val || (m->min && *val != '/') ||
+		    (m->kind == MFS_OPT_DIGEST && !source_digest_ok(val)))
+			return false;
+		/* The process owns the copy: the parsed list is gone after parsing. */
+		copy = strdup(val);
+		if (!copy)
+			return false;
+		free((char *)*(const char **)f);
+		*(const char **)f = copy;
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
 int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_daemon_opts *d,
 		   char **fuse_opts)
 {
@@ -69,142 +204,22 @@ int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_dae
 		return cli_usage_error(cmd, "out of memory");
 	for (opt = strtok_r(copy, ",", &save); opt && !r; opt = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(opt, '=');
-		const char *val = eq ? eq + 1 : NULL;
-		uint64_t v;
+		const struct mfs_mount_option *m =
+		    mfs_mount_option_find(opt, eq ? (size_t)(eq - opt) : strlen(opt));
+		char want[160];
 
-		if (eq)
-			*eq = '\0';
-		if (strcmp(opt, "cache_size") == 0 && val && strcmp(val, "auto") == 0) {
-			d->cache_auto = true;
-		} else if (strcmp(opt, "cache_size") == 0) {
-			if (!val || !cli_parse_size(val, &v) || v < (1u << 20) || v > (1ull << 40))
-				r = cli_usage_error(cmd, "cache_size '%s' is not auto or a size of 1M or more",
-						    val ? val : "");
-			else
-				d->cache_size = (size_t)v;
-			d->cache_auto = false;
-		} else if (strcmp(opt, "pin_size") == 0 && val && strcmp(val, "auto") == 0) {
-			d->pin_auto = true;
-		} else if (strcmp(opt, "pin_size") == 0) {
-			if (!val || !cli_parse_size(val, &v) || v > (1ull << 40))
-				r = cli_usage_error(cmd, "pin_size '%s' is not auto or a size",
-						    val ? val : "");
-			else
-				d->pin_size = (size_t)v;
-			d->pin_auto = false;
-		} else if (strcmp(opt, "workers") == 0) {
-			if (!val || !cli_parse_uint(val, 256, &v) || v == 0)
-				r = cli_usage_error(cmd, "workers '%s' is not 1 to 256", val ? val : "");
-			else
-				d->workers = (unsigned int)v;
-		} else if (strcmp(opt, "max_threads") == 0) {
-			if (!val || !cli_parse_uint(val, 1024, &v) || v == 0)
-				r = cli_usage_error(cmd, "max_threads '%s' is not 1 to 1024",
-						    val ? val : "");
-			else
-				d->max_threads = (unsigned int)v;
-		} else if (strcmp(opt, "prefetch") == 0) {
-			if (val && strcmp(val, "plan") == 0)
-				d->prefetch = MFS_PREFETCH_PLAN;
-			else if (val && strcmp(val, "sequential") == 0)
-				d->prefetch = MFS_PREFETCH_SEQUENTIAL;
-			else if (val && strcmp(val, "off") == 0)
-				d->prefetch = MFS_PREFETCH_OFF;
-			else
-				r = cli_usage_error(cmd, "prefetch is plan, sequential or off");
-		} else if (strcmp(opt, "drop_behind") == 0) {
-			if (val && strcmp(val, "auto") == 0)
-				d->drop_behind = true;
-			else if (val && strcmp(val, "off") == 0)
-				d->drop_behind = false;
-			else
-				r = cli_usage_error(cmd, "drop_behind is auto or off");
-		} else if (strcmp(opt, "readahead") == 0) { /* before prefetch= existed */
-			if (val && strcmp(val, "on") == 0)
-				d->prefetch = MFS_PREFETCH_PLAN;
-			else if (val && strcmp(val, "off") == 0)
-				d->prefetch = MFS_PREFETCH_OFF;
-			else
-				r = cli_usage_error(cmd, "readahead is on or off");
-		} else if (strcmp(opt, "trace") == 0) {
-			free(trace_path);
-			trace_path = val && *val ? strdup(val) : NULL;
-			d->trace = trace_path;
-			if (!d->trace)
-				r = cli_usage_error(cmd, "trace needs a file name");
-		} else if (strcmp(opt, "kernel_readahead") == 0) {
-			if (!val || !cli_parse_size(val, &v) || v > (64u << 20))
-				r = cli_usage_error(cmd, "kernel_readahead '%s' is not a size up to 64M",
-						    val ? val : "");
-			else
-				d->kernel_readahead = (size_t)v;
-		} else if (strcmp(opt, "backing") == 0) {
-			if (val && strcmp(val, "direct") == 0)
-				d->backing = MFS_BACKING_DIRECT;
-			else if (val && strcmp(val, "dontneed") == 0)
-				d->backing = MFS_BACKING_DONTNEED;
-			else if (val && strcmp(val, "cached") == 0)
-				d->backing = MFS_BACKING_CACHED;
-			else
-				r = cli_usage_error(cmd, "backing is cached, dontneed or direct");
-		} else if (strcmp(opt, "store") == 0) {
-			free(store_path);
-			store_path = val && *val == '/' ? strdup(val) : NULL;
-			d->store = store_path;
-			if (!d->store)
-				r = cli_usage_error(cmd, "store needs an absolute directory name");
-		} else if (strcmp(opt, "store_size") == 0) {
-			if (!val || !cli_parse_size(val, &v) || v < (16u << 20))
-				r = cli_usage_error(cmd, "store_size '%s' is not a size of 16M or more",
-						    val ? val : "");
-			else
-				d->store_size = v;
-		} else if (strcmp(opt, "cafile") == 0) {
-			free(cafile_path);
-			cafile_path = val && *val ? strdup(val) : NULL;
-			d->cafile = cafile_path;
-			if (!d->cafile)
-				r = cli_usage_error(cmd, "cafile needs a file name");
-		} else if (strcmp(opt, "timeout") == 0) {
-			if (!val || !cli_parse_uint(val, 3600, &v) || v == 0)
-				r = cli_usage_error(cmd, "timeout '%s' is not 1 to 3600 seconds",
-						    val ? val : "");
-			else
-				d->timeout = (unsigned int)v;
-		} else if (strcmp(opt, "pin") == 0) {
-			free(pin_val);
-			pin_val = val ? strdup(val) : NULL;
-			d->pin = pin_val;
-			if (!val || !source_digest_ok(val))
-				r = cli_usage_error(cmd, "pin '%s' is not sha256:<64 hex digits> (the "
-						    "list's digest, as the mount's pin= shows it)",
-						    val ? val : "");
-		} else if (strcmp(opt, "requests") == 0) {
-			if (!val || !cli_parse_uint(val, 64, &v) || v == 0)
-				r = cli_usage_error(cmd, "requests '%s' is not 1 to 64", val ? val : "");
-			else
-				d->requests = (unsigned int)v;
-		} else if (strcmp(opt, "credentials") == 0) {
-			free(cred_path);
-			cred_path = val && *val ? strdup(val) : NULL;
-			d->credentials = cred_path;
-			if (!d->credentials)
-				r = cli_usage_error(cmd, "credentials needs a file name");
-		} else if (strcmp(opt, "allow_http") == 0 && !val) {
-			d->allow_http = true;
-		} else if (strcmp(opt, "debug") == 0 && !val) {
-			d->debug = true;
-		} else if (!val && strcmp(opt, "rw") == 0 && !fstab) {
+		if (m && m->kind != MFS_OPT_FUSE) {
+			if (!set_option(m, eq ? eq + 1 : NULL, d))
+				r = m->kind == MFS_OPT_FLAG
+					? cli_usage_error(cmd, "%s takes no value", m->name)
+					: cli_usage_error(cmd, "%s '%s' is not %s", m->name,
+							  eq ? eq + 1 : "", expected(m, want, sizeof(want)));
+		} else if (!eq && strcmp(opt, "rw") == 0 && !fstab) {
 			r = cli_usage_error(cmd, "modelfs mounts are read-only");
-		} else if (fstab && !val && is_fstab_only(opt)) {
-			continue;
-		} else if (fstab && val && is_fstab_only(opt)) {
-			continue; /* comment=..., x-systemd.requires=... */
-		} else {
-			if (eq)
-				*eq = '=';
-			if (add_fuse_opt(fuse_opts, opt))
-				r = cli_usage_error(cmd, "out of memory");
+		} else if (fstab && is_fstab_only(opt)) {
+			continue; /* defaults, noauto, comment=..., x-systemd.requires=... */
+		} else if (add_fuse_opt(fuse_opts, opt)) {
+			r = cli_usage_error(cmd, "out of memory");
 		}
 	}
 	free(copy);

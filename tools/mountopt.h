@@ -9,12 +9,16 @@
 #define MFS_MOUNTOPT_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "daemon.h"
 
 /* Parses @list into @d; appends FUSE options to the malloc'd *@fuse_opts. */
 int mountopt_parse(const char *cmd, const char *list, bool fstab, struct mfs_daemon_opts *d,
 		   char **fuse_opts);
+
+/* Every option of options.h's table that has help, as `modelfs mount --help` lists them. */
+void mountopt_help(FILE *out);
 
 /* Defaults for every option. */
 void mountopt_defaults(struct mfs_daemon_opts *d);

@@ -18,8 +18,9 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "model.h"
 #include "remote.h"
-#include "source.h"
+#include "source_i.h"
 
 #define MANIFEST_MAX (4u << 20)
 #define LAYERS_MAX 4096u
@@ -105,24 +106,11 @@ static bool digest_ok(const char *d)
  */
 static const char *plain_suffix(const char *media_type, const char *title, size_t tl)
 {
-	static const struct {
-		const char *type, *suffix;
-	} known[] = {
-	    {"application/vnd.docker.ai.gguf.v3", ".gguf"},
-	    {"application/vnd.docker.ai.model.file.v1+gguf", ".gguf"},
-	    {"application/vnd.docker.ai.safetensors", ".safetensors"},
-	};
+	const struct mfs_model_kind *k = mfs_model_kind_of_media(media_type);
 
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(media_type, known[i].type))
-			return known[i].suffix;
-	if (!strcmp(media_type, "application/vnd.cncf.model.weight.v1.raw") && tl > 5) {
-		if (!strcmp(title + tl - 5, ".gguf"))
-			return ".gguf";
-		if (tl > 12 && !strcmp(title + tl - 12, ".safetensors"))
-			return ".safetensors";
-	}
-	return NULL;
+	if (!k && !strcmp(media_type, "application/vnd.cncf.model.weight.v1.raw"))
+		k = mfs_model_kind_of_name(title, tl);
+	return k ? k->ext : NULL;
 }
 
 /* A name for a plain layer: its title if it is a plain file name with the right suffix. */
@@ -130,7 +118,7 @@ static bool plain_name_ok(const char *s, size_t n, const char *suffix)
 {
 	size_t sl = strlen(suffix);
 
-	if (n <= sl || n > 200 || strcmp(s + n - sl, suffix) || s[0] == '.')
+	if (n <= sl || n > 200 || strcasecmp(s + n - sl, suffix) || s[0] == '.')
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] <= ' ' || s[i] >= 127 || strchr("/\\?#%\"", s[i]))
@@ -138,143 +126,115 @@ static bool plain_name_ok(const char *s, size_t n, const char *suffix)
 	return true;
 }
 
-/* One layer object; *@keep says whether it is a container or a plain model file. */
-static int parse_layer(struct json *j, struct oci_layer *l, bool *keep)
+/* What oci_layers() gathers. */
+struct layers_parse {
+	const char *what;
+	struct mfs_err *err;
+	struct oci_layer *v, l;
+	size_t count, seen, nl;
+	char media[128];
+	bool told; /* err says what is wrong itself: not a JSON error to prefix */
+};
+
+static int annotation_member(struct json *j, const char *key, void *arg)
 {
-	char k[64], media[128] = "";
-	size_t kl, nl = 0;
-	const char *suffix;
-	int more = json_open(j, '{', '}');
+	struct layers_parse *p = arg;
+	size_t ml;
 
-	*keep = false;
-	memset(l, 0, sizeof(*l));
-	if (more < 0)
-		return more;
-	while (!more) {
-		if (json_string(j, k, sizeof(k), &kl, "key") < 0 || json_expect(j, ':') < 0)
-			return -EFSCORRUPTED;
-		if (!strcmp(k, "digest")) {
-			if (json_string(j, l->digest, sizeof(l->digest), &kl, "digest") < 0)
-				return -EFSCORRUPTED;
-		} else if (!strcmp(k, "mediaType")) {
-			if (json_string(j, media, sizeof(media), &kl, "mediaType") < 0)
-				return -EFSCORRUPTED;
-		} else if (!strcmp(k, "size")) {
-			if (json_uint(j, &l->size, "size") < 0)
-				return -EFSCORRUPTED;
-		} else if (!strcmp(k, "annotations")) {
-			int m = json_open(j, '{', '}');
-
-			if (m < 0)
-				return m;
-			while (!m) {
-				char ak[128];
-
-				if (json_string(j, ak, sizeof(ak), &kl, "annotation") < 0 ||
-				    json_expect(j, ':') < 0)
-					return -EFSCORRUPTED;
-				if (!strcmp(ak, "org.opencontainers.image.title")) {
-					if (json_string(j, l->name, sizeof(l->name), &nl, "title") < 0)
-						return -EFSCORRUPTED;
-				} else if (!strcmp(ak, MFS_OCI_META_ANNOTATION)) {
-					size_t ml;
-
-					if (json_string(j, l->meta, sizeof(l->meta), &ml, "metadata") < 0 ||
-					    !source_digest_ok(l->meta))
-						return json_fail(j, "the metadata digest annotation");
-				} else if (json_skip(j) < 0) {
-					return -EFSCORRUPTED;
-				}
-				if ((m = json_next(j, '}')) < 0)
-					return m;
-				m = !m;
-			}
-		} else if (json_skip(j) < 0) {
-			return -EFSCORRUPTED;
-		}
-		if ((more = json_next(j, '}')) < 0)
-			return more;
-		more = !more;
+	if (!strcmp(key, "org.opencontainers.image.title"))
+		return json_string(j, p->l.name, sizeof(p->l.name), &p->nl, "title");
+	if (!strcmp(key, MFS_OCI_META_ANNOTATION)) {
+		if (json_string(j, p->l.meta, sizeof(p->l.meta), &ml, "metadata") < 0 ||
+		    !source_digest_ok(p->l.meta))
+			return json_fail(j, "the metadata digest annotation");
+		return 0;
 	}
-	*keep = nl && source_name_ok(l->name, nl);
-	suffix = *keep ? NULL : plain_suffix(media, l->name, nl);
+	return json_skip(j);
+}
+
+static int layer_member(struct json *j, const char *key, void *arg)
+{
+	struct layers_parse *p = arg;
+	size_t kl;
+
+	if (!strcmp(key, "digest"))
+		return json_string(j, p->l.digest, sizeof(p->l.digest), &kl, "digest");
+	if (!strcmp(key, "mediaType"))
+		return json_string(j, p->media, sizeof(p->media), &kl, "mediaType");
+	if (!strcmp(key, "size"))
+		return json_uint(j, &p->l.size, "size");
+	if (!strcmp(key, "annotations"))
+		return json_members(j, annotation_member, p);
+	return json_skip(j);
+}
+
+/* One layer: kept if it is a container or a plain model file. */
+static int layer_element(struct json *j, void *arg)
+{
+	struct layers_parse *p = arg;
+	struct oci_layer *l = &p->l, *nv;
+	const char *suffix;
+	bool keep;
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	p->media[0] = '\0';
+	p->nl = 0;
+	r = json_members(j, layer_member, p);
+	if (r < 0)
+		return r;
+	keep = p->nl && source_name_ok(l->name, p->nl);
+	suffix = keep ? NULL : plain_suffix(p->media, l->name, p->nl);
 	if (suffix) {
 		/* Untitled, or titled oddly: named by its digest. */
-		if (!plain_name_ok(l->name, nl, suffix))
+		if (!plain_name_ok(l->name, p->nl, suffix))
 			snprintf(l->name, sizeof(l->name), "%.12s%s",
 				 strchr(l->digest, ':') ? strchr(l->digest, ':') + 1 : l->digest, suffix);
-		l->plain = *keep = true;
+		l->plain = keep = true;
 	}
-	if (*keep && !digest_ok(l->digest))
+	if (keep && !digest_ok(l->digest))
 		return json_fail(j, "a layer's digest");
+	if (++p->seen > LAYERS_MAX) {
+		p->told = true;
+		return mfs_err_set(p->err, -EFSCORRUPTED, "%s: more than %u layers", p->what,
+				   LAYERS_MAX);
+	}
+	if (!keep)
+		return 0;
+	nv = realloc(p->v, (p->count + 1) * sizeof(*p->v));
+	if (!nv)
+		return -ENOMEM;
+	p->v = nv;
+	p->v[p->count++] = *l;
 	return 0;
+}
+
+static int manifest_member(struct json *j, const char *key, void *arg)
+{
+	return !strcmp(key, "layers") ? json_elements(j, layer_element, arg) : json_skip(j);
 }
 
 int oci_layers(const char *buf, size_t len, const char *what, struct oci_layer **out, size_t *n,
 	       struct mfs_err *err)
 {
+	struct layers_parse p = {.what = what, .err = err};
 	struct json j;
-	struct oci_layer *v = NULL;
-	size_t count = 0, seen = 0;
-	int more;
+	int r;
 
 	json_init(&j, buf, len, err);
-	if ((more = json_open(&j, '{', '}')) < 0)
-		goto bad;
-	while (!more) {
-		char k[64];
-		size_t kl;
-
-		if (json_string(&j, k, sizeof(k), &kl, "key") < 0 || json_expect(&j, ':') < 0)
-			goto bad;
-		if (!strcmp(k, "layers")) {
-			int m = json_open(&j, '[', ']');
-
-			if (m < 0)
-				goto bad;
-			while (!m) {
-				struct oci_layer l;
-				bool keep;
-
-				if (parse_layer(&j, &l, &keep) < 0)
-					goto bad;
-				if (++seen > LAYERS_MAX) {
-					free(v);
-					return mfs_err_set(err, -EFSCORRUPTED, "%s: more than %u layers",
-							   what, LAYERS_MAX);
-				}
-				if (keep) {
-					struct oci_layer *nv = realloc(v, (count + 1) * sizeof(*v));
-
-					if (!nv) {
-						free(v);
-						return -ENOMEM;
-					}
-					v = nv;
-					v[count++] = l;
-				}
-				if ((m = json_next(&j, ']')) < 0)
-					goto bad;
-				m = !m;
-			}
-		} else if (json_skip(&j) < 0) {
-			goto bad;
-		}
-		if ((more = json_next(&j, '}')) < 0)
-			goto bad;
-		more = !more;
+	r = json_members(&j, manifest_member, &p);
+	if (r) {
+		free(p.v);
+		return p.told || r == -ENOMEM ? r : mfs_err_prefix(err, -EFSCORRUPTED, "%s", what);
 	}
-	if (!count) {
-		free(v);
+	if (!p.count) {
+		free(p.v);
 		return mfs_err_set(err, -ENOENT, "%s: no layer is a modelfs container (titled X.mfs) "
 				   "or a .gguf or .safetensors file", what);
 	}
-	*out = v;
-	*n = count;
+	*out = p.v;
+	*n = p.count;
 	return 0;
-bad:
-	free(v);
-	return mfs_err_prefix(err, -EFSCORRUPTED, "%s", what);
 }
 
 /* ---- a plain layer, fetched whole and checked ---------------------------------- */
@@ -507,3 +467,57 @@ out:
 	close(dirfd);
 	return rc;
 }
+
+/* ---- the source kind (source_i.h) ------------------------------------------ */
+
+static int kind_fetch(struct mfs_http *h, const char *url, const struct source_opts *o,
+		      struct source_list *l, struct mfs_err *err)
+{
+	struct oci_ref ref;
+	int r = oci_parse(url, &o->http, &ref, err);
+
+	if (r)
+		return r;
+	/* A reference by digest pins the manifest. */
+	if (!strncmp(ref.ref, "sha256:", 7)) {
+		if (!source_digest_ok(ref.ref))
+			return mfs_err_set(err, -EINVAL, "%s: not sha256:<64 hex digits>", ref.ref);
+		snprintf(l->url_pin, sizeof(l->url_pin), "%.71s", ref.ref); /* 71: checked just above */
+	}
+	l->base = strdup(ref.base);
+	if (!l->base)
+		return -ENOMEM;
+	return oci_get_manifest(h, &ref, &l->bytes, &l->len, err);
+}
+
+static int kind_parse(const char *buf, size_t len, const char *what, struct source_entry **out,
+		      size_t *n, struct mfs_err *err)
+{
+	struct oci_layer *l = NULL;
+	size_t nl = 0;
+	int r = oci_layers(buf, len, what, &l, &nl, err);
+
+	if (!r && !(*out = calloc(nl ? nl : 1, sizeof(**out))))
+		r = -ENOMEM;
+	for (size_t i = 0; !r && i < nl; i++) {
+		struct source_entry *e = &(*out)[i];
+
+		snprintf(e->name, sizeof(e->name), "%s", l[i].name);
+		snprintf(e->digest, sizeof(e->digest), "%s", l[i].digest);
+		snprintf(e->meta, sizeof(e->meta), "%s", l[i].meta);
+		e->size = l[i].size;
+		e->plain = l[i].plain;
+	}
+	*n = r ? 0 : nl;
+	free(l);
+	return r;
+}
+
+const struct source_kind source_kind_oci = {
+	.name = "OCI artifact",
+	.is = oci_is_url,
+	.cache = "oci-manifest.json",
+	.listed = "the manifest",
+	.fetch = kind_fetch,
+	.parse = kind_parse,
+};

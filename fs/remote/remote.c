@@ -31,7 +31,7 @@
 #include <time.h>
 
 #include "codec.h"
-#include "source.h"
+#include "digest.h"
 
 /* Fetches of one chunk whose bytes fail their checksum before it is EIO. */
 #define BAD_FETCHES_MAX 3

@@ -1,29 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * source.c - remote sources: listings, skeletons, publish (see source.h).
- *
- * modelfs.json, the list of an HTTP source:
- *   {"modelfs": 1, "files": [{"name": "X.gguf.mfs", "size": N, "xxh3": "32 hex",
- *                             "metadata": "sha256:64 hex"}, ...]}
- * name: a container in the same directory (no '/', ends in .mfs); size: its
- * bytes; xxh3: the xxh3-128 of the whole container, high half first;
- * metadata: the SHA-256 of its header and everything after its chunk data
- * (index, chunk digests, footer: source_meta_digest()), checked before any
- * of its chunks is fetched. Unknown keys are ignored, so later versions can
- * add some.
+ * source.c - remote sources: the table of source kinds, the list every kind
+ * gives (source_i.h) made into skeletons, publish (see source.h).
+ * modelfs.json is described in source_http.c.
  *
  * The chain of trust: the list's own SHA-256 (pinned with -o pin=, or an OCI
  * manifest by digest) -> each container's metadata digest -> each chunk's
  * SHA-256 (format 1.2) -> the bytes served.
  */
-#include "source.h"
+#include "source_i.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,27 +27,19 @@
 #include "format.h"
 #include "io.h"
 #include "json.h"
+#include "model.h"
 #include "oci.h"
 #include "remote.h"
 #include "store.h"
 #include "writer.h"
 #include "xxh.h"
 
-#define MANIFEST_MAX (16u << 20)
-#define FILES_MAX 4096u
-#define NAME_MAX_LEN 255u
+#define NAME_MAX_LEN SOURCE_NAME_MAX
 /* The end of a container fetched at once: its footer and, mostly, all its metadata. */
 #define TAIL_FETCH (64u << 10)
 #define META_PIECE (4u << 20)
 #define META_MAX (1ull << 30)
 
-struct entry {
-	char name[NAME_MAX_LEN + 1];
-	uint64_t size;
-	char digest[80]; /* OCI: the blob's digest */
-	char meta[80];	 /* "sha256:..." of its metadata, or "": not given */
-	bool plain;	 /* OCI: a .gguf or .safetensors layer as it is */
-};
 
 const char *source_default_store(void)
 {
@@ -241,32 +224,6 @@ bool source_name_ok(const char *s, size_t n)
 	return true;
 }
 
-bool source_digest_ok(const char *d)
-{
-	return strlen(d) == 71 && !strncmp(d, "sha256:", 7) &&
-	       strspn(d + 7, "0123456789abcdef") == 64;
-}
-
-void source_sha256_string(const uint8_t md[32], char out[72])
-{
-	static const char hex[] = "0123456789abcdef";
-
-	memcpy(out, "sha256:", 7);
-	for (int i = 0; i < 32; i++) {
-		out[7 + 2 * i] = hex[md[i] >> 4];
-		out[8 + 2 * i] = hex[md[i] & 15];
-	}
-	out[71] = 0;
-}
-
-void source_sha256(const void *buf, size_t len, char out[72])
-{
-	uint8_t md[32];
-
-	SHA256(buf, len, md);
-	source_sha256_string(md, out);
-}
-
 /* A @cap-byte buffer and a SHA-256 of a container's metadata begun with its header @hdr. */
 static int meta_hash_start(const uint8_t hdr[MFS_HEADER_SIZE], size_t cap, uint8_t **buf,
 			   EVP_MD_CTX **md)
@@ -321,118 +278,6 @@ int source_meta_digest(int fd, uint64_t size, char out[72], struct mfs_err *err)
 	if (!r)
 		source_sha256_string(sum, out);
 	return r;
-}
-
-static int parse_manifest(const char *buf, size_t len, const char *what, struct entry **out,
-			  size_t *count, struct mfs_err *err)
-{
-	struct json j;
-	struct entry *v = NULL;
-	size_t n = 0;
-	uint64_t version = 0;
-	size_t kl;
-	int more;
-
-	json_init(&j, buf, len, err);
-	if ((more = json_open(&j, '{', '}')) < 0)
-		goto bad;
-	while (!more) {
-		char key[64];
-
-		if (json_string(&j, key, sizeof(key), &kl, "key") < 0 || json_expect(&j, ':') < 0)
-			goto bad;
-		if (!strcmp(key, "modelfs")) {
-			if (json_uint(&j, &version, "version") < 0)
-				goto bad;
-		} else if (!strcmp(key, "files")) {
-			int m = json_open(&j, '[', ']');
-
-			if (m < 0)
-				goto bad;
-			while (!m) {
-				struct entry e = {.size = 0};
-				int mm = json_open(&j, '{', '}');
-				bool have_name = false, have_size = false;
-				size_t nl = 0;
-
-				if (mm < 0)
-					goto bad;
-				while (!mm) {
-					char k[64];
-
-					if (json_string(&j, k, sizeof(k), &kl, "key") < 0 ||
-					    json_expect(&j, ':') < 0)
-						goto bad;
-					if (!strcmp(k, "name")) {
-						if (json_string(&j, e.name, sizeof(e.name), &nl, "name") < 0)
-							goto bad;
-						have_name = true;
-					} else if (!strcmp(k, "size")) {
-						if (json_uint(&j, &e.size, "size") < 0)
-							goto bad;
-						have_size = true;
-					} else if (!strcmp(k, "metadata")) {
-						size_t ml;
-
-						if (json_string(&j, e.meta, sizeof(e.meta), &ml, "metadata") < 0 ||
-						    !source_digest_ok(e.meta)) {
-							json_fail(&j, "metadata: not sha256:<64 hex digits>");
-							goto bad;
-						}
-					} else if (json_skip(&j) < 0) {
-						goto bad;
-					}
-					if ((mm = json_next(&j, '}')) < 0)
-						goto bad;
-					mm = !mm;
-				}
-				if (!have_name || !have_size || !source_name_ok(e.name, nl)) {
-					mfs_err_set(err, -EFSCORRUPTED, "%s: file %zu: %s", what, n + 1,
-						    !have_name || !have_size ? "needs a name and a size"
-									     : "not a plain X.mfs name");
-					free(v);
-					return -EFSCORRUPTED;
-				}
-				if (n == FILES_MAX) {
-					mfs_err_set(err, -EFSCORRUPTED, "%s: more than %u files", what,
-						    FILES_MAX);
-					free(v);
-					return -EFSCORRUPTED;
-				}
-				struct entry *nv = realloc(v, (n + 1) * sizeof(*v));
-
-				if (!nv) {
-					free(v);
-					return -ENOMEM;
-				}
-				v = nv;
-				v[n++] = e;
-				if ((m = json_next(&j, ']')) < 0)
-					goto bad;
-				m = !m;
-			}
-		} else if (json_skip(&j) < 0) {
-			goto bad;
-		}
-		if ((more = json_next(&j, '}')) < 0)
-			goto bad;
-		more = !more;
-	}
-	json_ws(&j);
-	if (j.p != j.end) {
-		json_fail(&j, "trailing bytes");
-		goto bad;
-	}
-	if (version != 1) {
-		free(v);
-		return mfs_err_set(err, -EFSCORRUPTED, "%s: not a modelfs list (\"modelfs\": 1)", what);
-	}
-	*out = v;
-	*count = n;
-	return 0;
-bad:
-	free(v);
-	return mfs_err_prefix(err, -EFSCORRUPTED, "%s", what);
 }
 
 /* ---- skeletons ------------------------------------------------------------- */
@@ -611,7 +456,7 @@ static int plain_skeleton(int dirfd, const char *name, uint64_t size, struct mfs
 }
 
 /* Removes skeletons of containers and plain layers no longer listed. */
-static void prune(int dirfd, const struct entry *v, size_t n)
+static void prune(int dirfd, const struct source_entry *v, size_t n)
 {
 	int fd = dup(dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -630,9 +475,7 @@ static void prune(int dirfd, const struct entry *v, size_t n)
 			unlinkat(dirfd, de->d_name, 0); /* a skeleton cut short by a crash */
 			continue;
 		}
-		if ((l < 5 || strcmp(de->d_name + l - 4, ".mfs")) &&
-		    (l < 6 || strcmp(de->d_name + l - 5, ".gguf")) &&
-		    (l < 13 || strcmp(de->d_name + l - 12, ".safetensors")))
+		if ((l < 5 || strcmp(de->d_name + l - 4, ".mfs")) && !mfs_model_kind_of_name(de->d_name, l))
 			continue;
 		for (size_t i = 0; i < n && !listed; i++)
 			listed = !strcmp(v[i].name, de->d_name);
@@ -650,7 +493,7 @@ static int read_small_file(int dirfd, const char *name, char **out, size_t *len)
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || st.st_size > MANIFEST_MAX || !(b = malloc((size_t)st.st_size + 1))) {
+	if (fstat(fd, &st) || st.st_size > SOURCE_LIST_MAX || !(b = malloc((size_t)st.st_size + 1))) {
 		close(fd);
 		return -EIO;
 	}
@@ -683,109 +526,89 @@ static uint64_t default_budget(const char *dir)
  * container the URL names. With the server unreachable, the copy kept in
  * @pdirfd from the last time (*@offline). *@base: where the files are.
  */
-static int get_list(struct mfs_http *h, const char *url, const struct source_opts *o,
-		    int pdirfd, char **base, struct entry **files, size_t *nfiles, bool *offline,
-		    char listed[72], struct mfs_err *err)
+/* The kinds of source, first match wins: a new kind is a file and a line here. */
+static const struct source_kind *const kinds[] = {
+	&source_kind_oci,
+	&source_kind_http_file,
+	&source_kind_http_dir,
+};
+
+static const struct source_kind *kind_of(const char *url)
 {
-	const char *pin = o->pin;
-	size_t ul = strlen(url), mlen = 0;
-	char *mbuf = NULL, *murl = NULL;
-	const char *cache = oci_is_url(url) ? "oci-manifest.json" : MFS_MANIFEST_NAME;
-	struct oci_ref ref;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i]->is(url))
+			return kinds[i];
+	return NULL;
+}
+
+bool source_is_url(const char *url)
+{
+	return kind_of(url) != NULL;
+}
+
+static void list_release(struct source_list *l)
+{
+	free(l->bytes);
+	free(l->what);
+	free(l->files);
+	l->bytes = l->what = NULL;
+	l->files = NULL;
+}
+
+/*
+ * @url's list fetched and parsed into @l's files, with its base URL; the copy
+ * fetched before when the server does not answer (*@offline). @listed gets
+ * the list's SHA-256, which a pin (-o pin=, a reference by digest) must be.
+ */
+static int get_list(struct mfs_http *h, const char *url, const struct source_opts *o,
+		    int pdirfd, struct source_list *l, bool *offline, char listed[72],
+		    struct mfs_err *err)
+{
+	const struct source_kind *k = kind_of(url);
+	const char *pin = o->pin, *what;
 	int r;
 
 	*offline = false;
-	if (oci_is_url(url)) {
-		r = oci_parse(url, &o->http, &ref, err);
-		if (r)
-			return r;
-		/* A reference by digest pins the manifest. */
-		if (!strncmp(ref.ref, "sha256:", 7)) {
-			if (!source_digest_ok(ref.ref))
-				return mfs_err_set(err, -EINVAL, "%s: not sha256:<64 hex digits>",
-						   ref.ref);
-			if (pin && strcmp(pin, ref.ref))
-				return mfs_err_set(err, -EINVAL, "pin=%s and the reference's %s differ",
-						   pin, ref.ref);
-			pin = ref.ref;
-		}
-		*base = strdup(ref.base);
-		if (!*base)
-			return -ENOMEM;
-		r = oci_get_manifest(h, &ref, &mbuf, &mlen, err);
-	} else if (ul > 4 && !strcmp(url + ul - 4, ".mfs")) {
-		const char *slash = strrchr(url, '/');
-
-		*base = strndup(url, (size_t)(slash - url + 1));
-		*files = calloc(1, sizeof(**files));
-		if (!*base || !*files)
-			return -ENOMEM;
-		snprintf((*files)->name, sizeof((*files)->name), "%s", slash + 1);
-		if (!source_name_ok((*files)->name, strlen((*files)->name)))
-			return mfs_err_set(err, -EINVAL, "%s: not a plain X.mfs name", url);
-		if (pin)
-			return mfs_err_set(err, -EINVAL, "pin= needs a listed source (a directory "
-					   "with modelfs.json, an OCI artifact), not one container");
-		*nfiles = 1;
-		return 0;
-	} else {
-		*base = malloc(ul + 2);
-		if (!*base)
-			return -ENOMEM;
-		snprintf(*base, ul + 2, "%s%s", url, url[ul - 1] == '/' ? "" : "/");
-		if (asprintf(&murl, "%s%s", *base, MFS_MANIFEST_NAME) < 0)
-			return -ENOMEM;
-		struct mfs_http_req req = {.url = murl, .max = MANIFEST_MAX, .body = &mbuf,
-					   .body_len = &mlen};
-
-		r = mfs_http_do(h, &req, err);
-		mfs_http_req_release(&req);
+	if (!k)
+		return mfs_err_set(err, -EINVAL, "%s: not https://, http:// or oci://", url);
+	r = k->fetch(h, url, o, l, err);
+	if (!r && *l->url_pin) {
+		if (pin && strcmp(pin, l->url_pin))
+			return mfs_err_set(err, -EINVAL, "pin=%s and the reference's %s differ", pin,
+					   l->url_pin);
+		pin = l->url_pin;
 	}
-	if (r == -EIO && !read_small_file(pdirfd, cache, &mbuf, &mlen)) {
+	if (!k->cache) {
+		if (!r && pin)
+			r = mfs_err_set(err, -EINVAL, "pin= needs a listed source (a directory with "
+					"modelfs.json, an OCI artifact), not one %s", k->name);
+		return r;
+	}
+	if (r == -EIO && l->base && !read_small_file(pdirfd, k->cache, &l->bytes, &l->len)) {
 		if (o->tell)
 			o->tell(true, url, "%s; serving the copy fetched before, and the chunks the "
 				"store holds", err->msg);
 		*offline = true;
 		r = 0;
 	}
-	if (!r) {
-		/* What the list is: shown, so it can be pinned; checked, where pinned. */
-		source_sha256(mbuf, mlen, listed);
-		if (pin && strcmp(pin, listed))
-			r = mfs_err_set(err, -EFSCORRUPTED, "%s is %s, not the pinned %s%s",
-					oci_is_url(url) ? "the manifest" : MFS_MANIFEST_NAME, listed,
-					pin, *offline ? " (the copy fetched before)" : "");
-	}
-	if (!r && oci_is_url(url)) {
-		struct oci_layer *l = NULL;
-		size_t n = 0;
-
-		r = oci_layers(mbuf, mlen, "the manifest", &l, &n, err);
-		if (!r && !(*files = calloc(n, sizeof(**files))))
-			r = -ENOMEM;
-		for (size_t i = 0; !r && i < n; i++) {
-			snprintf((*files)[i].name, sizeof((*files)[i].name), "%s", l[i].name);
-			snprintf((*files)[i].digest, sizeof((*files)[i].digest), "%s", l[i].digest);
-			snprintf((*files)[i].meta, sizeof((*files)[i].meta), "%s", l[i].meta);
-			(*files)[i].size = l[i].size;
-			(*files)[i].plain = l[i].plain;
-		}
-		*nfiles = r ? 0 : n;
-		free(l);
-	} else if (!r) {
-		r = parse_manifest(mbuf, mlen, murl ? murl : url, files, nfiles, err);
-	}
+	if (r)
+		return r;
+	/* What the list is: shown, so it can be pinned; checked, where pinned. */
+	source_sha256(l->bytes, l->len, listed);
+	if (pin && strcmp(pin, listed))
+		return mfs_err_set(err, -EFSCORRUPTED, "%s is %s, not the pinned %s%s", k->listed,
+				   listed, pin, *offline ? " (the copy fetched before)" : "");
+	what = l->what ? l->what : k->listed;
+	r = k->parse(l->bytes, l->len, what, &l->files, &l->nfiles, err);
 	if (!r && !*offline) {
-		r = write_file_at(pdirfd, cache, mbuf, mlen, 0600);
+		r = write_file_at(pdirfd, k->cache, l->bytes, l->len, 0600);
 		if (r)
-			mfs_err_set(err, r, "%s: cannot keep a copy: %s", cache, strerror(-r));
+			mfs_err_set(err, r, "%s: cannot keep a copy: %s", k->cache, strerror(-r));
 	}
-	free(mbuf);
-	free(murl);
 	return r;
 }
 
-static void file_url(const char *base, const struct entry *e, char *out, size_t cap)
+static void file_url(const char *base, const struct source_entry *e, char *out, size_t cap)
 {
 	if (*e->digest)
 		snprintf(out, cap, "%sblobs/%s", base, e->digest);
@@ -799,9 +622,10 @@ int source_prepare(const char *url, struct source_opts *opts, char **dir_out,
 	struct source_opts so = *opts;
 	const struct source_opts *o = opts;
 	const char *store_dir = o->store ? o->store : source_default_store();
+	struct source_list list = {0};
 	size_t nfiles = 0;
 	char *base = NULL, *dir = NULL, furl[4096], id[72];
-	struct entry *files = NULL;
+	struct source_entry *files = NULL;
 	struct mfs_http *h = NULL;
 	struct mfs_store *store = NULL;
 	int dirfd = -1, pdirfd = -1, r;
@@ -833,7 +657,10 @@ int source_prepare(const char *url, struct source_opts *opts, char **dir_out,
 		r = pdirfd < 0 ? mfs_err_set(err, -errno, "%s: %s", dir, strerror(errno)) : -ENOMEM;
 		goto out;
 	}
-	r = get_list(h, url, o, pdirfd, &base, &files, &nfiles, &offline, opts->listed, err);
+	r = get_list(h, url, o, pdirfd, &list, &offline, opts->listed, err);
+	base = list.base;
+	files = list.files;
+	nfiles = list.nfiles;
 	if (r)
 		goto out;
 	for (size_t i = 0; i < nfiles && !offline; i++) {
@@ -887,7 +714,7 @@ out:
 	if (pdirfd >= 0)
 		close(pdirfd);
 	mfs_http_free(h);
-	free(files);
+	list_release(&list);
 	free(base);
 	free(dir);
 	return r;
@@ -897,13 +724,13 @@ out:
 
 static int by_name(const void *a, const void *b)
 {
-	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+	return strcmp(((const struct source_entry *)a)->name, ((const struct source_entry *)b)->name);
 }
 
 int source_publish(const char *dirpath, mfs_source_tell_fn tell, struct mfs_err *err)
 {
 	int dirfd = open(dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-	struct entry *v = NULL;
+	struct source_entry *v = NULL;
 	char (*hash)[33] = NULL;
 	char (*meta)[72] = NULL;
 	size_t n = 0;
@@ -926,7 +753,7 @@ int source_publish(const char *dirpath, mfs_source_tell_fn tell, struct mfs_err 
 
 		if (!source_name_ok(de->d_name, l) || fstatat(dirfd, de->d_name, &st, 0) || !S_ISREG(st.st_mode))
 			continue;
-		struct entry *nv = realloc(v, (n + 1) * sizeof(*v));
+		struct source_entry *nv = realloc(v, (n + 1) * sizeof(*v));
 
 		if (!nv) {
 			r = -ENOMEM;

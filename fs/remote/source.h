@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digest.h"
 #include "err.h"
 #include "http.h"
 
@@ -78,11 +79,6 @@ const char *source_default_store(void);
 int source_prepare(const char *url, struct source_opts *o, char **dir,
 		   struct mfs_remote **remote, struct mfs_err *err);
 
-/* Is @d "sha256:" and 64 lower-case hex digits? */
-bool source_digest_ok(const char *d);
-/* "sha256:<hex>" of @len bytes at @buf, or of the 32-byte SHA-256 @md. */
-void source_sha256(const void *buf, size_t len, char out[72]);
-void source_sha256_string(const uint8_t md[32], char out[72]);
 
 /*
  * The SHA-256 of container @fd's metadata (@size bytes in all): its header
@@ -94,6 +90,9 @@ int source_meta_digest(int fd, uint64_t size, char out[72], struct mfs_err *err)
 
 /* A container name in a list: plain, printable, no path, ends in .mfs. */
 bool source_name_ok(const char *s, size_t n);
+
+/* Is @url a remote source of a kind modelfs knows (https://, http://, oci://)? */
+bool source_is_url(const char *url);
 
 /* @url without credentials (user:password@, the query), in a static buffer. */
 const char *source_shown_url(const char *url);

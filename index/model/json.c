@@ -46,6 +46,43 @@ int json_next(struct json *j, char close)
 	return json_fail(j, what);
 }
 
+int json_members(struct json *j, int (*member)(struct json *j, const char *key, void *arg),
+		 void *arg)
+{
+	char key[128];
+	size_t kl;
+	int more = json_open(j, '{', '}'), r;
+
+	while (more == 0) {
+		r = json_string(j, key, sizeof(key), &kl, "key");
+		if (!r)
+			r = json_expect(j, ':');
+		if (!r)
+			r = member(j, key, arg);
+		if (r < 0)
+			return r;
+		more = json_next(j, '}');
+		if (more >= 0)
+			more = !more;
+	}
+	return more < 0 ? more : 0;
+}
+
+int json_elements(struct json *j, int (*element)(struct json *j, void *arg), void *arg)
+{
+	int more = json_open(j, '[', ']'), r;
+
+	while (more == 0) {
+		r = element(j, arg);
+		if (r < 0)
+			return r;
+		more = json_next(j, ']');
+		if (more >= 0)
+			more = !more;
+	}
+	return more < 0 ? more : 0;
+}
+
 void json_ws(struct json *j)
 {
 	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))

@@ -59,6 +59,17 @@ int json_open(struct json *j, char open, char close);
 int json_next(struct json *j, char close);
 
 /*
+ * Walks the object that follows: @member is called for each member with its
+ * key (up to 127 bytes) and the cursor on the value, which it consumes
+ * (json_skip() for a key it does not know). 0, an error of the JSON, or
+ * the first error @member returns.
+ */
+int json_members(struct json *j, int (*member)(struct json *j, const char *key, void *arg),
+		 void *arg);
+/* The same for the array that follows: @element consumes each element. */
+int json_elements(struct json *j, int (*element)(struct json *j, void *arg), void *arg);
+
+/*
  * @s as a JSON string, quoted, to @f: escapes for quotes, backslashes and
  * control characters, U+FFFD for bytes that are not UTF-8.
  */

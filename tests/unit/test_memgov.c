@@ -243,6 +243,10 @@ Test(memgov, keep_feedback)
 		     "5 MiB evicted: 5 MiB less");
 	cr_assert_eq(mfs_memgov_feedback(&f, 5 * MIB + 4096, 1, 25 * MIB, want), 24 * MIB,
 		     "a page evicted: at least a step");
+	/* A PSI wakeup between periods reads the cap and counts no calm period. */
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(mfs_memgov_feedback_cap(&f, want), 24 * MIB, "cap, look %d", i);
+	cr_assert_eq(mfs_memgov_feedback_cap(&f, 20 * MIB), 20 * MIB, "never above the budget");
 	for (unsigned int i = 1; i < MFS_MEMGOV_CALM_PERIODS; i++)
 		cr_assert_eq(mfs_memgov_feedback(&f, 5 * MIB + 4096, 1, 24 * MIB, want), 24 * MIB,
 			     "calm %u", i);
