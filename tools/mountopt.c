@@ -139,10 +139,14 @@ static const char *expected(const struct mfs_mount_option *m, char *buf, size_t 
 	return buf;
 }
 
+/* The values of name and digest options: see set_option(). */
+static char *owned[64];
+
 /* Sets @m from @val in @d; false if @val is not one of its values. */
 static bool set_option(const struct mfs_mount_option *m, const char *val, struct mfs_daemon_opts *d)
 {
 	void *f = mfs_option_field(d, m->at);
+	size_t slot = (size_t)(m - mfs_mount_options);
 	uint64_t v;
 
 	if (m->kind == MFS_OPT_FLAG) {
@@ -181,11 +185,18 @@ static bool set_option(const struct mfs_mount_option *m, const char *val, struct
 		if (!*val || (m->min && *val != '/') ||
 		    (m->kind == MFS_OPT_DIGEST && !source_digest_ok(val)))
 			return false;
-		/* The process owns the copy: the parsed list is gone after parsing. */
+		/*
+		 * The process owns the copy (the parsed list is gone after
+		 * parsing): one slot per option, so a repeated option frees the
+		 * value it replaces and the last stays reachable.
+		 */
+		if (slot >= sizeof(owned) / sizeof(owned[0]))
+			return false;
 		copy = strdup(val);
 		if (!copy)
 			return false;
-		free((char *)*(const char **)f);
+		free(owned[slot]);
+		owned[slot] = copy;
 		*(const char **)f = copy;
 		return true;
 	}
